@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from filum.cases.models import Case, ClosureReason, Consent, Domain, Share
+from filum.people.forms import DateInput
+from filum.tenancy.models import Organisation, User
+from filum.tenancy.policy import Section
+
+SECTION_CHOICES = [
+    (Section.CORE, _("Core data")),
+    (Section.JOURNAL, _("Journal")),
+    (Section.ASSESSMENT, _("Assessment")),
+    (Section.PLAN, _("Plan")),
+    (Section.DOCUMENTS, _("Documents")),
+    (Section.FINANCES, _("Finances")),
+]
+
+
+def _staff_of(organisation_id: int) -> Any:
+    return (
+        User.objects.filter(
+            memberships__organisation_id=organisation_id,
+            memberships__is_active=True,
+            is_active=True,
+        )
+        .distinct()
+        .order_by("last_name", "first_name")
+    )
+
+
+class CaseForm(forms.ModelForm):
+    class Meta:
+        model = Case
+        fields = ["domain", "title", "opened_on", "responsible"]
+        widgets = {"opened_on": DateInput()}
+
+    def __init__(self, *args: Any, organisation_id: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["responsible"].queryset = _staff_of(organisation_id)  # type: ignore[attr-defined]
+        self.fields["domain"].choices = Domain.choices
+        if not self.instance.pk:
+            self.fields["opened_on"].initial = timezone.localdate()
+
+    def clean_opened_on(self) -> Any:
+        value = self.cleaned_data["opened_on"]
+        if value > timezone.localdate():
+            raise forms.ValidationError(_("The opening date cannot be in the future."))
+        return value
+
+
+class CaseEditForm(CaseForm):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["version"].initial = self.instance.version
+
+    def clean_opened_on(self) -> Any:
+        value = super().clean_opened_on()
+        if self.instance.closed_on and value > self.instance.closed_on:
+            raise forms.ValidationError(_("The opening date cannot be after the closure."))
+        return value
+
+
+class CloseCaseForm(forms.Form):
+    closed_on = forms.DateField(label=_("Closed on"), widget=DateInput())
+    reason = forms.ChoiceField(label=_("Exit reason"), choices=ClosureReason.choices)
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ShareForm(forms.Form):
+    organisation = forms.ModelChoiceField(label=_("Organisation"), queryset=Organisation.objects.none())
+    sections = forms.MultipleChoiceField(
+        label=_("Sections"), choices=SECTION_CHOICES, widget=forms.CheckboxSelectMultiple
+    )
+    access = forms.ChoiceField(label=_("Access"), choices=Share.Access.choices)
+    basis = forms.ChoiceField(label=_("Basis"), choices=Share.Basis.choices)
+    consent = forms.ModelChoiceField(label=_("Consent"), queryset=Consent.objects.none(), required=False)
+    reason = forms.CharField(label=_("Reason (legal basis or consent reference)"), max_length=300)
+    valid_until = forms.DateField(label=_("Valid until"), widget=DateInput())
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].queryset = Organisation.objects.filter(is_active=True).exclude(  # type: ignore[attr-defined]
+            pk=case.owner_id
+        )
+        self.fields["consent"].queryset = Consent.objects.filter(case=case)  # type: ignore[attr-defined]
+
+
+class ConsentForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Kind"), choices=Consent.Kind.choices)
+    scope = forms.CharField(label=_("Scope"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    sections = forms.MultipleChoiceField(
+        label=_("Sections (specific consent)"),
+        choices=SECTION_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    signed_on = forms.DateField(label=_("Signed on"), widget=DateInput())
+    valid_until = forms.DateField(label=_("Valid until"), widget=DateInput(), required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("kind") == Consent.Kind.SPECIFIC and not data.get("sections"):
+            self.add_error("sections", _("A specific consent names the sections it covers."))
+        return data

@@ -1,0 +1,209 @@
+"""Dossier workflows: opening, editing, closing, sharing, consent. Writes are atomic (R38)."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from filum.cases.models import Case, CaseStatus, CaseTransition, Consent, Share, Stage
+from filum.people.models import AssistanceUnit, Person
+from filum.tenancy.models import Organisation, User
+from filum.tenancy.policy import SECTIONS, Actor
+
+
+class EditConflict(Exception):
+    """The dossier changed since it was loaded (optimistic concurrency, R37)."""
+
+
+def _record(case: Case, *, actor: Actor, kind: str, reason: str = "", from_stage: str = "", to_stage: str = "") -> None:
+    CaseTransition.objects.create(
+        case=case,
+        owner_id=case.owner_id,
+        kind=kind,
+        reason=reason,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        actor=actor.user,
+    )
+
+
+@transaction.atomic
+def do_open_case(
+    *,
+    actor: Actor,
+    client: Person,
+    domain: str,
+    opened_on: datetime.date,
+    responsible: User | None,
+    assistance_unit: AssistanceUnit | None = None,
+    title: str = "",
+) -> Case:
+    case = Case.objects.create(
+        owner_id=actor.organisation_id,
+        client=client,
+        domain=domain,
+        opened_on=opened_on,
+        responsible=responsible,
+        assistance_unit=assistance_unit,
+        team=actor.membership.team,
+        title=title,
+        stage=Stage.INTAKE_1,
+    )
+    case.refresh_from_db(fields=["number"])
+    _record(case, actor=actor, kind="opened", to_stage=Stage.INTAKE_1)
+    return case
+
+
+def check_case_is_open(case: Case) -> None:
+    if not case.is_open:
+        raise ValidationError(_("This dossier is closed and can no longer be changed."))
+
+
+@transaction.atomic
+def do_update_case(*, actor: Actor, case: Case, version: int, data: dict[str, Any]) -> Case:
+    check_case_is_open(case)
+    updated = Case.objects.filter(pk=case.pk, version=version).update(
+        **data, version=F("version") + 1, updated_at=timezone.now()
+    )
+    if updated == 0:
+        raise EditConflict
+    case.refresh_from_db()
+    return case
+
+
+@transaction.atomic
+def do_close_case(*, actor: Actor, case: Case, closed_on: datetime.date, reason: str, note: str = "") -> Case:
+    check_case_is_open(case)
+    if closed_on < case.opened_on:
+        raise ValidationError(_("A dossier cannot be closed before it was opened."))
+    if closed_on > timezone.localdate():
+        raise ValidationError(_("The closure date cannot be in the future."))
+    from_stage = case.stage
+    Case.objects.filter(pk=case.pk).update(
+        status=CaseStatus.CLOSED,
+        stage=Stage.CLOSED,
+        closed_on=closed_on,
+        closure_reason=reason,
+        version=F("version") + 1,
+        updated_at=timezone.now(),
+    )
+    case.refresh_from_db()
+    _record(case, actor=actor, kind="closed", reason=note or reason, from_stage=from_stage, to_stage=Stage.CLOSED)
+    return case
+
+
+def check_share(
+    *,
+    case: Case,
+    organisation: Organisation,
+    sections: list[str],
+    valid_until: datetime.date,
+    basis: str,
+    consent: Consent | None,
+) -> None:
+    errors: dict[str, str] = {}
+    if organisation.pk == case.owner_id:
+        errors["organisation"] = _("A dossier cannot be shared with its own organisation.")
+    unknown = [s for s in sections if s not in SECTIONS]
+    if unknown or not sections:
+        errors["sections"] = _("Choose one or more of the known sections.")
+    if valid_until < timezone.localdate():
+        errors["valid_until"] = _("The end date cannot be in the past.")
+    if basis == Share.Basis.CONSENT:
+        if consent is None or consent.case_id != case.pk:
+            errors["consent"] = _("Choose the consent this share is based on.")
+        elif not consent.is_active:
+            errors["consent"] = _("This consent is withdrawn or expired.")
+        elif not unknown and not consent.covers(sections):
+            errors["consent"] = _("The consent does not cover all the chosen sections.")
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def do_share_case(
+    *,
+    actor: Actor,
+    case: Case,
+    organisation: Organisation,
+    sections: list[str],
+    access: str,
+    basis: str,
+    reason: str,
+    valid_until: datetime.date,
+    consent: Consent | None = None,
+) -> Share:
+    check_case_is_open(case)
+    check_share(
+        case=case,
+        organisation=organisation,
+        sections=sections,
+        valid_until=valid_until,
+        basis=basis,
+        consent=consent,
+    )
+    share = Share.objects.create(
+        case=case,
+        owner_id=case.owner_id,
+        organisation=organisation,
+        sections=sections,
+        access=access,
+        basis=basis,
+        reason=reason,
+        consent=consent if basis == Share.Basis.CONSENT else None,
+        valid_until=valid_until,
+        granted_by=actor.user,
+    )
+    _record(case, actor=actor, kind="shared", reason=f"{organisation}: {', '.join(sections)} ({access})")
+    return share
+
+
+@transaction.atomic
+def do_revoke_share(*, actor: Actor, share: Share) -> None:
+    """Takes effect at once: every access check reads the share table."""
+    Share.objects.filter(pk=share.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoked_by=actor.user
+    )
+    _record(share.case, actor=actor, kind="share_revoked", reason=str(share.organisation))
+
+
+@transaction.atomic
+def do_record_consent(
+    *,
+    actor: Actor,
+    case: Case,
+    person: Person,
+    kind: str,
+    scope: str,
+    sections: list[str],
+    signed_on: datetime.date,
+    valid_until: datetime.date | None,
+) -> Consent:
+    if signed_on > timezone.localdate():
+        raise ValidationError({"signed_on": _("The signature date cannot be in the future.")})
+    if valid_until and valid_until < signed_on:
+        raise ValidationError({"valid_until": _("The end date is before the signature date.")})
+    return Consent.objects.create(
+        case=case,
+        owner_id=case.owner_id,
+        person=person,
+        kind=kind,
+        scope=scope,
+        sections=sections if kind == Consent.Kind.SPECIFIC else [],
+        signed_on=signed_on,
+        valid_until=valid_until,
+        recorded_by=actor.user,
+    )
+
+
+@transaction.atomic
+def do_withdraw_consent(*, actor: Actor, consent: Consent, on: datetime.date) -> None:
+    """Shares based on this consent stop at once (the share queryset checks the consent)."""
+    Consent.objects.filter(pk=consent.pk, withdrawn_on__isnull=True).update(withdrawn_on=on)
+    _record(consent.case, actor=actor, kind="consent_withdrawn", reason=consent.scope[:200])

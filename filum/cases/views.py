@@ -1,0 +1,246 @@
+"""Dossier pages: list, opening, detail, editing, closing, shares and consent."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef, Value
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from filum.cases import services
+from filum.cases.forms import CaseEditForm, CaseForm, CloseCaseForm, ConsentForm, ShareForm
+from filum.cases.models import Case, CaseTransition, Consent, Share
+from filum.cases.permissions import CaseAccess, get_case_access
+from filum.people.permissions import get_person_for_actor
+from filum.records.services import log_read, log_security_event
+from filum.tenancy.policy import Actor, Section, requires
+
+PAGE_SIZE = 25
+
+
+def _add_errors(form: object, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)  # type: ignore[attr-defined]
+    else:
+        form.add_error(None, exc.messages)  # type: ignore[attr-defined]
+
+
+def _parse_cursor(value: str) -> tuple[datetime.date, int] | None:
+    try:
+        day, number = value.split("_", 1)
+        return datetime.date.fromisoformat(day), int(number)
+    except ValueError:
+        return None
+
+
+@requires("case.list")
+def case_list(request: HttpRequest) -> HttpResponse:
+    """The actor's dossiers, newest first, paged by keyset (opened_on, number)."""
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    default_scope = "shared" if actor.role == "partner_staff" else "mine"
+    scope = request.GET.get("scope", default_scope)
+    if scope == "shared":
+        shares = Share.objects.active().filter(
+            case=OuterRef("pk"), organisation_id=actor.organisation_id
+        )
+        qs = Case.objects.filter(Exists(shares)).annotate(
+            core_visible=Exists(shares.filter(sections__contains=[Section.CORE]))
+        )
+    else:
+        qs = Case.objects.visible_to(actor, section=Section.CORE).annotate(core_visible=Value(True))
+        if scope == "mine":
+            qs = qs.filter(responsible_id=actor.user.pk)
+    status = request.GET.get("status", "open")
+    if status in {"open", "closed"}:
+        qs = qs.filter(status=status)
+    cursor = _parse_cursor(request.GET.get("after", ""))
+    if cursor:
+        day, number = cursor
+        qs = qs.filter(opened_on__lte=day).exclude(opened_on=day, number__gte=number)
+    rows = list(
+        qs.select_related("client", "responsible", "owner").order_by("-opened_on", "-number")[
+            : PAGE_SIZE + 1
+        ]
+    )
+    next_cursor = None
+    if len(rows) > PAGE_SIZE:
+        rows = rows[:PAGE_SIZE]
+        last = rows[-1]
+        next_cursor = f"{last.opened_on.isoformat()}_{last.number}"
+    context = {"rows": rows, "scope": scope, "status": status, "next_cursor": next_cursor}
+    return render(request, "cases/case_list.html", context)
+
+
+@requires("case.create")
+def case_create(request: HttpRequest, person_id: uuid.UUID) -> HttpResponse:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    person = get_person_for_actor(actor=actor, person_id=person_id)
+    form = CaseForm(request.POST or None, organisation_id=actor.organisation_id)
+    if request.method == "POST" and form.is_valid():
+        case = services.do_open_case(
+            actor=actor,
+            client=person,
+            domain=form.cleaned_data["domain"],
+            opened_on=form.cleaned_data["opened_on"],
+            responsible=form.cleaned_data["responsible"],
+            title=form.cleaned_data["title"],
+        )
+        messages.success(request, _("The dossier was opened."))
+        return redirect("case_detail", case_id=case.pk)
+    return render(request, "cases/case_form.html", {"form": form, "person": person})
+
+
+def _detail_context(access: CaseAccess) -> dict[str, object]:
+    case = access.case
+    context: dict[str, object] = {"access": access, "case": case}
+    if access.can_read(Section.CORE):
+        context["members"] = (
+            list(case.assistance_unit.members.select_related("person")) if case.assistance_unit_id else []
+        )
+        context["events"] = list(CaseTransition.objects.filter(case=case).select_related("actor")[:50])
+    if access.is_owner:
+        context["shares"] = list(Share.objects.filter(case=case).select_related("organisation", "granted_by"))
+        context["consents"] = list(Consent.objects.filter(case=case).select_related("person"))
+    return context
+
+
+@requires("core.read")
+def case_detail(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    access = get_case_access(actor=actor, case_id=case_id)
+    log_read(actor=actor, case_id=access.case.pk, sections=access.readable_sections, path=request.path)
+    return render(request, "cases/case_detail.html", _detail_context(access))
+
+
+@requires("core.write")
+def case_edit(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    access = get_case_access(actor=actor, case_id=case_id, section=Section.CORE, write=True)
+    case = access.case
+    form = CaseEditForm(request.POST or None, instance=case, organisation_id=case.owner_id)
+    if request.method == "POST" and form.is_valid():
+        data = {k: form.cleaned_data[k] for k in ("domain", "title", "opened_on", "responsible")}
+        try:
+            services.do_update_case(actor=actor, case=case, version=form.cleaned_data["version"], data=data)
+        except services.EditConflict:
+            messages.error(
+                request,
+                _(
+                    "Someone else changed this dossier in the meantime. Your changes were not "
+                    "saved; reload the page to see the current data."
+                ),
+            )
+            return render(request, "cases/case_edit.html", {"form": form, "case": case}, status=409)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("The changes were saved."))
+            return redirect("case_detail", case_id=case.pk)
+    return render(request, "cases/case_edit.html", {"form": form, "case": case})
+
+
+@requires("case.transition")
+def case_close(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    access = get_case_access(actor=actor, case_id=case_id, section=Section.CORE, write=True)
+    if not access.may("case.transition"):
+        raise Http404
+    form = CloseCaseForm(request.POST or None, initial={"closed_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.do_close_case(
+                actor=actor,
+                case=access.case,
+                closed_on=form.cleaned_data["closed_on"],
+                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("The dossier was closed."))
+            return redirect("case_detail", case_id=access.case.pk)
+    return render(request, "cases/case_close.html", {"form": form, "case": access.case})
+
+
+def _owner_access(request: HttpRequest, case_id: uuid.UUID) -> CaseAccess:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    access = get_case_access(actor=actor, case_id=case_id, section=Section.CORE)
+    if not access.may("share.manage"):
+        raise Http404
+    return access
+
+
+@requires("share.manage")
+def share_create(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    access = _owner_access(request, case_id)
+    form = ShareForm(request.POST or None, case=access.case)
+    if request.method == "POST" and form.is_valid():
+        try:
+            share = services.do_share_case(actor=actor, case=access.case, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            log_security_event(
+                "share.granted",
+                request=request,
+                share=str(share.pk),
+                case=str(access.case.pk),
+                grantee=share.organisation_id,
+                sections=share.sections,
+            )
+            messages.success(request, _("The sections were shared."))
+            return redirect("case_detail", case_id=access.case.pk)
+    return render(request, "cases/share_form.html", {"form": form, "case": access.case})
+
+
+@requires("share.manage")
+@require_POST
+def share_revoke(request: HttpRequest, case_id: uuid.UUID, share_id: uuid.UUID) -> HttpResponse:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    access = _owner_access(request, case_id)
+    share = Share.objects.filter(pk=share_id, case=access.case).select_related("organisation", "case").first()
+    if share is None:
+        raise Http404
+    services.do_revoke_share(actor=actor, share=share)
+    log_security_event("share.revoked", request=request, share=str(share.pk), case=str(access.case.pk))
+    messages.success(request, _("The share was revoked."))
+    return redirect("case_detail", case_id=access.case.pk)
+
+
+@requires("share.manage")
+def consent_create(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    access = _owner_access(request, case_id)
+    form = ConsentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.do_record_consent(actor=actor, case=access.case, person=access.case.client, **form.cleaned_data)
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("The consent was recorded."))
+            return redirect("case_detail", case_id=access.case.pk)
+    return render(request, "cases/consent_form.html", {"form": form, "case": access.case})
+
+
+@requires("share.manage")
+@require_POST
+def consent_withdraw(request: HttpRequest, case_id: uuid.UUID, consent_id: int) -> HttpResponse:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    access = _owner_access(request, case_id)
+    consent = Consent.objects.filter(pk=consent_id, case=access.case).select_related("case").first()
+    if consent is None:
+        raise Http404
+    services.do_withdraw_consent(actor=actor, consent=consent, on=timezone.localdate())
+    messages.success(request, _("The consent was withdrawn; shares based on it have ended."))
+    return redirect("case_detail", case_id=access.case.pk)

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from filum.people.models import Person, clean_ahv_number
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class PersonSearchForm(forms.Form):
+    q = forms.CharField(label=_("Name"), max_length=100, required=False)
+
+
+class DuplicateCheckForm(forms.Form):
+    last_name = forms.CharField(label=_("Last name"), max_length=100)
+    first_name = forms.CharField(label=_("First name"), max_length=100, required=False)
+    birth_date = forms.DateField(label=_("Birth date"), required=False, widget=DateInput())
+    ahv_number = forms.CharField(label=_("AHV number"), max_length=16, required=False)
+
+    def clean_ahv_number(self) -> str:
+        value = self.cleaned_data.get("ahv_number", "").strip()
+        return clean_ahv_number(value) if value else ""
+
+
+class PersonForm(forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Person
+        fields = [
+            "last_name",
+            "first_name",
+            "birth_date",
+            "sex",
+            "nationality",
+            "residence_status",
+            "arrival_date",
+            "languages",
+            "ahv_number",
+            "street",
+            "postal_code",
+            "city",
+            "phone",
+            "email",
+        ]
+        widgets = {"birth_date": DateInput(), "arrival_date": DateInput()}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["ahv_number"].max_length = 16
+        self.fields["ahv_number"].widget.attrs["maxlength"] = 16
+        self.fields["ahv_number"].help_text = _("756.XXXX.XXXX.XX")
+        if self.instance.pk:
+            self.fields["version"].initial = self.instance.version
+            self.initial["ahv_number"] = self.instance.ahv_display
+
+    def clean_ahv_number(self) -> str | None:
+        value = (self.cleaned_data.get("ahv_number") or "").strip()
+        if not value:
+            return None
+        compact = clean_ahv_number(value)
+        clash = Person.objects.filter(ahv_number=compact).exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise forms.ValidationError(
+                _("A person with this AHV number is already registered."), code="ahv_taken"
+            )
+        return compact
+
+    def clean_nationality(self) -> str:
+        value = (self.cleaned_data.get("nationality") or "").strip().upper()
+        if value and (len(value) != 2 or not value.isalpha()):
+            raise forms.ValidationError(_("Use the two-letter country code, e.g. CH."))
+        return value

@@ -1,0 +1,111 @@
+"""Person search (with duplicate hints), creation, detail and editing."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from filum.cases.models import Case
+from filum.people import services
+from filum.people.forms import DuplicateCheckForm, PersonForm, PersonSearchForm
+from filum.people.permissions import get_person_for_actor
+from filum.people.search import find_candidates, search_visible
+from filum.records.services import log_read
+from filum.tenancy.policy import Section, requires
+
+
+@requires("person.search")
+def person_search(request: HttpRequest) -> HttpResponse:
+    """Names travel in the POST body, never in the URL (R32)."""
+    actor = request.actor  # type: ignore[attr-defined]
+    form = PersonSearchForm(request.POST or None)
+    results = None
+    if request.method == "POST" and form.is_valid():
+        results = search_visible(actor=actor, text=form.cleaned_data["q"])
+    template = "people/_results.html" if request.htmx else "people/search.html"  # type: ignore[attr-defined]
+    return render(request, template, {"form": form, "results": results})
+
+
+@requires("person.create")
+@require_POST
+def person_duplicates(request: HttpRequest) -> HttpResponse:
+    """htmx: the duplicate hints shown while the new person's data is typed."""
+    form = DuplicateCheckForm(request.POST)
+    candidates = []
+    if form.is_valid():
+        candidates = find_candidates(actor=request.actor, **form.cleaned_data)  # type: ignore[attr-defined]
+    return render(request, "people/_duplicates.html", {"candidates": candidates, "form": form})
+
+
+@requires("person.create")
+def person_create(request: HttpRequest) -> HttpResponse:
+    actor = request.actor  # type: ignore[attr-defined]
+    form = PersonForm(request.POST or None)
+    candidates = []
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        candidates = find_candidates(
+            actor=actor,
+            last_name=data["last_name"],
+            first_name=data["first_name"],
+            birth_date=data.get("birth_date"),
+            ahv_number=data.get("ahv_number") or "",
+        )
+        if not candidates or request.POST.get("confirm_new") == "1":
+            person = services.do_create_person(actor=actor, data=data)
+            messages.success(request, _("The person was registered."))
+            return redirect("person_detail", person_id=person.pk)
+        messages.warning(
+            request,
+            _("Similar persons are already registered. Check them before creating a new record."),
+        )
+    return render(request, "people/person_form.html", {"form": form, "candidates": candidates})
+
+
+@requires("core.read")
+def person_detail(request: HttpRequest, person_id: uuid.UUID) -> HttpResponse:
+    actor = request.actor  # type: ignore[attr-defined]
+    person = get_person_for_actor(actor=actor, person_id=person_id)
+    cases = list(
+        Case.objects.visible_to(actor, section=Section.CORE)
+        .filter(client=person)
+        .select_related("owner", "responsible")
+        .order_by("-opened_on")[:50]
+    )
+    units = list(
+        person.unit_memberships.select_related("unit").prefetch_related("unit__members__person")[:10]
+    )
+    log_read(actor=actor, person_id=person.pk, sections=[Section.CORE], path=request.path)
+    return render(
+        request, "people/person_detail.html", {"person": person, "cases": cases, "units": units}
+    )
+
+
+@requires("person.edit")
+def person_edit(request: HttpRequest, person_id: uuid.UUID) -> HttpResponse:
+    actor = request.actor  # type: ignore[attr-defined]
+    person = get_person_for_actor(actor=actor, person_id=person_id, write=True)
+    form = PersonForm(request.POST or None, instance=person)
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        try:
+            services.do_update_person(
+                person=person, version=form.cleaned_data.get("version") or 0, data=data
+            )
+        except services.EditConflict:
+            messages.error(
+                request,
+                _(
+                    "Someone else changed this person in the meantime. Your changes were not "
+                    "saved; reload the page to see the current data."
+                ),
+            )
+            return render(request, "people/person_form.html", {"form": form, "conflict": True}, status=409)
+        messages.success(request, _("The changes were saved."))
+        return redirect("person_detail", person_id=person.pk)
+    return render(request, "people/person_form.html", {"form": form, "person": person})

@@ -1,0 +1,53 @@
+"""The data protection officer's view of what happened to a dossier (X2, X6)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from filum.cases.models import Case
+from filum.records.audit import dossier_history
+from filum.records.forms import AuditFilterForm, FindCaseForm
+from filum.tenancy.models import User
+from filum.tenancy.policy import Actor, requires
+
+
+def get_case_for_audit(*, actor: Actor, case_id: uuid.UUID) -> Case:
+    """Dossiers of the actor's own organisation; anything else answers 404."""
+    case = Case.objects.select_related("client").filter(pk=case_id, owner_id=actor.organisation_id).first()
+    if case is None:
+        raise Http404
+    return case
+
+
+@requires("audit.read")
+def audit_find(request: HttpRequest) -> HttpResponse:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    form = FindCaseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        case = Case.objects.filter(number=form.cleaned_data["number"], owner_id=actor.organisation_id).first()
+        if case is not None:
+            return redirect("audit_case", case_id=case.pk)
+        form.add_error("number", _("No dossier of your organisation has this number."))
+    return render(request, "records/audit_find.html", {"form": form})
+
+
+@requires("audit.read")
+def audit_case(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    case = get_case_for_audit(actor=actor, case_id=case_id)
+    users = User.objects.filter(memberships__isnull=False).distinct().order_by("last_name", "first_name")
+    form = AuditFilterForm(request.GET or None, users=users)
+    rows = []
+    if not form.is_bound or form.is_valid():
+        data = form.cleaned_data if form.is_bound else {}
+        rows = dossier_history(
+            case,
+            user_id=data["user"].pk if data.get("user") else None,
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+        )
+    return render(request, "records/audit_case.html", {"case": case, "rows": rows, "form": form})

@@ -1,0 +1,141 @@
+"""Organisations, the communes they serve, users and their role in each organisation."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from filum.records.tracking import audited
+
+
+class OrganisationKind(models.TextChoices):
+    SOCIAL_SERVICE = "social_service", _("Social service")
+    PROTECTION_AUTHORITY = "protection_authority", _("Child and adult protection authority")
+    INTEGRATION_PARTNER = "integration_partner", _("Integration partner")
+    CANTON_OFFICE = "canton_office", _("Canton office")
+    CII_PARTNER = "cii_partner", _("CII partner")
+
+
+class Role(models.TextChoices):
+    SOCIAL_WORKER = "social_worker", _("Social worker")
+    SECTION_HEAD = "section_head", _("Section head")
+    ADMIN_ASSISTANT = "admin_assistant", _("Administrative assistant")
+    INTAKE_WORKER = "intake_worker", _("Intake worker")
+    SUPER_USER = "super_user", _("Super-user")
+    PARTNER_STAFF = "partner_staff", _("Integration partner staff")
+    PROTECTION_STAFF = "protection_staff", _("Protection authority staff")
+    CANTON_ANALYST = "canton_analyst", _("Canton analyst")
+    DATA_PROTECTION_OFFICER = "dpo", _("Data protection officer")
+
+
+@audited()
+class Commune(models.Model):
+    """A municipality, identified by its BFS number."""
+
+    bfs_number = models.PositiveIntegerField(_("BFS number"), unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    canton = models.CharField(_("canton"), max_length=2, default="BE")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("commune")
+        verbose_name_plural = _("communes")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@audited()
+class Organisation(models.Model):
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    kind = models.CharField(_("kind"), max_length=32, choices=OrganisationKind.choices)
+    canton = models.CharField(_("canton"), max_length=2, default="BE")
+    communes = models.ManyToManyField(
+        Commune, blank=True, related_name="organisations", verbose_name=_("communes served")
+    )
+    mfa_required = models.BooleanField(
+        _("two-factor sign-in required"),
+        default=False,
+        help_text=_("Every member must confirm sign-in with a one-time code."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@audited(exclude=["password", "last_login"])
+class User(AbstractUser):
+    """A person who signs in. What they may do depends on their memberships."""
+
+    language = models.CharField(
+        _("language"), max_length=2, choices=[("fr", "Français"), ("de", "Deutsch")], default="fr"
+    )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+
+@audited()
+class Team(models.Model):
+    """A section of an organisation (e.g. Intake 2, Counselling 1), led by section heads."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="teams")
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "name"], name="team_unique_name")
+        ]
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MembershipQuerySet(models.QuerySet["Membership"]):
+    def active(self) -> MembershipQuerySet:
+        return self.filter(is_active=True, organisation__is_active=True, user__is_active=True)
+
+
+@audited()
+class Membership(models.Model):
+    """A user's role in one organisation. A user may hold several memberships."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="memberships"
+    )
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    team = models.ForeignKey(
+        Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="memberships"
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["organisation__name", "role"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organisation", "role"], name="membership_unique_role"
+            )
+        ]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+
+    def __str__(self) -> str:
+        return f"{self.user} – {self.get_role_display()} – {self.organisation}"

@@ -1,0 +1,264 @@
+"""The access policy: who may do what, as data.
+
+Every protected view declares one action with ``@requires(...)``; object-level questions are
+answered by computing the actor's *relation* to the record (own case, own organisation, shared
+read/write, other) and looking the pair up in ``MATRIX``. Querysets use the same matrix through
+``allowed_relations`` so that lists are filtered in SQL, never in Python.
+
+The matrix is the machine-readable part of the permission concept (X1, R9): changing who may do
+what means changing this table, and the access-matrix test walks every URL against it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from django.http import Http404
+
+if TYPE_CHECKING:
+    from filum.tenancy.models import Membership, Organisation, User
+
+
+class Relation(enum.StrEnum):
+    OWN_CASE = "own_case"  # the actor is the responsible worker (or assistant for C cases)
+    OWN_ORG = "own_org"  # the record belongs to the actor's organisation
+    SHARED_READ = "shared_read"  # an active share grants the section for reading
+    SHARED_WRITE = "shared_write"  # an active share grants the section for writing
+    OTHER = "other"  # anything else: not visible at all
+
+
+class Section(enum.StrEnum):
+    CORE = "core"
+    JOURNAL = "journal"
+    ASSESSMENT = "assessment"
+    PLAN = "plan"
+    DOCUMENTS = "documents"
+    FINANCES = "finances"
+
+
+SECTIONS: tuple[Section, ...] = tuple(Section)
+
+# Actions that apply to a dossier section are "<section>.read" / "<section>.write".
+ORG_ACTIONS = (
+    "case.list",  # see a list of dossiers (filtered by section.read)
+    "case.create",
+    "case.transition",  # lifecycle steps, closing
+    "share.manage",  # grant and revoke shares, record consent
+    "person.search",
+    "person.create",
+    "person.edit",
+    "audit.read",  # the data protection officer's view of a dossier's history
+    "org.manage_users",  # super-user: users and roles of their own organisation
+    "segment.propose",
+    "segment.decide",  # four-eyes confirmation, segment changes
+    "segment.request",  # admin assistant may request A/B for a C case
+    "task.manage",
+    "cockpit.team",
+)
+SECTION_ACTIONS = tuple(f"{s}.{m}" for s in SECTIONS for m in ("read", "write"))
+ACTIONS: tuple[str, ...] = ORG_ACTIONS + SECTION_ACTIONS
+
+R = Relation
+_CASEWORK = frozenset({R.OWN_CASE, R.OWN_ORG})
+_READ_ALL = frozenset({R.OWN_CASE, R.OWN_ORG, R.SHARED_READ, R.SHARED_WRITE})
+_WRITE_ALL = frozenset({R.OWN_CASE, R.OWN_ORG, R.SHARED_WRITE})
+_SHARED_ONLY_READ = frozenset({R.SHARED_READ, R.SHARED_WRITE})
+_SHARED_ONLY_WRITE = frozenset({R.SHARED_WRITE})
+_ORG = frozenset({R.OWN_ORG})
+_NONE: frozenset[Relation] = frozenset()
+
+
+def _sections(read: frozenset[Relation], write: frozenset[Relation]) -> dict[str, frozenset[R]]:
+    rows: dict[str, frozenset[Relation]] = {}
+    for section in SECTIONS:
+        rows[f"{section}.read"] = read
+        rows[f"{section}.write"] = write
+    return rows
+
+
+def _row(**actions: frozenset[Relation]) -> dict[str, frozenset[Relation]]:
+    return {name.replace("__", "."): rels for name, rels in actions.items()}
+
+
+# role -> action -> relations under which the action is allowed.
+# Organisation-level actions use OWN_ORG to mean "in the actor's own organisation".
+MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
+    "social_worker": {
+        **_sections(_READ_ALL, _WRITE_ALL),
+        **_row(
+            case__list=_ORG,
+            case__create=_ORG,
+            case__transition=_CASEWORK,
+            share__manage=_CASEWORK,
+            person__search=_ORG,
+            person__create=_ORG,
+            person__edit=_ORG,
+            segment__propose=_CASEWORK,
+            task__manage=_CASEWORK | _SHARED_ONLY_WRITE,
+        ),
+    },
+    "section_head": {
+        **_sections(_READ_ALL, _WRITE_ALL),
+        **_row(
+            case__list=_ORG,
+            case__create=_ORG,
+            case__transition=_CASEWORK,
+            share__manage=_CASEWORK,
+            person__search=_ORG,
+            person__create=_ORG,
+            person__edit=_ORG,
+            segment__propose=_CASEWORK,
+            segment__decide=_CASEWORK,
+            task__manage=_CASEWORK | _SHARED_ONLY_WRITE,
+            cockpit__team=_ORG,
+        ),
+    },
+    "intake_worker": {
+        **_sections(_READ_ALL, _WRITE_ALL),
+        **_row(
+            case__list=_ORG,
+            case__create=_ORG,
+            case__transition=_CASEWORK,
+            share__manage=_CASEWORK,
+            person__search=_ORG,
+            person__create=_ORG,
+            person__edit=_ORG,
+            segment__propose=_CASEWORK,
+            task__manage=_CASEWORK,
+        ),
+    },
+    "admin_assistant": {
+        # Administration of the dossier; no write access to the social-work journal or
+        # assessment, which stay with the social worker (S10).
+        **_sections(_READ_ALL, _WRITE_ALL),
+        "journal.write": _NONE,
+        "assessment.write": _NONE,
+        "plan.write": _NONE,
+        **_row(
+            case__list=_ORG,
+            case__create=_ORG,
+            person__search=_ORG,
+            person__create=_ORG,
+            person__edit=_ORG,
+            segment__request=_CASEWORK,
+            task__manage=_CASEWORK,
+        ),
+    },
+    "super_user": {
+        # Manages access in their own organisation; sees no dossier content for that.
+        **_sections(_NONE, _NONE),
+        **_row(org__manage_users=_ORG),
+    },
+    "partner_staff": {
+        # Integration partners work only in what is shared with them.
+        **_sections(_SHARED_ONLY_READ, _SHARED_ONLY_WRITE),
+        **_row(case__list=_ORG, person__search=_ORG, task__manage=_SHARED_ONLY_WRITE),
+    },
+    "protection_staff": {
+        **_sections(_READ_ALL, _WRITE_ALL),
+        **_row(
+            case__list=_ORG,
+            case__create=_ORG,
+            case__transition=_CASEWORK,
+            share__manage=_CASEWORK,
+            person__search=_ORG,
+            person__create=_ORG,
+            person__edit=_ORG,
+            task__manage=_CASEWORK | _SHARED_ONLY_WRITE,
+        ),
+    },
+    "canton_analyst": {
+        # Anonymised steering data only: no dossier, no person.
+        **_sections(_NONE, _NONE),
+    },
+    "dpo": {
+        # Audit of their own organisation's dossiers; no casework.
+        **_sections(_NONE, _NONE),
+        **_row(audit__read=_ORG),
+    },
+}
+
+
+def allowed_relations(role: str, action: str) -> frozenset[Relation]:
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    return MATRIX.get(role, {}).get(action, _NONE)
+
+
+def is_allowed(role: str, action: str, relation: Relation) -> bool:
+    return relation in allowed_relations(role, action)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in user acting in one organisation with one role."""
+
+    user: User
+    membership: Membership
+
+    @property
+    def organisation(self) -> Organisation:
+        return self.membership.organisation
+
+    @property
+    def organisation_id(self) -> int:
+        return self.membership.organisation_id
+
+    @property
+    def role(self) -> str:
+        return self.membership.role
+
+    def may(self, action: str, relation: Relation = Relation.OWN_ORG) -> bool:
+        return is_allowed(self.role, action, relation)
+
+    def require(self, action: str, relation: Relation = Relation.OWN_ORG) -> None:
+        """Raise the uniform 404 unless the action is allowed under this relation."""
+        if not self.may(action, relation):
+            raise Http404
+
+
+class NoActor(Exception):
+    """The user has no active membership: they may sign in but reach nothing."""
+
+
+V = TypeVar("V", bound=Callable[..., Any])
+
+# URL names that need no sign-in (R10 allowlist).
+PUBLIC_VIEWS = frozenset({"login", "healthz", "set_language", "javascript-catalog"})
+# URL names that need sign-in but no particular role (own account pages).
+ACCOUNT_VIEWS = frozenset(
+    {"home", "logout", "switch_membership", "mfa_setup", "mfa_verify", "account"}
+)
+
+
+def requires(action: str) -> Callable[[V], V]:
+    """Declare the action a view needs. The view itself checks object relations through
+    the owning app's ``get_..._for_actor`` function; this decorator checks that the role
+    may perform the action at all (under any relation) and marks the view for the
+    access-matrix test."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+
+    def decorator(view: V) -> V:
+        def wrapped(request: Any, *args: Any, **kwargs: Any) -> Any:
+            actor: Actor | None = getattr(request, "actor", None)
+            if actor is None or not allowed_relations(actor.role, action):
+                raise Http404
+            return view(request, *args, **kwargs)
+
+        wrapped.filum_action = action  # type: ignore[attr-defined]
+        wrapped.__name__ = getattr(view, "__name__", "view")
+        wrapped.__doc__ = view.__doc__
+        wrapped.__wrapped__ = view  # type: ignore[attr-defined]
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def account_view(view: V) -> V:
+    """Mark a view that any signed-in user may use for their own account."""
+    view.filum_action = "account"  # type: ignore[attr-defined]
+    return view

@@ -1,0 +1,14 @@
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from filum.web import views as web_views
+
+urlpatterns = [
+    path("healthz", web_views.healthz, name="healthz"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("", web_views.home, name="home"),
+    path("", include("filum.tenancy.urls")),
+    path("persons/", include("filum.people.urls")),
+    path("cases/", include("filum.cases.urls")),
+    path("records/", include("filum.records.urls")),
+]

@@ -1,0 +1,44 @@
+"""Start page and health check."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+
+from filum.tenancy.middleware import memberships_of
+from filum.tenancy.policy import account_view
+
+# Where each role starts; roles not listed start on their dossier list.
+START_PAGES = {
+    "dpo": "audit_find",
+    "super_user": "members",
+}
+
+
+@login_not_required
+def healthz(request: HttpRequest) -> HttpResponse:
+    """200 when the database answers, 503 otherwise."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception:
+        return JsonResponse({"status": "database unavailable"}, status=503)
+    return JsonResponse({"status": "ok"})
+
+
+healthz.filum_action = "public"  # type: ignore[attr-defined]
+
+
+@account_view
+def home(request: HttpRequest) -> HttpResponse:
+    actor = getattr(request, "actor", None)
+    if actor is None:
+        return render(request, "web/no_membership.html", status=403)
+    if actor.role in START_PAGES:
+        return redirect(START_PAGES[actor.role])
+    if actor.may("case.list"):
+        return redirect("case_list")
+    return render(request, "web/home.html", {"memberships": memberships_of(request.user)})

@@ -1,0 +1,175 @@
+"""The run command: set up what is missing, then serve Filum on http://127.0.0.1:$PORT.
+
+Steps: venv and packages, front-end assets, PostgreSQL (embedded unless DATABASE_URL is
+set), migrate, demo data on first start, translations, collectstatic; then gunicorn, the
+task worker and a daily scheduler for `nightly_rules`. Ctrl-C stops all of it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _bootstrap as bs  # noqa: E402
+
+GUNICORN = str(bs.VENV_BIN / "gunicorn")
+GUNICORN_OPTIONS = "--bind 127.0.0.1:{port} --workers 2 --graceful-timeout 10 --access-logfile -"
+SCHEDULE_STAMP = bs.VAR_DIR / "nightly_rules.last"
+SCHEDULE_CHECK_SECONDS = 300
+
+
+class Children:
+    """Long-running child processes, each in its own process group.
+
+    Own groups keep the terminal's Ctrl-C away from them, so they are stopped in order
+    by `stop_all` (the web server and worker first, the database after).
+    """
+
+    def __init__(self) -> None:
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.lock = threading.Lock()
+        self.stopping = False
+
+    def start(self, name: str, cmd: list[str], env: bs.Env) -> subprocess.Popen[bytes]:
+        with self.lock:
+            if self.stopping:
+                raise KeyboardInterrupt
+            proc = subprocess.Popen(cmd, cwd=bs.REPO_DIR, env=env, start_new_session=True)
+            self.procs[name] = proc
+            return proc
+
+    def exited(self) -> tuple[str, int] | None:
+        """(name, exit code) of a long-running child that has stopped by itself."""
+        for name, proc in list(self.procs.items()):
+            code = proc.poll()
+            if code is not None and name != "nightly_rules":
+                return name, code
+        return None
+
+    def stop_all(self, timeout: float = 20.0) -> None:
+        with self.lock:
+            self.stopping = True
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for name, proc in self.procs.items():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                print(f"{name} did not stop in {timeout:.0f}s; killing it", flush=True)
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def schedule_nightly_rules(children: Children, env: bs.Env, stop: threading.Event) -> None:
+    """Run `manage.py nightly_rules` once per calendar day, the first time at start-up."""
+    while not stop.is_set():
+        today = datetime.date.today().isoformat()
+        last = SCHEDULE_STAMP.read_text().strip() if SCHEDULE_STAMP.exists() else ""
+        if last != today:
+            try:
+                proc = children.start("nightly_rules", [*bs.MANAGE, "nightly_rules"], env)
+            except KeyboardInterrupt:
+                return
+            if proc.wait() == 0:
+                SCHEDULE_STAMP.write_text(today)
+            elif not stop.is_set():
+                print(f"nightly_rules failed (exit {proc.returncode}); retrying later", flush=True)
+        stop.wait(SCHEDULE_CHECK_SECONDS)
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if port_in_use(port):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def prepare(env: bs.Env) -> None:
+    """Everything between a running database and starting the servers."""
+    bs.run([*bs.MANAGE, "migrate", "--no-input"], env=env, what="migrate")
+    if bs.has_command(env, "seed_demo"):
+        # seed_demo decides whether this is a first start (no organisation yet) and
+        # prints the demo logins it creates
+        bs.run([*bs.MANAGE, "seed_demo", "--if-empty"], env=env, what="seed_demo")
+    else:
+        bs.log("no seed_demo command yet: starting without demo data")
+    bs.ensure_messages(env)
+    bs.run([*bs.MANAGE, "collectstatic", "--no-input", "-v0"], env=env, what="collectstatic")
+
+
+def serve(env: bs.Env, port: int) -> int:
+    children = Children()
+    stop = threading.Event()
+    try:
+        web = children.start(
+            "gunicorn",
+            [GUNICORN, "filum.wsgi", *GUNICORN_OPTIONS.format(port=port).split()],
+            env,
+        )
+        children.start("worker", [*bs.MANAGE, "db_worker"], env)
+        if bs.has_command(env, "nightly_rules"):
+            threading.Thread(
+                target=schedule_nightly_rules, args=(children, env, stop), daemon=True
+            ).start()
+        if not wait_for_port(port, web):
+            print("error: gunicorn did not start listening", file=sys.stderr)
+            return 1
+        print(f"\nFilum is running at http://127.0.0.1:{port}/  (Ctrl-C stops it)", flush=True)
+        logins = subprocess.run(
+            [*bs.MANAGE, "demo_logins"], cwd=bs.REPO_DIR, env=env, capture_output=True, text=True
+        )
+        if logins.returncode == 0 and logins.stdout.strip():
+            print(logins.stdout.rstrip() + "\n", flush=True)
+        while True:
+            ended = children.exited()
+            if ended:
+                print(f"error: {ended[0]} stopped (exit {ended[1]}); shutting down", flush=True)
+                return 1
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("\nstopping Filum ...", flush=True)
+        return 0
+    finally:
+        stop.set()
+        children.stop_all()
+
+
+def main() -> int:
+    bs.exit_on_signal()
+    port = int(os.environ.get("PORT", "8000"))
+    try:
+        if port_in_use(port):
+            raise bs.SetupError(f"port {port} is in use: stop what uses it or set PORT")
+        bs.ensure_venv("requirements.txt")
+        bs.ensure_node_assets()
+        env = bs.production_like_env(bs.base_env())
+        with bs.database(env, data_dir="pg") as env:
+            prepare(env)
+            return serve(env, port)
+    except bs.SetupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

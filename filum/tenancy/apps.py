@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class TenancyConfig(AppConfig):
     name = "filum.tenancy"
     label = "tenancy"
+
+    def ready(self) -> None:
+        from filum.tenancy import signals
+
+        signals.connect()

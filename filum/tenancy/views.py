@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django_otp import devices_for_user
@@ -57,6 +58,12 @@ def switch_membership(request: HttpRequest) -> HttpResponse:
 @account_view
 def mfa_setup(request: HttpRequest) -> HttpResponse:
     """Enrol a TOTP authenticator: show the key as QR code, confirm with a first code."""
+    if not request.user.is_verified() and any(  # type: ignore[attr-defined]
+        devices_for_user(request.user, confirmed=True)
+    ):
+        # Replacing a device needs a session confirmed with the current one; otherwise a
+        # password alone would be enough to enrol an attacker's authenticator.
+        return redirect("mfa_verify")
     device = TOTPDevice.objects.filter(user=request.user, confirmed=False).first()
     if device is None:
         device = TOTPDevice.objects.create(user=request.user, name="default", confirmed=False)
@@ -90,7 +97,12 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             otp_login(request, device)
             log_security_event("mfa.verified", request=request)
-            return redirect(request.GET.get("next") or "home")
+            next_url = request.GET.get("next", "")
+            if not url_has_allowed_host_and_scheme(
+                next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            ):
+                next_url = "home"
+            return redirect(next_url)
         log_security_event("mfa.failed", request=request)
     return render(request, "tenancy/mfa_verify.html", {"form": form})
 

@@ -1,0 +1,32 @@
+"""Print the demo logins (username, role, organisation, password)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from filum.web.demo import login_rows
+
+
+def format_table(rows: Sequence[Sequence[str]], header: tuple[str, ...]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)) for row in rows]
+    rule = "  ".join("-" * w for w in widths)
+    head = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
+    return "\n".join([head, rule, *(line.rstrip() for line in lines)])
+
+
+class Command(BaseCommand):
+    help = (
+        "Print the demo logins that exist in the database: username, role, organisation and "
+        "the shared demo password. Prints nothing when there are none (e.g. in production)."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        rows = login_rows()
+        if not rows:
+            return
+        self.stdout.write("Demo logins (all with the same password):")
+        self.stdout.write(format_table(rows, ("username", "role", "organisation", "password")))

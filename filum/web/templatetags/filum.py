@@ -1,0 +1,166 @@
+"""Template filters for the UI shell.
+
+Templates cannot pass arguments to methods, so these filters let a template ask the access
+policy the same questions a view asks: ``{% if actor|may:"case.list" %}``,
+``{% if access|can_write:"core" %}``. They only ask; they decide nothing themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
+from django.forms import BoundField
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+
+from filum.cases.models import Stage
+from filum.tenancy.middleware import memberships_of
+from filum.tenancy.policy import Section
+
+register = template.Library()
+
+SECTION_LABELS = {
+    Section.CORE: _("Core data"),
+    Section.JOURNAL: _("Journal"),
+    Section.ASSESSMENT: _("Assessment"),
+    Section.PLAN: _("Plan"),
+    Section.DOCUMENTS: _("Documents"),
+    Section.FINANCES: _("Finances"),
+}
+
+
+@register.filter
+def may(subject: Any, action: str) -> bool:
+    """``actor|may:"case.list"`` or ``access|may:"share.manage"``; False without an actor."""
+    if subject is None or not hasattr(subject, "may"):
+        return False
+    return bool(subject.may(action))
+
+
+@register.filter
+def can_read(access: Any, section: str) -> bool:
+    return bool(access is not None and hasattr(access, "can_read") and access.can_read(section))
+
+
+@register.filter
+def can_write(access: Any, section: str) -> bool:
+    return bool(access is not None and hasattr(access, "can_write") and access.can_write(section))
+
+
+@register.filter
+def section_label(section: str) -> str:
+    return str(SECTION_LABELS.get(section, section))  # type: ignore[call-overload]
+
+
+@register.filter
+def section_labels(sections: Any) -> str:
+    """A list of section keys as a readable, comma-separated text."""
+    return ", ".join(section_label(s) for s in sections or [])
+
+
+# Lifecycle steps recorded by filum.cases.services (CaseTransition.kind).
+EVENT_LABELS = {
+    "opened": _("Dossier opened"),
+    "closed": _("Dossier closed"),
+    "transition": _("Stage changed"),
+    "shared": _("Sections shared"),
+    "share_revoked": _("Share revoked"),
+    "consent_recorded": _("Consent recorded"),
+    "consent_withdrawn": _("Consent withdrawn"),
+    "transferred": _("Dossier transferred"),
+}
+
+# Audit event labels (pghistory's pgh_label).
+CHANGE_LABELS = {
+    "insert": _("created"),
+    "update": _("changed"),
+    "delete": _("deleted"),
+}
+
+
+@register.filter
+def stage_label(stage: str) -> str:
+    if not stage:
+        return ""
+    try:
+        return str(Stage(stage).label)
+    except ValueError:
+        return stage
+
+
+@register.filter
+def event_label(kind: str) -> str:
+    return str(EVENT_LABELS.get(kind, kind))
+
+
+@register.filter
+def change_label(label: str) -> str:
+    return str(CHANGE_LABELS.get(label, label))
+
+
+def _model_named(name: str) -> Any:
+    for model in apps.get_models():
+        if model.__name__ == name and model.__module__.startswith("filum."):
+            return model
+    return None
+
+
+@register.filter
+def model_label(name: str) -> str:
+    """``Case`` (as recorded in the audit) -> the model's translated verbose name."""
+    model = _model_named(name)
+    return str(model._meta.verbose_name) if model is not None else name
+
+
+@register.filter
+def field_label(field: str, model_name: str) -> str:
+    """A model field's translated verbose name, for the audit's before/after list."""
+    model = _model_named(model_name)
+    if model is None:
+        return field
+    try:
+        return str(model._meta.get_field(field.removesuffix("_id")).verbose_name)
+    except FieldDoesNotExist:
+        return field
+
+
+@register.simple_tag(takes_context=True)
+def current_url_name(context: template.Context) -> str:
+    request = context.get("request")
+    match = getattr(request, "resolver_match", None)
+    return (match.url_name or "") if match is not None else ""
+
+
+@register.simple_tag(takes_context=True)
+def user_memberships(context: template.Context) -> list[Any]:
+    """The signed-in user's active memberships, for the switcher in the header (one query,
+    kept on the request so a page that asks twice pays once)."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if request is None or user is None or not user.is_authenticated:
+        return []
+    cached = getattr(request, "_filum_memberships", None)
+    if cached is None:
+        cached = memberships_of(user)
+        request._filum_memberships = cached
+    return cached
+
+
+@register.simple_tag
+def widget(field: BoundField, **attrs: Any) -> SafeString:
+    """Render a field's widget, pointing ``aria-describedby`` at its help text and errors
+    (the ids that ``web/_form_fields.html`` gives them)."""
+    described = []
+    if field.help_text:
+        described.append(f"{field.auto_id}_helptext")
+    if field.errors:
+        described.append(f"{field.auto_id}_errors")
+    final = dict(attrs)
+    if described:
+        final["aria-describedby"] = " ".join(described)
+    if field.errors:
+        final["aria-invalid"] = "true"
+    return field.as_widget(attrs=final)

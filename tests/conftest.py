@@ -1,0 +1,97 @@
+"""Shared fixtures: a small world of named personas in three organisations.
+
+- ``service_org`` (social service): worker (responsible for ``case``), colleague (another worker),
+  head (section head), assistant, intake, superuser, dpo, analyst (canton analyst role)
+- ``partner_org`` (integration partner): partner (partner staff), partner_superuser
+- ``outsider_org`` (another social service): outsider (social worker)
+
+``case`` belongs to ``service_org`` with worker responsible; ``other_case`` belongs to
+``outsider_org``. Nothing is shared until a test shares it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from filum.tenancy.models import Membership, Organisation, OrganisationKind, User
+from filum.tenancy.policy import Actor
+from tests import factories
+from tests.factories import PASSWORD
+
+
+@dataclass
+class Persona:
+    user: User
+    membership: Membership
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(user=self.user, membership=self.membership)
+
+    def client(self) -> Client:
+        client = Client()
+        client.force_login(self.user)
+        return client
+
+
+@dataclass
+class World:
+    service_org: Organisation
+    partner_org: Organisation
+    outsider_org: Organisation
+    personas: dict[str, Persona]
+    case: object
+    other_case: object
+
+    def __getattr__(self, name: str) -> Persona:
+        try:
+            return self.__dict__["personas"][name]
+        except KeyError as exc:
+            raise AttributeError(name) from exc
+
+
+def make_persona(org: Organisation, role: str, username: str, team: object = None) -> Persona:
+    user = factories.UserFactory(username=username)
+    membership = Membership.objects.create(user=user, organisation=org, role=role, team=team)
+    return Persona(user=user, membership=membership)
+
+
+@pytest.fixture
+def world(db: object) -> World:
+    service = factories.OrganisationFactory(name="Service social Bienne-Test")
+    partner = factories.OrganisationFactory(
+        name="Partenaire Insertion", kind=OrganisationKind.INTEGRATION_PARTNER
+    )
+    outsider_org = factories.OrganisationFactory(name="Sozialdienst Thun-Test")
+    team = factories.TeamFactory(organisation=service, name="Conseil 1")
+    personas = {
+        "worker": make_persona(service, "social_worker", "worker", team),
+        "colleague": make_persona(service, "social_worker", "colleague", team),
+        "head": make_persona(service, "section_head", "head", team),
+        "assistant": make_persona(service, "admin_assistant", "assistant", team),
+        "intake": make_persona(service, "intake_worker", "intake"),
+        "superuser": make_persona(service, "super_user", "superuser"),
+        "dpo": make_persona(service, "dpo", "dpo"),
+        "analyst": make_persona(service, "canton_analyst", "analyst"),
+        "partner": make_persona(partner, "partner_staff", "partner"),
+        "partner_superuser": make_persona(partner, "super_user", "partner_superuser"),
+        "outsider": make_persona(outsider_org, "social_worker", "outsider"),
+    }
+    case = factories.CaseFactory(owner=service, responsible=personas["worker"].user, team=team)
+    other_case = factories.CaseFactory(owner=outsider_org, responsible=personas["outsider"].user)
+    return World(
+        service_org=service,
+        partner_org=partner,
+        outsider_org=outsider_org,
+        personas=personas,
+        case=case,
+        other_case=other_case,
+    )
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD

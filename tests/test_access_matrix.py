@@ -1,0 +1,829 @@
+"""The access matrix (R9–R12): every URL of the project, for every persona, against the policy.
+
+The expected outcome of each request is computed here from ``MATRIX`` and the persona's
+relation to the object (own case, own organisation, shared read/write, other), using a plain
+Python model of the shares, and compared with what the views answer over HTTP. A URL name that
+is missing from ``ENDPOINTS`` fails the suite, so every new endpoint has to be placed in it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+
+from filum.cases.models import Case, CaseTransition, Consent, Share
+from filum.people.models import Person
+from filum.records.models import ReadLog
+from filum.tenancy.models import Membership, Organisation, OrganisationKind
+from filum.tenancy.policy import (
+    ACCOUNT_VIEWS,
+    ACTIONS,
+    MATRIX,
+    PUBLIC_VIEWS,
+    SECTIONS,
+    Actor,
+    Relation,
+    allowed_relations,
+    is_allowed,
+)
+from tests import factories
+
+PERSONAS = (
+    "worker",
+    "colleague",
+    "head",
+    "assistant",
+    "intake",
+    "superuser",
+    "dpo",
+    "analyst",
+    "partner",
+    "partner_superuser",
+    "outsider",
+)
+CANARY = {"case": "Zycanarycasewq", "other_case": "Zycanaryotherwq"}
+LOGIN_PATH = "/login/"
+
+
+# ---------------------------------------------------------------------------------------------
+# Walking the URLconf
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str | None
+    pattern: str
+    callback: Callable[..., Any]
+
+    @property
+    def action(self) -> str | None:
+        return getattr(self.callback, "filum_action", None)
+
+
+def walk(patterns: list[Any] | None = None, prefix: str = "") -> Iterator[Route]:
+    if patterns is None:
+        patterns = get_resolver().url_patterns
+    for entry in patterns:
+        pattern = prefix + str(entry.pattern)
+        if pattern.startswith(("static/", "^static/")):
+            continue
+        if isinstance(entry, URLResolver):
+            yield from walk(entry.url_patterns, pattern)
+        elif isinstance(entry, URLPattern):
+            yield Route(entry.name, pattern, entry.callback)
+
+
+ROUTES = list(walk())
+
+
+def test_r9_every_url_pattern_has_a_name():
+    unnamed = [r.pattern for r in ROUTES if not r.name]
+    assert unnamed == []
+    names = [r.name for r in ROUTES]
+    assert len(names) == len(set(names)), "URL names must be unique to be placed in the matrix"
+
+
+def test_r9_r10_every_view_declares_its_access():
+    problems = []
+    for route in ROUTES:
+        name, action = route.name, route.action
+        login_required = getattr(route.callback, "login_required", True)
+        if name in PUBLIC_VIEWS:
+            if action not in (None, "public"):
+                problems.append(f"{name}: public view with action {action!r}")
+            if login_required:
+                problems.append(f"{name}: public view without @login_not_required")
+        elif name in ACCOUNT_VIEWS:
+            if action != "account":
+                problems.append(f"{name}: account view not marked with @account_view")
+        elif action not in ACTIONS:
+            problems.append(f"{name}: no @requires(<action>) (found {action!r})")
+        if name not in PUBLIC_VIEWS and not login_required:
+            problems.append(f"{name}: @login_not_required but not in PUBLIC_VIEWS")
+        if action == "public" and name not in PUBLIC_VIEWS:
+            problems.append(f"{name}: marked public but not in PUBLIC_VIEWS")
+        if action == "account" and name not in ACCOUNT_VIEWS:
+            problems.append(f"{name}: marked account but not in ACCOUNT_VIEWS")
+    assert problems == []
+
+
+def test_r9_every_url_name_has_a_row_in_the_endpoint_table():
+    names = {r.name for r in ROUTES}
+    assert sorted(names - set(ENDPOINTS)) == [], "add these URL names to ENDPOINTS"
+    assert sorted(set(ENDPOINTS) - names) == [], "these ENDPOINTS rows have no URL any more"
+
+
+def test_r9_the_matrix_uses_only_known_roles_and_actions():
+    from filum.tenancy.models import Role
+
+    assert set(MATRIX) == set(Role.values)
+    for role, row in MATRIX.items():
+        assert set(row) <= set(ACTIONS), role
+        for relations in row.values():
+            assert all(isinstance(rel, Relation) for rel in relations)
+
+
+# ---------------------------------------------------------------------------------------------
+# The model: relations computed from the world and a list of shares, in plain Python
+
+
+@dataclass(frozen=True)
+class ShareSpec:
+    case: str  # "case" or "other_case"
+    organisation: str  # "service_org", "partner_org", "outsider_org"
+    sections: tuple[str, ...]
+    access: str  # "read" or "write"
+
+
+STATES: dict[str, tuple[ShareSpec, ...]] = {
+    "unshared": (),
+    "journal_read": (ShareSpec("case", "partner_org", ("journal",), "read"),),
+    "core_write": (
+        ShareSpec("case", "partner_org", ("core", "journal"), "write"),
+        ShareSpec("other_case", "service_org", ("core",), "read"),
+    ),
+}
+
+
+@dataclass
+class Subject:
+    """The object a concrete URL points at (None everywhere for organisation-level pages)."""
+
+    case: Case | None = None
+    person: Person | None = None
+    membership: Membership | None = None
+    missing: bool = False
+
+
+@dataclass
+class Model:
+    world: Any
+    shares: list[tuple[Case, Organisation, tuple[str, ...], str]]
+
+    def relation(self, persona: Any, case: Case, section: str) -> Relation:
+        org_id = persona.membership.organisation_id
+        if case.owner_id == org_id:
+            return Relation.OWN_CASE if case.responsible_id == persona.user.pk else Relation.OWN_ORG
+        best = Relation.OTHER
+        for shared_case, org, sections, access in self.shares:
+            if shared_case.pk == case.pk and org.pk == org_id and section in sections:
+                if access == "write":
+                    best = Relation.SHARED_WRITE
+                elif best == Relation.OTHER:
+                    best = Relation.SHARED_READ
+        return best
+
+    def may_case(self, persona: Any, action: str, case: Case, section: str) -> bool:
+        return is_allowed(persona.membership.role, action, self.relation(persona, case, section))
+
+    def reads_any_section(self, persona: Any, case: Case) -> bool:
+        return any(self.may_case(persona, f"{s}.read", case, s) for s in SECTIONS)
+
+    def sees_person(self, persona: Any, person: Person, *, write: bool) -> bool:
+        action = "core.write" if write else "core.read"
+        if not allowed_relations(persona.membership.role, action):
+            return False
+        if person.registered_by_id == persona.membership.organisation_id:
+            return True
+        cases = (self.world.case, self.world.other_case)
+        return any(
+            c.client_id == person.pk and self.may_case(persona, action, c, "core") for c in cases
+        )
+
+    def org_relation(self, persona: Any, org_id: int) -> Relation:
+        own = org_id == persona.membership.organisation_id
+        return Relation.OWN_ORG if own else Relation.OTHER
+
+    def allows(self, persona: Any, need: tuple[str, str], subject: Subject) -> bool:
+        action, scope = need
+        role = persona.membership.role
+        if subject.missing:
+            return False
+        if scope == "org":
+            org_id = persona.membership.organisation_id
+            if subject.membership is not None:
+                org_id = subject.membership.organisation_id
+            return is_allowed(role, action, self.org_relation(persona, org_id))
+        if scope == "case:any":
+            assert subject.case is not None
+            return self.reads_any_section(persona, subject.case)
+        if scope.startswith("case:"):
+            assert subject.case is not None
+            return self.may_case(persona, action, subject.case, scope.removeprefix("case:"))
+        if scope == "audit":
+            assert subject.case is not None
+            return is_allowed(role, action, self.org_relation(persona, subject.case.owner_id))
+        if scope in ("person", "person:write"):
+            assert subject.person is not None
+            return self.sees_person(persona, subject.person, write=scope == "person:write")
+        raise AssertionError(f"unknown scope {scope}")
+
+    def sees_canary(self, persona: Any, case: Case) -> bool:
+        """May this persona see the client's name of this dossier anywhere?"""
+        role = persona.membership.role
+        if self.may_case(persona, "core.read", case, "core"):
+            return True
+        # The data protection officer sees their own organisation's dossiers in the audit.
+        return is_allowed(role, "audit.read", self.org_relation(persona, case.owner_id))
+
+
+# ---------------------------------------------------------------------------------------------
+# The endpoint table: how to build concrete URLs for the world, and what each one needs
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    kind: str  # "public", "account" or "policy"
+    targets: tuple[str, ...] = ("none",)
+    needs: tuple[tuple[str, str], ...] = ()
+    ok_get: frozenset[int] = frozenset({200})
+    post_only: bool = False
+    ok_post: frozenset[int] = frozenset({302})
+    post: bool = True  # send the empty POST at all (not for login/logout)
+
+
+def _ep(kind: str, *targets: str, needs: tuple[tuple[str, str], ...] = (), **kw: Any) -> Endpoint:
+    return Endpoint(kind=kind, targets=targets or ("none",), needs=needs, **kw)
+
+
+CASES = ("case", "other_case", "missing_case")
+PERSONS = ("person", "other_person", "missing_person")
+_OWNER = (("core.read", "case:core"), ("share.manage", "case:core"))
+POST_ONLY = {"ok_get": frozenset({405}), "post_only": True}
+
+ENDPOINTS: dict[str, Endpoint] = {
+    "healthz": _ep("public", post=False),
+    "set_language": _ep("public", ok_get=frozenset({204, 302}), ok_post=frozenset({204, 302})),
+    "login": _ep("public", ok_get=frozenset({302}), post=False),
+    "home": _ep("account", ok_get=frozenset({200, 302}), post=False),
+    "logout": _ep("account", post=False),
+    "switch_membership": _ep(
+        "account", ok_get=frozenset({405}), post_only=True, ok_post=frozenset({404})
+    ),
+    "mfa_setup": _ep("account", ok_post=frozenset({200})),
+    "mfa_verify": _ep("account", ok_get=frozenset({302}), ok_post=frozenset({302})),
+    "members": _ep("policy", needs=(("org.manage_users", "org"),)),
+    "member_deactivate": _ep(
+        "policy",
+        "membership",
+        "partner_membership",
+        "missing_membership",
+        needs=(("org.manage_users", "org"),),
+        **POST_ONLY,
+    ),
+    "person_search": _ep("policy", needs=(("person.search", "org"),)),
+    "person_create": _ep("policy", needs=(("person.create", "org"),)),
+    "person_duplicates": _ep(
+        "policy", needs=(("person.create", "org"),), **POST_ONLY | {"ok_post": frozenset({200})}
+    ),
+    "person_detail": _ep("policy", *PERSONS, needs=(("core.read", "person"),)),
+    "person_edit": _ep(
+        "policy", *PERSONS, needs=(("person.edit", "org"), ("core.write", "person:write"))
+    ),
+    "case_list": _ep("policy", needs=(("case.list", "org"),)),
+    "case_create": _ep("policy", *PERSONS, needs=(("case.create", "org"), ("core.read", "person"))),
+    "case_detail": _ep("policy", *CASES, needs=(("*.read", "case:any"),)),
+    "case_edit": _ep("policy", *CASES, needs=(("core.write", "case:core"),)),
+    "case_close": _ep(
+        "policy", *CASES, needs=(("core.write", "case:core"), ("case.transition", "case:core"))
+    ),
+    "share_create": _ep("policy", *CASES, needs=_OWNER),
+    "share_revoke": _ep(
+        "policy", "share", "other_share", "missing_share", needs=_OWNER, **POST_ONLY
+    ),
+    "consent_create": _ep("policy", *CASES, needs=_OWNER),
+    "consent_withdraw": _ep(
+        "policy", "consent", "other_consent", "missing_consent", needs=_OWNER, **POST_ONLY
+    ),
+    "audit_find": _ep("policy", needs=(("audit.read", "org"),)),
+    "audit_case": _ep("policy", *CASES, needs=(("audit.read", "audit"),)),
+}
+
+
+@dataclass
+class Target:
+    kwargs: dict[str, Any]
+    subject: Subject
+    label: str
+
+
+def build_target(world: Any, bystander: Organisation, kind: str) -> Target:
+    """A concrete object for a URL. Objects that an allowed POST changes are made fresh for each
+    request, and tied to a bystander organisation so they change no persona's relations."""
+    case, other = world.case, world.other_case
+    if kind == "none":
+        return Target({}, Subject(), kind)
+    if kind in ("case", "other_case"):
+        obj = case if kind == "case" else other
+        return Target({"case_id": obj.pk}, Subject(case=obj, person=obj.client), kind)
+    if kind == "missing_case":
+        return Target({"case_id": uuid.uuid4()}, Subject(missing=True), kind)
+    if kind in ("person", "other_person"):
+        obj = case if kind == "person" else other
+        return Target({"person_id": obj.client_id}, Subject(person=obj.client), kind)
+    if kind == "missing_person":
+        return Target({"person_id": uuid.uuid4()}, Subject(missing=True), kind)
+    if kind in ("share", "other_share"):
+        obj = case if kind == "share" else other
+        share = factories.ShareFactory(case=obj, organisation=bystander, granted_by=world.head.user)
+        return Target({"case_id": obj.pk, "share_id": share.pk}, Subject(case=obj), kind)
+    if kind == "missing_share":
+        return Target({"case_id": case.pk, "share_id": uuid.uuid4()}, Subject(missing=True), kind)
+    if kind in ("consent", "other_consent"):
+        obj = case if kind == "consent" else other
+        consent = Consent.objects.create(
+            case=obj,
+            owner_id=obj.owner_id,
+            person=obj.client,
+            kind="general",
+            scope="Échange avec le partenaire",
+            signed_on=timezone.localdate() - datetime.timedelta(days=3),
+            recorded_by=world.head.user,
+        )
+        return Target({"case_id": obj.pk, "consent_id": consent.pk}, Subject(case=obj), kind)
+    if kind == "missing_consent":
+        return Target({"case_id": case.pk, "consent_id": 987654321}, Subject(missing=True), kind)
+    if kind in ("membership", "partner_membership"):
+        org = world.service_org if kind == "membership" else world.partner_org
+        membership = factories.MembershipFactory(organisation=org, role="social_worker")
+        return Target({"membership_id": membership.pk}, Subject(membership=membership), kind)
+    if kind == "missing_membership":
+        return Target({"membership_id": 987654321}, Subject(missing=True), kind)
+    raise AssertionError(f"unknown target {kind}")
+
+
+def fingerprint() -> tuple[Any, ...]:
+    """What a forbidden request must not change."""
+    return (
+        list(Case.objects.order_by("pk").values_list("pk", "version", "status", "closed_on")),
+        list(Share.objects.order_by("pk").values_list("pk", "revoked_at")),
+        list(Consent.objects.order_by("pk").values_list("pk", "withdrawn_on")),
+        list(Membership.objects.order_by("pk").values_list("pk", "is_active")),
+        list(Person.objects.order_by("pk").values_list("pk", "version")),
+        CaseTransition.objects.count(),
+        ReadLog.objects.count(),
+    )
+
+
+def _status(client: Client, method: str, url: str) -> tuple[int, str, str]:
+    """Status, body and Location of a request; an exception counts as status 0."""
+    try:
+        response = client.post(url, {}) if method == "POST" else client.get(url)
+    except Exception as exc:  # a crash is a finding, reported with the others
+        return 0, f"{type(exc).__name__}: {exc}", ""
+    body = response.content.decode(errors="replace") if not response.streaming else ""
+    return response.status_code, body, response.get("Location", "")
+
+
+def _not_found_text(body: str, url: str) -> str:
+    """A 404 page without what legitimately differs: the path and the masked CSRF token."""
+    return re.sub(r"\b[A-Za-z0-9]{64}\b", "<csrf>", body.replace(url, "<url>"))
+
+
+def setup_state(world: Any, state: str) -> Model:
+    Person.objects.filter(pk=world.case.client_id).update(last_name=CANARY["case"])
+    Person.objects.filter(pk=world.other_case.client_id).update(last_name=CANARY["other_case"])
+    world.case.client.refresh_from_db()
+    world.other_case.client.refresh_from_db()
+    orgs = {
+        "service_org": world.service_org,
+        "partner_org": world.partner_org,
+        "outsider_org": world.outsider_org,
+    }
+    shares = []
+    for spec in STATES[state]:
+        case = getattr(world, spec.case)
+        org = orgs[spec.organisation]
+        factories.ShareFactory(
+            case=case,
+            organisation=org,
+            sections=list(spec.sections),
+            access=spec.access,
+            granted_by=world.head.user,
+        )
+        shares.append((case, org, spec.sections, spec.access))
+    return Model(world=world, shares=shares)
+
+
+@pytest.mark.parametrize("state", list(STATES))
+def test_r11_r12_every_persona_on_every_url_gets_what_the_matrix_says(world, state):
+    model = setup_state(world, state)
+    bystander = factories.OrganisationFactory(
+        name="Bystander", kind=OrganisationKind.SOCIAL_SERVICE
+    )
+    routes = {r.name: r for r in ROUTES}
+    problems: list[str] = []
+    requests = 0
+    for persona_name in PERSONAS:
+        persona = getattr(world, persona_name)
+        client = persona.client()
+        hidden = [
+            CANARY[key]
+            for key in ("case", "other_case")
+            if not model.sees_canary(persona, getattr(world, key))
+        ]
+        for name, endpoint in ENDPOINTS.items():
+            route = routes[name]
+            for target_kind in endpoint.targets:
+                target = build_target(world, bystander, target_kind)
+                url = reverse(name, kwargs=target.kwargs)
+                where = f"{persona_name} {name}[{target.label}] {url}"
+                if endpoint.kind == "policy":
+                    allowed = all(
+                        model.allows(persona, need, target.subject) for need in endpoint.needs
+                    )
+                    role_has_action = bool(allowed_relations(persona.membership.role, route.action))
+                else:
+                    allowed = role_has_action = True
+                reads_before = ReadLog.objects.count()
+                if endpoint.post_only:
+                    expected_get = {405} if role_has_action else {404}
+                else:
+                    expected_get = set(endpoint.ok_get) if allowed else {404}
+                status, body, location = _status(client, "GET", url)
+                requests += 1
+                if status not in expected_get:
+                    problems.append(
+                        f"{where} GET: {status}, expected {sorted(expected_get)}"
+                        + (f" ({body[:200]})" if status == 0 else "")
+                    )
+                for canary in hidden:
+                    if canary in body:
+                        problems.append(f"{where} GET shows the canary {canary}")
+                if name == "case_detail" and status == 200:
+                    case = target.subject.case
+                    assert case is not None
+                    readable = [
+                        s for s in SECTIONS if model.may_case(persona, f"{s}.read", case, s)
+                    ]
+                    logged = ReadLog.objects.count() - reads_before
+                    if logged != len(readable):
+                        problems.append(f"{where}: {logged} read-log rows for {readable}")
+                if not endpoint.post:
+                    continue
+                if allowed and not endpoint.post_only:
+                    continue  # allowed form pages are exercised with real data elsewhere
+                before = fingerprint()
+                status, body, _ = _status(client, "POST", url)
+                requests += 1
+                expected_post = set(endpoint.ok_post) if allowed else {404}
+                if status not in expected_post:
+                    problems.append(
+                        f"{where} POST: {status}, expected {sorted(expected_post)}"
+                        + (f" ({body[:200]})" if status == 0 else "")
+                    )
+                if not allowed and fingerprint() != before:
+                    problems.append(f"{where} POST: forbidden, but the database changed")
+                for canary in hidden:
+                    if canary in body:
+                        problems.append(f"{where} POST shows the canary {canary}")
+    assert requests > 300
+    assert problems == [], f"{len(problems)} problems:\n" + "\n".join(problems)
+
+
+def test_r12_forbidden_and_missing_objects_answer_the_same_404(world):
+    """The outsider probes the service's objects: the answer equals that for a random ID."""
+    bystander = factories.OrganisationFactory(name="Bystander")
+    probed = [n for n, e in ENDPOINTS.items() if any(t.startswith("missing") for t in e.targets)]
+    assert len(probed) >= 10
+    for name in probed:
+        endpoint = ENDPOINTS[name]
+        method = "POST" if endpoint.post_only else "GET"
+        # A super-user of another organisation probes memberships, the outsider the rest.
+        prober = world.partner_superuser if name == "member_deactivate" else world.outsider
+        client = prober.client()
+        forbidden_kind = next(t for t in endpoint.targets if not t.startswith(("missing", "other")))
+        missing_kind = next(t for t in endpoint.targets if t.startswith("missing"))
+        forbidden = build_target(world, bystander, forbidden_kind)
+        missing = build_target(world, bystander, missing_kind)
+        url_forbidden = reverse(name, kwargs=forbidden.kwargs)
+        url_missing = reverse(name, kwargs=missing.kwargs)
+        s1, body1, _ = _status(client, method, url_forbidden)
+        s2, body2, _ = _status(client, method, url_missing)
+        assert (s1, s2) == (404, 404), name
+        assert _not_found_text(body1, url_forbidden) == _not_found_text(body2, url_missing), name
+
+
+def test_r10_anonymous_requests_go_to_the_login_page(world):
+    bystander = factories.OrganisationFactory(name="Bystander")
+    client = Client()
+    problems = []
+    for name, endpoint in ENDPOINTS.items():
+        for target_kind in endpoint.targets:
+            target = build_target(world, bystander, target_kind)
+            url = reverse(name, kwargs=target.kwargs)
+            for method in ("GET", "POST"):
+                before = fingerprint()
+                status, body, location = _status(client, method, url)
+                if name in PUBLIC_VIEWS:
+                    if status not in (200, 204, 302) or location.startswith(LOGIN_PATH):
+                        if not (name == "login" and status == 200):
+                            problems.append(f"{method} {url}: public, got {status} {location}")
+                    continue
+                if status != 302 or not location.startswith(LOGIN_PATH + "?next="):
+                    problems.append(f"{method} {url}: {status} {location}, expected login")
+                if fingerprint() != before:
+                    problems.append(f"{method} {url}: anonymous request changed the database")
+                if CANARY["case"] in body:
+                    problems.append(f"{method} {url}: shows a client name")
+    assert problems == []
+
+
+def test_r10_the_public_pages_answer_without_sign_in(db):
+    client = Client()
+    assert client.get(reverse("healthz")).status_code == 200
+    response = client.post(reverse("set_language"), {"language": "de", "next": "/login/"})
+    assert response.status_code == 302
+    assert response.cookies["django_language"].value == "de"
+
+
+# ---------------------------------------------------------------------------------------------
+# Shares, seen through HTTP (R12)
+
+
+def test_r12_partner_sees_only_the_shared_journal_and_loses_it_on_revocation(world):
+    Person.objects.filter(pk=world.case.client_id).update(last_name=CANARY["case"])
+    partner = world.partner.client()
+    case_id = world.case.pk
+    detail = reverse("case_detail", kwargs={"case_id": case_id})
+    assert partner.get(detail).status_code == 404
+
+    share = factories.ShareFactory(
+        case=world.case,
+        organisation=world.partner_org,
+        sections=["journal"],
+        access="read",
+        granted_by=world.worker.user,
+    )
+    reads_before = ReadLog.objects.filter(case_id=case_id).count()
+    response = partner.get(detail)
+    assert response.status_code == 200
+    assert CANARY["case"] not in response.content.decode()  # core data are not shared
+    assert response.context["access"].readable_sections == ["journal"]
+    assert response.context["access"].writable_sections == []
+    rows = ReadLog.objects.filter(case_id=case_id).order_by("id")[reads_before:]
+    assert [(r.user_id, r.organisation_id, r.section) for r in rows] == [
+        (world.partner.user.pk, world.partner_org.pk, "journal")
+    ]
+    for name in ("case_edit", "case_close", "share_create", "consent_create", "audit_case"):
+        assert partner.get(reverse(name, kwargs={"case_id": case_id})).status_code == 404, name
+    revoke = reverse("share_revoke", kwargs={"case_id": case_id, "share_id": share.pk})
+    assert partner.post(revoke).status_code == 404
+    share.refresh_from_db()
+    assert share.revoked_at is None
+
+    # The owner revokes; the partner's very next request is refused.
+    response = world.worker.client().post(revoke)
+    assert response.status_code == 302
+    assert partner.get(detail).status_code == 404
+    assert not Case.objects.visible_to(world.partner.actor, section="journal").exists()
+
+
+def test_r12_expired_share_and_withdrawn_consent_close_the_dossier_again(world):
+    detail = reverse("case_detail", kwargs={"case_id": world.case.pk})
+    partner = world.partner.client()
+    consent = Consent.objects.create(
+        case=world.case,
+        owner=world.service_org,
+        person=world.case.client,
+        kind="general",
+        scope="Insertion",
+        signed_on=timezone.localdate() - datetime.timedelta(days=10),
+        recorded_by=world.worker.user,
+    )
+    share = factories.ShareFactory(
+        case=world.case,
+        organisation=world.partner_org,
+        basis="consent",
+        consent=consent,
+        granted_by=world.worker.user,
+    )
+    assert partner.get(detail).status_code == 200
+    withdraw = reverse(
+        "consent_withdraw", kwargs={"case_id": world.case.pk, "consent_id": consent.pk}
+    )
+    assert world.worker.client().post(withdraw).status_code == 302
+    assert partner.get(detail).status_code == 404
+
+    Share.objects.filter(pk=share.pk).update(consent=None, basis="legal")
+    assert partner.get(detail).status_code == 200
+    Share.objects.filter(pk=share.pk).update(
+        valid_until=timezone.localdate() - datetime.timedelta(days=1)
+    )
+    assert partner.get(detail).status_code == 404
+
+
+def test_r12_list_counts_per_scope(world):
+    """Exact counts: the service's own list, the outsider's, the partner's shared list."""
+    factories.CaseFactory(owner=world.service_org, responsible=world.colleague.user)
+    factories.ShareFactory(
+        case=world.other_case,
+        organisation=world.partner_org,
+        sections=["core"],
+        granted_by=world.outsider.user,
+    )
+    expected = {
+        ("worker", "mine"): 1,
+        ("worker", "all"): 2,
+        ("head", "all"): 2,
+        ("outsider", "all"): 1,
+        ("partner", "shared"): 1,
+        ("partner", "all"): 1,  # core is shared, so it is in the full list too
+    }
+    for (persona, scope), count in expected.items():
+        response = getattr(world, persona).client().get(reverse("case_list"), {"scope": scope})
+        assert response.status_code == 200
+        assert len(response.context["rows"]) == count, (persona, scope)
+
+
+# ---------------------------------------------------------------------------------------------
+# Random share/revoke/expire/withdraw steps against a Python model of the shares (R12)
+
+
+def test_r12_visible_to_matches_a_model_of_the_shares(db):
+    today = timezone.localdate()
+    orgs = [
+        factories.OrganisationFactory(name=f"Org {i}", kind=kind)
+        for i, kind in enumerate(
+            [
+                OrganisationKind.SOCIAL_SERVICE,
+                OrganisationKind.INTEGRATION_PARTNER,
+                OrganisationKind.PROTECTION_AUTHORITY,
+            ]
+        )
+    ]
+    roles = {0: "social_worker", 1: "partner_staff", 2: "protection_staff"}
+    actors = []
+    for i, org in enumerate(orgs):
+        for role in (roles[i], "admin_assistant"):
+            membership = factories.MembershipFactory(organisation=org, role=role)
+            actors.append(Actor(user=membership.user, membership=membership))
+    granter = actors[0].user
+    cases = [
+        factories.CaseFactory(owner=orgs[0], responsible=actors[0].user),
+        factories.CaseFactory(owner=orgs[0], responsible=None),
+        factories.CaseFactory(owner=orgs[2], responsible=actors[4].user),
+    ]
+
+    class Shares(RuleBasedStateMachine):
+        shares = Bundle("shares")
+
+        @initialize()
+        def start(self) -> None:
+            Share.objects.all().delete()
+            Consent.objects.all().delete()
+            self.model: dict[uuid.UUID, dict[str, Any]] = {}
+
+        @rule(
+            target=shares,
+            case=st.sampled_from(range(len(cases))),
+            org=st.sampled_from(range(len(orgs))),
+            sections=st.sets(st.sampled_from(SECTIONS), min_size=1, max_size=3),
+            access=st.sampled_from(["read", "write"]),
+            with_consent=st.booleans(),
+        )
+        def share(
+            self, case: int, org: int, sections: set[str], access: str, with_consent: bool
+        ) -> uuid.UUID | None:
+            c, o = cases[case], orgs[org]
+            if c.owner_id == o.pk:
+                return None
+            consent = None
+            if with_consent:
+                consent = Consent.objects.create(
+                    case=c,
+                    owner_id=c.owner_id,
+                    person=c.client,
+                    kind="general",
+                    scope="x",
+                    signed_on=today,
+                    recorded_by=granter,
+                )
+            share = Share.objects.create(
+                case=c,
+                owner_id=c.owner_id,
+                organisation=o,
+                sections=sorted(sections),
+                access=access,
+                basis="consent" if consent else "legal",
+                reason="test",
+                consent=consent,
+                valid_until=today + datetime.timedelta(days=30),
+                granted_by=granter,
+            )
+            self.model[share.pk] = {
+                "case": c.pk,
+                "org": o.pk,
+                "sections": set(sections),
+                "access": access,
+                "active": True,
+                "consent": consent,
+            }
+            return share.pk
+
+        @rule(share_id=consumes(shares))
+        def revoke(self, share_id: uuid.UUID | None) -> None:
+            if share_id is None:
+                return
+            Share.objects.filter(pk=share_id).update(revoked_at=timezone.now())
+            self.model[share_id]["active"] = False
+
+        @rule(share_id=consumes(shares))
+        def expire(self, share_id: uuid.UUID | None) -> None:
+            if share_id is None:
+                return
+            Share.objects.filter(pk=share_id).update(valid_until=today - datetime.timedelta(days=1))
+            self.model[share_id]["active"] = False
+
+        @rule(share_id=consumes(shares))
+        def withdraw_consent(self, share_id: uuid.UUID | None) -> None:
+            if share_id is None or self.model[share_id]["consent"] is None:
+                return
+            consent = self.model[share_id]["consent"]
+            Consent.objects.filter(pk=consent.pk).update(withdrawn_on=today)
+            for entry in self.model.values():
+                if entry["consent"] is not None and entry["consent"].pk == consent.pk:
+                    entry["active"] = False
+
+        def expected(self, actor: Actor, section: str, write: bool) -> set[uuid.UUID]:
+            action = f"{section}.{'write' if write else 'read'}"
+            result = set()
+            for c in cases:
+                if c.owner_id == actor.organisation_id:
+                    own = c.responsible_id == actor.user.pk
+                    rel = Relation.OWN_CASE if own else Relation.OWN_ORG
+                else:
+                    rel = Relation.OTHER
+                    for entry in self.model.values():
+                        if (
+                            entry["active"]
+                            and entry["case"] == c.pk
+                            and entry["org"] == actor.organisation_id
+                            and section in entry["sections"]
+                        ):
+                            if entry["access"] == "write":
+                                rel = Relation.SHARED_WRITE
+                            elif rel == Relation.OTHER:
+                                rel = Relation.SHARED_READ
+                if is_allowed(actor.role, action, rel):
+                    result.add(c.pk)
+            return result
+
+        @invariant()
+        def visible_to_agrees(self) -> None:
+            if not hasattr(self, "model"):
+                return
+            for actor in actors:
+                for section in SECTIONS:
+                    for write in (False, True):
+                        got = set(
+                            Case.objects.visible_to(
+                                actor, section=section, write=write
+                            ).values_list("pk", flat=True)
+                        )
+                        assert got == self.expected(actor, section, write), (
+                            actor.role,
+                            actor.organisation_id,
+                            section,
+                            write,
+                        )
+
+    run_state_machine_as_test(
+        Shares,
+        settings=settings(
+            max_examples=15,
+            stateful_step_count=8,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        ),
+    )
+
+
+def test_r12_model_detects_a_leak(world):
+    """The model above must be able to fail: a share to the partner changes what it expects."""
+    model = setup_state(world, "journal_read")
+    assert model.relation(world.partner, world.case, "journal") == Relation.SHARED_READ
+    assert model.relation(world.partner, world.case, "core") == Relation.OTHER
+    assert model.reads_any_section(world.partner, world.case)
+    assert not model.sees_canary(world.partner, world.case)
+    assert re.search(CANARY["case"], str(world.case.client))

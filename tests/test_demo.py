@@ -1,0 +1,174 @@
+"""The demo data (seed_demo, demo_logins): every role has a login, identifiers are valid,
+the run command can call it on every start, and the benchmark volume loads the same way."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.apps import apps
+from django.contrib.auth.password_validation import validate_password
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+from django.db.models import Count, F
+from stdnum.ch import ssn
+
+from filum.cases.models import Case, CaseStatus, Share
+from filum.people.models import Person, UnitMember
+from filum.tenancy.models import Membership, Organisation, OrganisationKind, Role, User
+from filum.web.demo import DEMO_LOGINS, DEMO_PASSWORD, ahv_number
+from filum.web.demo_volume import BULK_TABLES
+
+pytestmark = pytest.mark.django_db
+
+REFUGEE_STATUSES = {"B_FL", "F", "F_FL", "N", "S"}
+
+
+def seed(*args: str) -> str:
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_ahv_numbers_carry_the_ean13_check_digit():
+    assert ahv_number(123456789) == "7561234567897"
+    assert all(ssn.is_valid(ahv_number(body)) for body in (0, 1, 999999999, 40404040))
+
+
+def test_x1_demo_has_a_login_for_every_role_with_the_documented_password():
+    output = seed()
+    roles = set(Membership.objects.values_list("role", flat=True))
+    assert roles == set(Role.values)
+    validate_password(DEMO_PASSWORD)
+    user = User.objects.get(username="as.bienne")
+    assert user.check_password(DEMO_PASSWORD)
+    assert User.objects.get(username="sa.thun").language == "de"
+    assert not User.objects.filter(username__in=["admin", "root"]).exists()
+    assert not User.objects.filter(is_superuser=True).exists()
+    assert "as.bienne" in output and DEMO_PASSWORD in output
+
+
+def test_p7_demo_has_organisations_households_and_dossiers_of_every_kind():
+    seed()
+    kinds = set(Organisation.objects.values_list("kind", flat=True))
+    assert {
+        OrganisationKind.SOCIAL_SERVICE,
+        OrganisationKind.PROTECTION_AUTHORITY,
+        OrganisationKind.INTEGRATION_PARTNER,
+        OrganisationKind.CANTON_OFFICE,
+    } <= kinds
+    assert Organisation.objects.filter(kind=OrganisationKind.SOCIAL_SERVICE).count() >= 3
+    assert (
+        Organisation.objects.get(name="Sozialdienst Thun")
+        .communes.filter(bfs_number=942, name="Thun")
+        .exists()
+    )
+    assert 200 <= Person.objects.count() <= 600
+    relations = set(UnitMember.objects.values_list("relation", flat=True))
+    assert {"applicant", "spouse", "child"} <= relations
+    domains = set(Case.objects.values_list("domain", flat=True))
+    assert {"economic_aid", "asylum_aid", "child_protection", "adult_protection"} <= domains
+    closed = Case.objects.filter(status=CaseStatus.CLOSED)
+    assert closed.exists() and not closed.filter(closure_reason="").exists()
+    assert not Case.objects.filter(status=CaseStatus.OPEN, responsible__isnull=True).exists()
+    shares = Share.objects.all()
+    assert shares.filter(organisation__kind=OrganisationKind.INTEGRATION_PARTNER).exists()
+    assert shares.filter(organisation__kind=OrganisationKind.PROTECTION_AUTHORITY).exists()
+    assert not shares.filter(reason="").exists()
+
+
+def check_persons() -> None:
+    numbers = list(Person.objects.exclude(ahv_number=None).values_list("ahv_number", flat=True))
+    assert numbers and all(ssn.is_valid(n) for n in numbers)
+    assert Person.objects.filter(ahv_number=None).exists()
+    refugees = Person.objects.filter(residence_status__in=REFUGEE_STATUSES)
+    assert refugees.exclude(arrival_date=None).exists()
+    for birth, arrival in refugees.exclude(arrival_date=None).values_list(
+        "birth_date", "arrival_date"
+    ):
+        assert birth is None or arrival >= birth
+    years = Person.objects.exclude(birth_date=None).values_list("birth_date__year", flat=True)
+    assert 1940 <= min(years) and max(years) <= 2010
+
+
+def test_p8_demo_persons_have_valid_ahv_numbers_or_none():
+    seed()
+    check_persons()
+
+
+def test_if_empty_makes_seeding_idempotent():
+    seed("--if-empty")
+    counts = (Organisation.objects.count(), Person.objects.count(), Case.objects.count())
+    output = seed("--if-empty")
+    assert "nothing to do" in output
+    assert (Organisation.objects.count(), Person.objects.count(), Case.objects.count()) == counts
+    with pytest.raises(CommandError, match="already has organisations"):
+        seed()
+
+
+def test_demo_logins_lists_every_demo_login_with_role_and_password():
+    out = StringIO()
+    call_command("demo_logins", stdout=out)
+    assert out.getvalue() == ""  # nothing to show in a database without demo data
+    seed()
+    call_command("demo_logins", stdout=out)
+    text = out.getvalue()
+    for spec in DEMO_LOGINS:
+        line = next(line for line in text.splitlines() if line.startswith(spec.username + " "))
+        assert str(Role(spec.role).label) in line and DEMO_PASSWORD in line
+    assert "Service social régional Bienne-Nidau" in text
+
+
+def _schema_of_bulk_tables() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename, indexname FROM pg_indexes WHERE tablename = ANY(%s) ORDER BY 2",
+            [list(BULK_TABLES)],
+        )
+        indexes = cursor.fetchall()
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname FROM pg_constraint "
+            "WHERE conrelid::regclass::text = ANY(%s) ORDER BY 2",
+            [list(BULK_TABLES)],
+        )
+        return indexes, cursor.fetchall()
+
+
+def test_benchmark_volume_loads_persons_and_half_as_many_dossiers_and_restores_the_schema():
+    before = _schema_of_bulk_tables()
+    output = seed("--size", "600", "--seed", "3")
+    assert "600" in output
+    assert Person.objects.count() == 600
+    assert Case.objects.count() == 300
+    check_persons()
+    # Bern's organisations: 66 social services, 11 protection authorities, 8 partners
+    counts = dict(
+        Organisation.objects.values_list("kind").annotate(n=Count("id")).values_list("kind", "n")
+    )
+    assert counts["social_service"] == 66
+    assert counts["protection_authority"] == 11
+    assert counts["integration_partner"] == 8
+    assert set(Membership.objects.values_list("role", flat=True)) == set(Role.values)
+    assert User.objects.get(username="as.bienne").check_password(DEMO_PASSWORD)
+    # dossiers have distinct numbers, open ones a responsible worker of their organisation
+    assert Case.objects.values("number").distinct().count() == 300
+    open_cases = Case.objects.filter(status=CaseStatus.OPEN)
+    assert open_cases.exists()
+    assert not open_cases.exclude(responsible__memberships__organisation=F("owner")).exists()
+    # indexes, foreign keys and the audit triggers are back
+    assert _schema_of_bulk_tables() == before
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgenabled = 'D' "
+            "AND tgrelid::regclass::text = ANY(%s)",
+            [list(BULK_TABLES)],
+        )
+        assert cursor.fetchone()[0] == 0
+    # the bulk rows were not audited (benchmark data), but the triggers fire again
+    person_events = apps.get_model("people", "PersonEvent").objects
+    assert not person_events.exists()
+    person = Person.objects.first()
+    assert person is not None
+    Person.objects.filter(pk=person.pk).update(first_name="Audited")
+    assert person_events.filter(pgh_obj_id=person.pk, pgh_label="update").exists()

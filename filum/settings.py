@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "filum.cases",
     "filum.journal",
     "filum.followup",
+    "filum.documents",
     "filum.records",
     "filum.web",
 ]

@@ -13,4 +13,7 @@ urlpatterns = [
     path("persons/", include("filum.people.urls")),
     path("cases/", include("filum.cases.urls")),
     path("records/", include("filum.records.urls")),
+    path("cases/", include("filum.journal.urls")),
+    path("", include("filum.followup.urls")),
+    path("", include("filum.documents.urls")),
 ]

@@ -2,7 +2,7 @@
 
 Steps: venv and packages, front-end assets, PostgreSQL (embedded unless DATABASE_URL is
 set), migrate, demo data on first start, translations, collectstatic; then gunicorn, the
-task worker and a daily scheduler for `nightly_rules`. Ctrl-C stops all of it.
+task worker and a daily scheduler for the batch jobs. Ctrl-C stops all of it.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ GUNICORN_OPTIONS = (
     "--bind 127.0.0.1:{port} --workers 2 --graceful-timeout 10 --access-logfile -"
     " --no-control-socket"  # gunicorn 27's default socket in ~ would clash between checkouts
 )
-SCHEDULE_STAMP = bs.VAR_DIR / "nightly_rules.last"
+# batch jobs run once a day (each stamps var/<command>.last when it succeeded)
+DAILY_COMMANDS = ["read_log_partitions", "nightly_rules"]
 SCHEDULE_CHECK_SECONDS = 300
 
 
@@ -53,7 +54,7 @@ class Children:
         """(name, exit code) of a long-running child that has stopped by itself."""
         for name, proc in list(self.procs.items()):
             code = proc.poll()
-            if code is not None and name != "nightly_rules":
+            if code is not None and name not in DAILY_COMMANDS:
                 return name, code
         return None
 
@@ -73,20 +74,25 @@ class Children:
                 proc.wait()
 
 
-def schedule_nightly_rules(children: Children, env: bs.Env, stop: threading.Event) -> None:
-    """Run `manage.py nightly_rules` once per calendar day, the first time at start-up."""
+def schedule_daily(
+    children: Children, env: bs.Env, stop: threading.Event, commands: list[str]
+) -> None:
+    """Run each batch command once per calendar day, the first time at start-up."""
     while not stop.is_set():
         today = datetime.date.today().isoformat()
-        last = SCHEDULE_STAMP.read_text().strip() if SCHEDULE_STAMP.exists() else ""
-        if last != today:
+        for command in commands:
+            stamp = bs.VAR_DIR / f"{command}.last"
+            last = stamp.read_text().strip() if stamp.exists() else ""
+            if last == today or stop.is_set():
+                continue
             try:
-                proc = children.start("nightly_rules", [*bs.MANAGE, "nightly_rules"], env)
+                proc = children.start(command, [*bs.MANAGE, command], env)
             except KeyboardInterrupt:
                 return
             if proc.wait() == 0:
-                SCHEDULE_STAMP.write_text(today)
+                stamp.write_text(today)
             elif not stop.is_set():
-                print(f"nightly_rules failed (exit {proc.returncode}); retrying later", flush=True)
+                print(f"{command} failed (exit {proc.returncode}); retrying later", flush=True)
         stop.wait(SCHEDULE_CHECK_SECONDS)
 
 
@@ -127,9 +133,10 @@ def serve(env: bs.Env, port: int) -> int:
             env,
         )
         children.start("worker", [*bs.MANAGE, "db_worker"], env)
-        if bs.has_command(env, "nightly_rules"):
+        daily = [c for c in DAILY_COMMANDS if bs.has_command(env, c)]
+        if daily:
             threading.Thread(
-                target=schedule_nightly_rules, args=(children, env, stop), daemon=True
+                target=schedule_daily, args=(children, env, stop, daily), daemon=True
             ).start()
         if not wait_for_port(port, web):
             print("error: gunicorn did not start listening", file=sys.stderr)

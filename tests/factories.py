@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import functools
 
 import factory
+from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from filum.cases.models import Case, Share
@@ -12,6 +14,11 @@ from filum.people.models import Person
 from filum.tenancy.models import Commune, Membership, Organisation, OrganisationKind, Team, User
 
 PASSWORD = "correct horse battery staple"
+
+
+@functools.cache
+def hashed_password() -> str:
+    return make_password(PASSWORD)
 
 
 class CommuneFactory(factory.django.DjangoModelFactory):
@@ -42,18 +49,13 @@ class TeamFactory(factory.django.DjangoModelFactory):
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
-        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     first_name = factory.Faker("first_name", locale="fr_CH")
     last_name = factory.Faker("last_name", locale="fr_CH")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.ch")
-    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
-
-    @factory.post_generation
-    def _save(self, create: bool, extracted: object, **kwargs: object) -> None:
-        if create:
-            self.save()
+    # One Argon2 hash for every test user: hashing per user would cost most of the suite's time.
+    password = factory.LazyFunction(hashed_password)
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):

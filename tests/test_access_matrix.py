@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
@@ -31,7 +32,10 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from filum.cases.models import Case, CaseTransition, Consent, Share
+from filum.cases.models import Case, CaseTransition, Consent, SegmentProposal, Share
+from filum.documents.models import Document
+from filum.followup.models import Task
+from filum.journal.models import Contact, Topic
 from filum.people.models import Person
 from filum.records.models import ReadLog
 from filum.tenancy.models import Membership, Organisation, OrganisationKind
@@ -63,6 +67,18 @@ PERSONAS = (
 )
 CANARY = {"case": "Zycanarycasewq", "other_case": "Zycanaryotherwq"}
 LOGIN_PATH = "/login/"
+
+
+@pytest.fixture(autouse=True)
+def private_storage(settings: Any, tmp_path: Any) -> None:
+    """Documents made for the download URLs go to a temporary folder."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path)},
+        },
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,6 +235,8 @@ class Model:
         role = persona.membership.role
         if subject.missing:
             return False
+        if scope == "role":  # the role has the action under some relation (own lists)
+            return bool(allowed_relations(role, action))
         if scope == "org":
             org_id = persona.membership.organisation_id
             if subject.membership is not None:
@@ -270,6 +288,17 @@ CASES = ("case", "other_case", "missing_case")
 PERSONS = ("person", "other_person", "missing_person")
 _OWNER = (("core.read", "case:core"), ("share.manage", "case:core"))
 POST_ONLY = {"ok_get": frozenset({405}), "post_only": True}
+CONTACTS = ("contact", "other_contact", "missing_contact")
+TASKS = ("task", "other_task", "missing_task")
+DOCUMENTS = ("document", "other_document", "missing_document")
+PROPOSALS = ("proposal", "other_proposal", "missing_proposal")
+# A steering step that the dossier's stage does not allow yet answers with a redirect.
+_FORM_OR_NOT_NOW = frozenset({200, 302})
+
+
+def _STEP(action: str) -> tuple[tuple[str, str], ...]:  # noqa: N802
+    return (("core.write", "case:core"), (action, "case:core"))
+
 
 ENDPOINTS: dict[str, Endpoint] = {
     "healthz": _ep("public", post=False),
@@ -317,6 +346,46 @@ ENDPOINTS: dict[str, Endpoint] = {
     ),
     "audit_find": _ep("policy", needs=(("audit.read", "org"),)),
     "audit_case": _ep("policy", *CASES, needs=(("audit.read", "audit"),)),
+    # case steering (issue 3): journal, cockpit, tasks, documents, segments and stages
+    "journal_list": _ep("policy", *CASES, needs=(("journal.read", "case:journal"),)),
+    "contact_create": _ep("policy", *CASES, needs=(("journal.write", "case:journal"),)),
+    "contact_correct": _ep("policy", *CONTACTS, needs=(("journal.write", "case:journal"),)),
+    "contact_history": _ep("policy", *CONTACTS, needs=(("journal.read", "case:journal"),)),
+    "service_agreement": _ep("policy", *CASES, needs=(("journal.write", "case:journal"),)),
+    "cockpit": _ep("policy", needs=(("case.list", "org"),)),
+    "cockpit_team": _ep("policy", needs=(("cockpit.team", "org"),)),
+    "task_list": _ep("policy", needs=(("task.manage", "role"),)),
+    "task_create": _ep("policy", *CASES, needs=(("task.manage", "case:core"),)),
+    "task_detail": _ep("policy", *TASKS, needs=(("task.manage", "case:core"),)),
+    "task_done": _ep("policy", *TASKS, needs=(("task.manage", "case:core"),), **POST_ONLY),
+    "task_cancel": _ep("policy", *TASKS, needs=(("task.manage", "case:core"),), **POST_ONLY),
+    "case_documents": _ep("policy", *CASES, needs=(("documents.read", "case:documents"),)),
+    "document_upload": _ep("policy", *CASES, needs=(("documents.write", "case:documents"),)),
+    "document_download": _ep("policy", *DOCUMENTS, needs=(("documents.read", "case:documents"),)),
+    "task_document_upload": _ep(
+        "policy",
+        *TASKS,
+        needs=(("task.manage", "case:core"), ("documents.write", "case:documents")),
+        **POST_ONLY,
+    ),
+    "case_steering": _ep("policy", *CASES, needs=(("core.read", "case:core"),)),
+    "case_steering_panel": _ep("policy", *CASES, needs=(("core.read", "case:core"),)),
+    "intake_decide": _ep("policy", *CASES, needs=_STEP("case.transition"), ok_get=_FORM_OR_NOT_NOW),
+    "segment_propose": _ep(
+        "policy", *CASES, needs=_STEP("segment.propose"), ok_get=_FORM_OR_NOT_NOW
+    ),
+    "case_transfer": _ep("policy", *CASES, needs=_STEP("case.transition"), ok_get=_FORM_OR_NOT_NOW),
+    "segment_final": _ep("policy", *CASES, needs=_STEP("segment.propose"), ok_get=_FORM_OR_NOT_NOW),
+    "segment_change": _ep(
+        "policy", *CASES, needs=_STEP("segment.propose"), ok_get=_FORM_OR_NOT_NOW
+    ),
+    "segment_review": _ep(
+        "policy", *CASES, needs=_STEP("segment.propose"), ok_get=_FORM_OR_NOT_NOW
+    ),
+    "segment_request": _ep(
+        "policy", *CASES, needs=_STEP("segment.request"), ok_get=_FORM_OR_NOT_NOW
+    ),
+    "proposal_decide": _ep("policy", *PROPOSALS, needs=_STEP("segment.decide")),
 }
 
 
@@ -369,6 +438,67 @@ def build_target(world: Any, bystander: Organisation, kind: str) -> Target:
         return Target({"membership_id": membership.pk}, Subject(membership=membership), kind)
     if kind == "missing_membership":
         return Target({"membership_id": 987654321}, Subject(missing=True), kind)
+    if kind.startswith("missing_"):
+        arg = {"contact": "contact_id", "task": "task_id", "proposal": "proposal_id"}
+        name = kind.removeprefix("missing_")
+        if name == "document":
+            return Target({"document_id": uuid.uuid4()}, Subject(missing=True), kind)
+        kwargs = {arg[name]: 987654321}
+        if name in ("contact", "proposal"):
+            kwargs["case_id"] = case.pk
+        return Target(kwargs, Subject(missing=True), kind)
+    obj = other if kind.startswith("other_") else case
+    author = world.outsider.user if obj is other else world.colleague.user
+    if kind in ("contact", "other_contact"):
+        contact = Contact.objects.filter(case=obj).first() or Contact.objects.create(
+            case=obj,
+            owner_id=obj.owner_id,
+            kind="interview",
+            date=obj.opened_on,
+            topic=Topic.objects.get(code="health"),
+            duration_minutes=30,
+            counts=True,
+            is_face_to_face=True,
+            recorded_by=author,
+        )
+        return Target({"case_id": obj.pk, "contact_id": contact.pk}, Subject(case=obj), kind)
+    if kind in ("task", "other_task"):
+        task = Task.objects.create(
+            case=obj,
+            owner_id=obj.owner_id,
+            title="Tâche",
+            due_on=timezone.localdate(),
+            assigned_role="social_worker",
+        )
+        return Target({"task_id": task.pk}, Subject(case=obj), kind)
+    if kind in ("document", "other_document"):
+        document = Document.objects.filter(case=obj).first()
+        if document is None:
+            document = Document(
+                case=obj,
+                owner_id=obj.owner_id,
+                original_name="bail.pdf",
+                content_type="application/pdf",
+                size=9,
+                sha256="0" * 64,
+                uploaded_by=author,
+                uploaded_by_org_id=obj.owner_id,
+            )
+            document.file.save(document.pk.hex, ContentFile(b"%PDF-1.7\n"), save=False)
+            document.save()
+        return Target({"document_id": document.pk}, Subject(case=obj), kind)
+    if kind in ("proposal", "other_proposal"):
+        proposal = SegmentProposal.objects.filter(
+            case=obj
+        ).first() or SegmentProposal.objects.create(
+            case=obj,
+            owner_id=obj.owner_id,
+            kind="initial",
+            segment="B",
+            justification="Besoin de conseils",
+            proposed_by=author,
+        )
+        return Target({"case_id": obj.pk, "proposal_id": proposal.pk}, Subject(case=obj), kind)
     raise AssertionError(f"unknown target {kind}")
 
 
@@ -382,6 +512,10 @@ def fingerprint() -> tuple[Any, ...]:
         list(Person.objects.order_by("pk").values_list("pk", "version")),
         CaseTransition.objects.count(),
         ReadLog.objects.count(),
+        list(Task.objects.order_by("pk").values_list("pk", "status")),
+        list(SegmentProposal.objects.order_by("pk").values_list("pk", "status")),
+        Contact.objects.count(),
+        Document.objects.count(),
     )
 
 
@@ -391,7 +525,10 @@ def _status(client: Client, method: str, url: str) -> tuple[int, str, str]:
         response = client.post(url, {}) if method == "POST" else client.get(url)
     except Exception as exc:  # a crash is a finding, reported with the others
         return 0, f"{type(exc).__name__}: {exc}", ""
-    body = response.content.decode(errors="replace") if not response.streaming else ""
+    if response.streaming:  # read it all, as a browser would (this also closes the file)
+        body = b"".join(response.streaming_content).decode(errors="replace")
+    else:
+        body = response.content.decode(errors="replace")
     return response.status_code, body, response.get("Location", "")
 
 

@@ -198,7 +198,9 @@ def test_r15_a_share_of_an_unknown_section_is_refused(world):
             basis="legal",
             consent=None,
         )
-    assert exc.value.message_dict["sections"] == ["Choisissez une ou plusieurs des rubriques proposées."]
+    assert exc.value.message_dict["sections"] == [
+        "Choisissez une ou plusieurs des rubriques proposées."
+    ]
 
 
 def test_r15_a_share_ending_in_the_past_is_refused(world):

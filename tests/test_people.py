@@ -243,8 +243,12 @@ def test_p8_a_candidate_of_another_organisation_is_only_hinted(world):
 
 
 def test_p8_person_search_shows_only_visible_persons(world):
-    factories.PersonFactory(last_name="Zumbrunnen", first_name="Eva", registered_by=world.service_org)
-    factories.PersonFactory(last_name="Zumbrunnen", first_name="Ida", registered_by=world.outsider_org)
+    factories.PersonFactory(
+        last_name="Zumbrunnen", first_name="Eva", registered_by=world.service_org
+    )
+    factories.PersonFactory(
+        last_name="Zumbrunnen", first_name="Ida", registered_by=world.outsider_org
+    )
     response = world.worker.client().post(reverse("person_search"), {"q": "Zumbrunnen"})
     assert response.status_code == 200
     body = text(response)

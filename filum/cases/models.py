@@ -7,10 +7,12 @@ import uuid
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import ArrayField, DateRangeField, RangeOperators
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from filum.people.models import AssistanceUnit, Person
@@ -41,6 +43,12 @@ class Stage(models.TextChoices):
     INTAKE_2 = "intake_2", _("Intake 2")
     COUNSELLING = "counselling", _("Counselling")
     CLOSED = "closed", _("Closed")
+
+
+class Segment(models.TextChoices):
+    A = "A", _("A – high need")
+    B = "B", _("B – medium need")
+    C = "C", _("C – low need")
 
 
 class ClosureReason(models.TextChoices):
@@ -125,6 +133,19 @@ class Case(models.Model):
     opened_on = models.DateField(_("opened on"))
     status = models.CharField(_("status"), max_length=16, choices=CaseStatus.choices, default=CaseStatus.OPEN)
     stage = models.CharField(_("stage"), max_length=16, choices=Stage.choices, default=Stage.INTAKE_1)
+    stage_since = models.DateField(
+        _("in this stage since"), null=True, blank=True, help_text=_("Empty means since opening.")
+    )
+    short_term_advance = models.BooleanField(
+        _("short-term advance"),
+        default=False,
+        help_text=_("An advance of contributions: may stay in Intake 1 for at most 3 months."),
+    )
+    received_on = models.DateField(_("received in counselling on"), null=True, blank=True)
+    # Denormalised from SegmentAssignment (kept in step by filum.cases.segments) so that lists
+    # and the cockpit can filter and count by segment in SQL.
+    segment = models.CharField(_("segment"), max_length=1, choices=Segment.choices, blank=True)
+    segment_since = models.DateField(_("in this segment since"), null=True, blank=True)
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
     closure_reason = models.CharField(
         _("closure reason"), max_length=32, choices=ClosureReason.choices, blank=True
@@ -301,3 +322,263 @@ class CaseTransition(models.Model):
     class Meta:
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["case", "at"], name="case_transition_case")]
+
+
+# --- Case steering: segments, proposals (four eyes), assignments, transfer reports (S1-S5) ---
+
+
+class DateRange(models.Func):
+    """``daterange(since, until, '[)')``: the half-open period a segment assignment covers."""
+
+    function = "daterange"
+    template = "%(function)s(%(expressions)s, '[)')"
+    output_field = DateRangeField()
+
+
+class SegmentCriterion(models.Model):
+    """An assignment criterion of a segment (S1), kept as data so a canton can edit the list."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    segment = models.CharField(_("segment"), max_length=1, choices=Segment.choices)
+    text_fr = models.TextField(_("text (French)"))
+    text_de = models.TextField(_("text (German)"))
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["segment", "position", "code"]
+        verbose_name = _("segment criterion")
+        verbose_name_plural = _("segment criteria")
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def text(self) -> str:
+        return self.text_de if (get_language() or "fr").startswith("de") else self.text_fr
+
+
+class ProposalQuerySet(models.QuerySet["SegmentProposal"]):
+    def pending(self) -> ProposalQuerySet:
+        return self.filter(status=SegmentProposal.Status.PROPOSED)
+
+    def awaiting_head(self, actor: Actor) -> ProposalQuerySet:
+        """Pending four-eyes decisions a section head may take: their organisation's, not
+        their own. Requests of an assistant are included (they also go to the worker)."""
+        return (
+            self.pending()
+            .filter(owner_id=actor.organisation_id)
+            .exclude(proposed_by=actor.user)
+            .select_related("case", "case__client", "case__responsible", "proposed_by")
+            .order_by("proposed_at")
+        )
+
+
+@audited()
+class SegmentProposal(models.Model):
+    """A proposed segment with its criteria and written justification, waiting for a second
+    person's decision (four eyes, S2). ``kind`` says what it is for."""
+
+    class Kind(models.TextChoices):
+        INITIAL = "initial", _("first assignment at Intake 2")
+        FINAL = "final", _("final decision after receipt")
+        CHANGE = "change", _("change of segment")
+        REVIEW = "review", _("review at the time limit")
+        REQUEST = "request", _("request by the administrative assistant")
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("awaiting decision")
+        CONFIRMED = "confirmed", _("confirmed")
+        REJECTED = "rejected", _("rejected")
+        CANCELLED = "cancelled", _("cancelled")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="segment_proposals")
+    owner = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    segment = models.CharField(_("proposed segment"), max_length=1, choices=Segment.choices)
+    from_segment = models.CharField(
+        _("segment at the time"), max_length=1, choices=Segment.choices, blank=True
+    )
+    criteria: models.ManyToManyField[SegmentCriterion, SegmentProposalCriterion] = (
+        models.ManyToManyField(
+            SegmentCriterion,
+            through="SegmentProposalCriterion",
+            related_name="+",
+            verbose_name=_("criteria"),
+        )
+    )
+    justification = models.TextField(_("justification"))
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PROPOSED
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+
+    objects = ProposalQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-proposed_at"]
+        verbose_name = _("segment proposal")
+        verbose_name_plural = _("segment proposals")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(justification__regex=r"^\s*$"), name="proposal_has_justification"
+            ),
+            # Four eyes (S2): nobody decides their own proposal.
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("proposed_by")),
+                name="proposal_four_eyes",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="proposed", decided_at__isnull=True)
+                | ~Q(status="proposed") & Q(decided_at__isnull=False),
+                name="proposal_decided_has_date",
+            ),
+            models.UniqueConstraint(
+                fields=["case", "kind"],
+                condition=Q(status="proposed"),
+                name="proposal_one_pending_per_kind",
+            ),
+        ]
+        indexes = [models.Index(fields=["owner", "status"], name="proposal_owner_status")]
+
+    def __str__(self) -> str:
+        return f"{self.case} → {self.segment} ({self.get_status_display()})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PROPOSED
+
+
+@audited()
+class SegmentProposalCriterion(models.Model):
+    """A criterion chosen as part of a proposal's justification (S1)."""
+
+    proposal = models.ForeignKey(SegmentProposal, on_delete=models.CASCADE, related_name="+")
+    criterion = models.ForeignKey(SegmentCriterion, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["proposal", "criterion"], name="proposal_criterion_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.proposal_id}: {self.criterion_id}"
+
+
+@audited()
+class SegmentAssignment(models.Model):
+    """One period of a dossier in a segment: ``[since, until)``; ``until`` empty means current.
+    Periods of a dossier never overlap (exclusion constraint); the history is never rewritten,
+    a new decision closes the current period and opens the next."""
+
+    class Kind(models.TextChoices):
+        INITIAL = "initial", _("first assignment")
+        FINAL = "final", _("final decision")
+        CHANGE = "change", _("change")
+        REVIEW = "review", _("review at the time limit")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="segment_history")
+    owner = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    segment = models.CharField(_("segment"), max_length=1, choices=Segment.choices)
+    since = models.DateField(_("since"))
+    until = models.DateField(_("until"), null=True, blank=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    justification = models.TextField(_("justification"))
+    proposal = models.ForeignKey(
+        SegmentProposal, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["since", "recorded_at"]
+        verbose_name = _("segment assignment")
+        verbose_name_plural = _("segment assignments")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(until__isnull=True) | Q(until__gte=models.F("since")),
+                name="assignment_until_after_since",
+            ),
+            models.CheckConstraint(
+                condition=~Q(justification__regex=r"^\s*$"), name="assignment_has_justification"
+            ),
+            ExclusionConstraint(
+                name="assignment_no_overlap",
+                expressions=[
+                    ("case", RangeOperators.EQUAL),
+                    (DateRange("since", "until"), RangeOperators.OVERLAPS),
+                ],
+            ),
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(until__isnull=True), name="assignment_one_current"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case}: {self.segment} {self.since:%d.%m.%Y}–{self.until or ''}"
+
+
+@audited()
+class TransferReport(models.Model):
+    """What the sending worker hands over with a dossier (S2): the report, the proposed segment
+    and their assessment."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="transfer_reports")
+    owner = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    from_team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    from_worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    to_team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    to_worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    text = models.TextField(_("transfer report"))
+    proposal = models.OneToOneField(
+        SegmentProposal,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="transfer_report",
+    )
+    proposed_segment = models.CharField(
+        _("proposed segment"), max_length=1, choices=Segment.choices, blank=True
+    )
+    assessment = models.TextField(_("assessment of the social worker"), blank=True)
+    transferred_on = models.DateField(_("transferred on"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-transferred_on", "-created_at"]
+        verbose_name = _("transfer report")
+        verbose_name_plural = _("transfer reports")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(text__regex=r"^\s*$"), name="transfer_report_has_text"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} → {self.to_worker}"

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from filum.cases import views
 
@@ -20,4 +20,5 @@ urlpatterns = [
         views.consent_withdraw,
         name="consent_withdraw",
     ),
+    path("", include("filum.cases.steering_urls")),
 ]

@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
 
-from django.db import connection, transaction
+from django.apps import apps
+from django.db import connection, models, transaction
+from django.db.models import NOT_PROVIDED
 
 from filum.cases.models import Domain, Stage
 from filum.tenancy.models import Membership, Organisation, OrganisationKind, Role, Team, User
@@ -171,9 +173,9 @@ def step_case_plan(vctx: VolumeContext) -> None:
                 if roll < 0.9
                 else Domain.CII
             )
-        closed: int | None = opened + 1 + int(rng.expovariate(1 / MEAN_CASE_DAYS))
-        if closed >= today:  # type: ignore[operator]
-            closed = None
+        end = opened + 1 + int(rng.expovariate(1 / MEAN_CASE_DAYS))
+        closed = end if end < today else None
+        if closed is None:
             vctx.plans[owner].open_count += 1
         cases.append(CasePlan(owner=owner, domain=str(domain), opened=opened, closed=closed))
     vctx.cases = cases
@@ -225,7 +227,7 @@ def step_volume_users(vctx: VolumeContext) -> None:
         for n, role in enumerate(_staffing(vctx, plan), start=1):
             female = rng.random() < 0.65
             user = User(
-                username=f"{_PREFIX[role][language == 'de']}.{plan.code}.{n:03d}",
+                username=f"{_PREFIX[role][1 if language == 'de' else 0]}.{plan.code}.{n:03d}",
                 first_name=rng.choice((names.female if female else names.male)[language]),
                 last_name=rng.choice(names.last[language]),
                 password=ctx.password_hash,
@@ -280,7 +282,7 @@ class Rows:
         "cases_case": (
             "id, number, owner_id, domain, client_id, assistance_unit_id, responsible_id, "
             "team_id, opened_on, status, stage, closed_on, closure_reason, title, version, "
-            "created_at, updated_at"
+            "created_at, updated_at, stage_since, received_on, segment, segment_since"
         ),
         "cases_consent": (
             "id, case_id, owner_id, person_id, kind, scope, sections, signed_on, valid_until, "
@@ -298,17 +300,58 @@ class Rows:
     def __init__(self, vctx: VolumeContext) -> None:
         self.vctx = vctx
         self.lines: dict[str, list[str]] = {table: [] for table in self.COLUMNS}
+        self.columns: dict[str, str] = {}
+        self.suffix: dict[str, str] = {}
+        for table, columns in self.COLUMNS.items():
+            extra = _other_columns(table, {c.strip() for c in columns.split(",")})
+            self.columns[table] = ", ".join([columns, *(name for name, _ in extra)])
+            self.suffix[table] = "".join(f"\t{value}" for _, value in extra)
 
     def flush(self) -> None:
         with connection.cursor() as cursor:
             for table, lines in self.lines.items():
                 if not lines:
                     continue
-                sql = f"COPY {table} ({self.COLUMNS[table]}) FROM STDIN"
-                with cursor.copy(sql) as copy:
-                    copy.write("".join(lines))
+                data = "".join(lines)
+                if self.suffix[table]:
+                    data = data.replace("\n", self.suffix[table] + "\n")
+                with cursor.copy(f"COPY {table} ({self.columns[table]}) FROM STDIN") as copy:
+                    copy.write(data)
                 self.vctx.rows[table] += len(lines)
                 lines.clear()
+
+
+def _copy_text(value: object) -> str:
+    if value is None:
+        return NULL
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, list | tuple):
+        return "{" + ",".join(str(v) for v in value) + "}"
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    text = str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+
+def _other_columns(table: str, generated: set[str]) -> list[tuple[str, str]]:
+    """Columns the generator does not fill (added by later features): each gets its field's
+    default (or NULL), so the load keeps working when a model grows."""
+    model = next(m for m in apps.get_models() if m._meta.db_table == table)
+    extra = []
+    for model_field in model._meta.concrete_fields:
+        column = model_field.column
+        if column in generated or model_field.db_default is not NOT_PROVIDED:
+            continue
+        if model_field.primary_key and isinstance(model_field, models.AutoField):
+            continue
+        if model_field.null:
+            extra.append((column, NULL))
+        elif model_field.has_default() or model_field.empty_strings_allowed:
+            extra.append((column, _copy_text(model_field.get_default())))
+        else:
+            raise RuntimeError(f"seed_demo does not know what to put in {table}.{column}")
+    return extra
 
 
 def _reserve(sequence_sql: str, count: int) -> int:
@@ -431,7 +474,7 @@ class Generator:
                 f"{arr}\t{origin.languages}\t{ahv}\t{street}\t{commune.postal_code}\t"
                 f"{commune.name}\t{phone}\t\t{org_id}\t{created}\t1\n"
             )
-            out.append((pid, relation, last if relation == "applicant" else first))
+            out.append((pid, relation, last))
         self.persons_left -= len(out)
         return out
 
@@ -491,6 +534,7 @@ class Generator:
             else:
                 status, closed, stage = "closed", self.date(case.closed), Stage.CLOSED
                 reason = rng.choice(_PROTECTION_CLOSURES if protection else _SERVICE_CLOSURES)
+            steering = self.steering(case, stage, protection)
             case_id = self.uuid()
             opened_text = self.date(case.opened)
             stamp = f"{opened_text} 10:00:00+01"
@@ -498,7 +542,7 @@ class Generator:
             rows["cases_case"].append(
                 f"{case_id}\t{numbers + index}\t{plan.org.pk}\t{case.domain}\t{client}\t{unit}\t"
                 f"{worker}\t{team or NULL}\t{opened_text}\t{status}\t{stage}\t{closed}\t"
-                f"{reason}\t{title}\t1\t{stamp}\t{stamp}\n"
+                f"{reason}\t{title}\t1\t{stamp}\t{stamp}\t{steering}\n"
             )
             rows["cases_casetransition"].append(
                 f"{case_id}\t{plan.org.pk}\topened\t\tintake_1\t\t{worker}\t{stamp}\n"
@@ -514,6 +558,25 @@ class Generator:
         if self.persons_left > 0:
             self.standalone_persons(self.persons_left)
         self.rows.flush()
+
+    def steering(self, case: CasePlan, stage: str, protection: bool) -> str:
+        """stage_since, received_on, segment, segment_since (SEG: counselling dossiers have a
+        segment, A for about 15 %, B for half, C for the rest)."""
+        counselled = stage == Stage.COUNSELLING or (
+            stage == Stage.CLOSED and (case.closed or 0) - case.opened > 120
+        )
+        if protection or not counselled:
+            since = NULL
+            if stage == Stage.INTAKE_2:
+                since = self.date(case.opened + 20)
+            elif stage == Stage.CLOSED and case.closed is not None:
+                since = self.date(case.closed)
+            return f"{since}\t{NULL}\t\t{NULL}"
+        received = self.date(case.opened + self.rng.randrange(60, 120))
+        roll = self.rng.random()
+        segment = "A" if roll < 0.15 else "B" if roll < 0.65 else "C"
+        since = self.date(case.closed) if case.closed is not None else received
+        return f"{since}\t{received}\t{segment}\t{received}"
 
     def responsible(self, plan: OrgPlan, case: CasePlan) -> tuple[int, int | None]:
         workers = plan.workers

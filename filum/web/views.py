@@ -14,6 +14,10 @@ from filum.tenancy.policy import account_view
 START_PAGES = {
     "dpo": "audit_find",
     "super_user": "members",
+    "social_worker": "cockpit",
+    "section_head": "cockpit",
+    "intake_worker": "cockpit",
+    "admin_assistant": "cockpit",
 }
 
 

@@ -187,7 +187,7 @@ def test_r40_pages_have_no_console_errors_or_csp_violations(scene: Scene, browse
     ):
         response = page.goto(scene.base + path)
         assert response is not None and response.status == 200, path
-        assert page.locator("link[rel=stylesheet]").count() == 2
+        assert page.locator("link[rel=stylesheet]").count() == 3
         assert page.evaluate("() => typeof htmx") == "object", "htmx must load"
     # htmx request with the CSRF header from <body hx-headers>
     page.goto(f"{scene.base}/persons/")

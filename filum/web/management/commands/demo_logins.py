@@ -15,7 +15,7 @@ def format_table(rows: Sequence[Sequence[str]], header: tuple[str, ...]) -> str:
     lines = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)) for row in rows]
     rule = "  ".join("-" * w for w in widths)
     head = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
-    return "\n".join([head, rule, *(line.rstrip() for line in lines)])
+    return "\n".join(line.rstrip() for line in [head, rule, *lines])
 
 
 class Command(BaseCommand):

@@ -1,0 +1,387 @@
+"""The stages of a dossier as an explicit lifecycle (P6).
+
+Intake 1 (competence and subsidiarity: accept or reject) -> Intake 2 (problem and resource
+analysis, segment proposal) -> counselling (segment A/B/C) -> closed. ``TRANSITIONS`` is the
+table of allowed steps; each step is one ``do_...`` function that checks its guard, changes the
+dossier and records a ``CaseTransition`` (who, when, why). A step the table does not allow
+raises ``ValidationError`` before anything is written.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from filum.cases import services
+from filum.cases.models import (
+    Case,
+    CaseTransition,
+    ClosureReason,
+    SegmentAssignment,
+    SegmentProposal,
+    Stage,
+    TransferReport,
+)
+from filum.tenancy.models import Membership, Role, Team, User
+from filum.tenancy.policy import Actor
+
+OPEN_STAGES = frozenset({Stage.INTAKE_1, Stage.INTAKE_2, Stage.COUNSELLING})
+# Roles that can be responsible for a dossier in counselling.
+CASEWORKER_ROLES = frozenset({Role.SOCIAL_WORKER, Role.SECTION_HEAD})
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    sources: frozenset[str]
+    target: str
+    label: Promise
+
+
+TRANSITIONS: dict[str, Transition] = {
+    t.name: t
+    for t in (
+        Transition(
+            "accept_intake",
+            frozenset({Stage.INTAKE_1}),
+            Stage.INTAKE_2,
+            gettext_lazy("Accept the request (to Intake 2)"),
+        ),
+        Transition(
+            "reject_intake",
+            frozenset({Stage.INTAKE_1}),
+            Stage.CLOSED,
+            gettext_lazy("Reject the request"),
+        ),
+        Transition(
+            "transfer_to_counselling",
+            frozenset({Stage.INTAKE_2}),
+            Stage.COUNSELLING,
+            gettext_lazy("Transfer to counselling"),
+        ),
+        Transition("close", OPEN_STAGES, Stage.CLOSED, gettext_lazy("Close the dossier")),
+    )
+}
+
+
+def allowed_transitions(case: Case) -> list[Transition]:
+    """The steps the table allows from the dossier's stage (guards may still refuse)."""
+    return [t for t in TRANSITIONS.values() if case.stage in t.sources]
+
+
+def check_transition(case: Case, name: str) -> Transition:
+    transition = TRANSITIONS[name]
+    if case.stage not in transition.sources:
+        raise ValidationError(
+            _("“%(step)s” is not possible for a dossier in stage “%(stage)s”.")
+            % {"step": transition.label, "stage": Stage(case.stage).label},
+            code="illegal_transition",
+        )
+    return transition
+
+
+def _lock(case: Case) -> Case:
+    """Re-read the dossier under a row lock, so two steps cannot race."""
+    return Case.objects.select_for_update().get(pk=case.pk)
+
+
+def _record(
+    case: Case, *, actor: Actor, kind: str, reason: str, from_stage: str, to_stage: str
+) -> None:
+    CaseTransition.objects.create(
+        case=case,
+        owner_id=case.owner_id,
+        kind=kind,
+        reason=reason,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        actor=actor.user,
+    )
+
+
+def _required_text(value: str, field: str, message: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValidationError({field: message}, code="required")
+    return value
+
+
+def _effective_day(
+    on: datetime.date | None, *, not_before: datetime.date, field: str
+) -> datetime.date:
+    day = on or timezone.localdate()
+    if day > timezone.localdate():
+        raise ValidationError({field: _("The date cannot be in the future.")}, code="future")
+    if day < not_before:
+        raise ValidationError(
+            {field: _("The date cannot be before %(date)s.") % {"date": f"{not_before:%d.%m.%Y}"}},
+            code="too_early",
+        )
+    return day
+
+
+def check_caseworker(
+    *, case: Case, user: User, team: Team | None, roles: frozenset[str] = CASEWORKER_ROLES
+) -> None:
+    """The receiving worker must be an active member of the dossier's organisation."""
+    if (
+        not Membership.objects.active()
+        .filter(user=user, organisation_id=case.owner_id, role__in=roles)
+        .exists()
+    ):
+        raise ValidationError(
+            {"to_worker": _("Choose a social worker of the dossier's organisation.")},
+            code="not_member",
+        )
+    if team is not None and team.organisation_id != case.owner_id:
+        raise ValidationError(
+            {"to_team": _("Choose a team of the dossier's organisation.")}, code="foreign_team"
+        )
+
+
+def _stage_entry(case: Case) -> datetime.date:
+    return case.stage_since or case.opened_on
+
+
+@transaction.atomic
+def do_accept_intake(
+    *, actor: Actor, case: Case, reason: str, on: datetime.date | None = None
+) -> Case:
+    """Intake 1 -> Intake 2: the service is competent and the aid subsidiary."""
+    case = _lock(case)
+    check_transition(case, "accept_intake")
+    reason = _required_text(reason, "reason", _("Give the reason for the admission."))
+    day = _effective_day(on, not_before=_stage_entry(case), field="on")
+    Case.objects.filter(pk=case.pk).update(
+        stage=Stage.INTAKE_2,
+        stage_since=day,
+        short_term_advance=False,
+        version=F("version") + 1,
+        updated_at=timezone.now(),
+    )
+    case.refresh_from_db()
+    _record(
+        case,
+        actor=actor,
+        kind="intake_accepted",
+        reason=reason,
+        from_stage=Stage.INTAKE_1,
+        to_stage=Stage.INTAKE_2,
+    )
+    return case
+
+
+@transaction.atomic
+def do_reject_intake(
+    *, actor: Actor, case: Case, reason: str, closed_on: datetime.date | None = None
+) -> Case:
+    """Intake 1 -> closed with the exit reason "rejected" (not competent, or not subsidiary)."""
+    case = _lock(case)
+    check_transition(case, "reject_intake")
+    reason = _required_text(reason, "reason", _("Give the reason for the rejection."))
+    day = _effective_day(closed_on, not_before=case.opened_on, field="closed_on")
+    case = services.do_close_case(
+        actor=actor, case=case, closed_on=day, reason=ClosureReason.REJECTED, note=reason
+    )
+    _wind_up(actor=actor, case=case, closed_on=day)
+    return case
+
+
+@transaction.atomic
+def do_set_short_term_advance(*, actor: Actor, case: Case, advance: bool, reason: str = "") -> Case:
+    """Mark (or unmark) a dossier in Intake 1 as a short-term advance: it may stay in Intake 1
+    for at most 3 months, after which it is flagged red (P6)."""
+    case = _lock(case)
+    if case.stage != Stage.INTAKE_1:
+        raise ValidationError(
+            _("Only a dossier in Intake 1 can be a short-term advance."), code="illegal_transition"
+        )
+    Case.objects.filter(pk=case.pk).update(
+        short_term_advance=advance, version=F("version") + 1, updated_at=timezone.now()
+    )
+    case.refresh_from_db()
+    _record(
+        case,
+        actor=actor,
+        kind="short_term_advance" if advance else "short_term_advance_ended",
+        reason=reason,
+        from_stage=case.stage,
+        to_stage=case.stage,
+    )
+    return case
+
+
+@transaction.atomic
+def do_transfer_to_counselling(
+    *,
+    actor: Actor,
+    case: Case,
+    proposal: SegmentProposal,
+    to_worker: User,
+    to_team: Team | None,
+    report: str,
+    assessment: str = "",
+    on: datetime.date | None = None,
+) -> TransferReport:
+    """Intake 2 -> counselling (S2, S3): needs the confirmed first segment proposal, a transfer
+    report and a receiving worker. The proposed segment becomes the initial assignment; the
+    receiving worker then has 3 months for the final decision (counted from ``on``)."""
+    case = _lock(case)
+    check_transition(case, "transfer_to_counselling")
+    if (
+        proposal.case_id != case.pk
+        or proposal.kind != SegmentProposal.Kind.INITIAL
+        or proposal.status != SegmentProposal.Status.CONFIRMED
+    ):
+        raise ValidationError(
+            {"proposal": _("The transfer needs a segment proposal confirmed by a section head.")},
+            code="no_confirmed_proposal",
+        )
+    if TransferReport.objects.filter(proposal=proposal).exists():
+        raise ValidationError(
+            {"proposal": _("This segment proposal was already used for a transfer.")}, code="used"
+        )
+    report = _required_text(report, "report", _("Write the transfer report."))
+    check_caseworker(case=case, user=to_worker, team=to_team)
+    day = _effective_day(on, not_before=_stage_entry(case), field="on")
+    transfer = TransferReport.objects.create(
+        case=case,
+        owner_id=case.owner_id,
+        from_team_id=case.team_id,
+        from_worker_id=case.responsible_id,
+        to_team=to_team,
+        to_worker=to_worker,
+        text=report,
+        proposal=proposal,
+        proposed_segment=proposal.segment,
+        assessment=assessment.strip(),
+        transferred_on=day,
+        created_by=actor.user,
+    )
+    SegmentAssignment.objects.create(
+        case=case,
+        owner_id=case.owner_id,
+        segment=proposal.segment,
+        since=day,
+        kind=SegmentAssignment.Kind.INITIAL,
+        justification=proposal.justification,
+        proposal=proposal,
+        decided_by_id=proposal.proposed_by_id,
+        approved_by_id=proposal.decided_by_id,
+    )
+    Case.objects.filter(pk=case.pk).update(
+        stage=Stage.COUNSELLING,
+        stage_since=day,
+        received_on=day,
+        responsible=to_worker,
+        team=to_team,
+        segment=proposal.segment,
+        segment_since=day,
+        version=F("version") + 1,
+        updated_at=timezone.now(),
+    )
+    case.refresh_from_db()
+    _record(
+        case,
+        actor=actor,
+        kind="transferred_to_counselling",
+        reason=_("Segment %(segment)s, to %(worker)s")
+        % {"segment": proposal.segment, "worker": to_worker},
+        from_stage=Stage.INTAKE_2,
+        to_stage=Stage.COUNSELLING,
+    )
+    return transfer
+
+
+@transaction.atomic
+def do_transfer_case(
+    *,
+    actor: Actor,
+    case: Case,
+    to_worker: User,
+    to_team: Team | None,
+    report: str,
+    assessment: str = "",
+    on: datetime.date | None = None,
+) -> TransferReport:
+    """Hand a dossier to another worker or team without changing its stage, with a report."""
+    case = _lock(case)
+    services.check_case_is_open(case)
+    report = _required_text(report, "report", _("Write the transfer report."))
+    roles = (
+        CASEWORKER_ROLES | {Role.INTAKE_WORKER}
+        if case.stage != Stage.COUNSELLING
+        else CASEWORKER_ROLES
+    )
+    check_caseworker(case=case, user=to_worker, team=to_team, roles=frozenset(roles))
+    day = _effective_day(on, not_before=case.opened_on, field="on")
+    transfer = TransferReport.objects.create(
+        case=case,
+        owner_id=case.owner_id,
+        from_team_id=case.team_id,
+        from_worker_id=case.responsible_id,
+        to_team=to_team,
+        to_worker=to_worker,
+        text=report,
+        proposed_segment=case.segment,
+        assessment=assessment.strip(),
+        transferred_on=day,
+        created_by=actor.user,
+    )
+    Case.objects.filter(pk=case.pk).update(
+        responsible=to_worker, team=to_team, version=F("version") + 1, updated_at=timezone.now()
+    )
+    case.refresh_from_db()
+    _record(
+        case,
+        actor=actor,
+        kind="transferred",
+        reason=_("To %(worker)s") % {"worker": to_worker},
+        from_stage=case.stage,
+        to_stage=case.stage,
+    )
+    return transfer
+
+
+@transaction.atomic
+def do_close(
+    *, actor: Actor, case: Case, closed_on: datetime.date, reason: str, note: str = ""
+) -> Case:
+    """Any open stage -> closed with an exit reason. Rejection has its own step in Intake 1."""
+    case = _lock(case)
+    check_transition(case, "close")
+    if reason == ClosureReason.REJECTED:
+        raise ValidationError(
+            {"reason": _("A request is rejected in Intake 1 with “Reject the request”.")},
+            code="illegal_transition",
+        )
+    if reason not in ClosureReason.values:
+        raise ValidationError({"reason": _("Choose an exit reason.")}, code="required")
+    case = services.do_close_case(
+        actor=actor, case=case, closed_on=closed_on, reason=reason, note=note
+    )
+    _wind_up(actor=actor, case=case, closed_on=closed_on)
+    return case
+
+
+def _wind_up(*, actor: Actor, case: Case, closed_on: datetime.date) -> None:
+    """On closure: end the segment period, cancel pending proposals and open tasks."""
+    from filum.followup.services import cancel_open_tasks
+
+    current = SegmentAssignment.objects.filter(case=case, until__isnull=True).first()
+    if current is not None:
+        SegmentAssignment.objects.filter(pk=current.pk).update(until=max(current.since, closed_on))
+    SegmentProposal.objects.filter(case=case, status=SegmentProposal.Status.PROPOSED).update(
+        status=SegmentProposal.Status.CANCELLED,
+        decided_at=timezone.now(),
+        decision_note=_("Dossier closed"),
+    )
+    cancel_open_tasks(actor=actor, case=case, note=_("Dossier closed"))

@@ -1,0 +1,604 @@
+"""Case steering screens on a dossier: the intake decision, segment proposals with the
+four-eyes confirmation, the transfer to counselling, the receiving worker's final decision,
+changes, the assistant's request, reviews at the time limit and the segment history.
+
+Views are thin: access through ``get_case_access`` and the policy, a form for the shape of the
+input, then a function of ``filum.cases.lifecycle`` or ``filum.cases.segments`` that checks the
+rules; its ValidationError messages are shown on the form and nothing changes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from filum.cases import lifecycle, segments
+from filum.cases.models import (
+    Case,
+    Segment,
+    SegmentCriterion,
+    SegmentProposal,
+    Stage,
+    TransferReport,
+)
+from filum.cases.permissions import CaseAccess, get_case_access
+from filum.cases.steering_forms import (
+    DecisionForm,
+    IntakeDecisionForm,
+    RequestForm,
+    SegmentForm,
+    TransferForm,
+)
+from filum.followup.lights import CaseLight, light_for_case
+from filum.followup.models import NormRule, Task
+from filum.followup.rules import SegmentPeriod, add_months, segment_state
+from filum.tenancy.policy import Actor, Section, requires
+
+Kind = SegmentProposal.Kind
+Status = SegmentProposal.Status
+
+
+def _add_errors(form: Any, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def _access(request: HttpRequest, case_id: uuid.UUID, action: str | None = None) -> CaseAccess:
+    """The dossier with write access to its core data and, if given, the action allowed on it."""
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    access = get_case_access(
+        actor=actor, case_id=case_id, section=Section.CORE, write=action is not None
+    )
+    if action is not None and not access.may(action):
+        raise Http404
+    return access
+
+
+def _not_now(request: HttpRequest, case: Case, message: str) -> HttpResponse:
+    messages.info(request, message)
+    return redirect("case_steering", case_id=case.pk)
+
+
+# --- what the steering block shows ----------------------------------------------------------
+
+
+@dataclass
+class Action:
+    url_name: str
+    label: str
+    primary: bool = False
+    args: tuple[Any, ...] = ()
+
+
+@dataclass
+class SteeringState:
+    case: Case
+    access: CaseAccess
+    light: CaseLight | None
+    pending: list[SegmentProposal]
+    confirmed_initial: SegmentProposal | None
+    final_decided: bool
+    final_due: datetime.date | None
+    time_limit: datetime.date | None
+    open_tasks: list[Task]
+    actions: list[Action] = field(default_factory=list)
+
+
+def _time_limit(case: Case) -> datetime.date | None:
+    """When the current segment's time limit ends (from the rules valid today)."""
+    if case.stage != Stage.COUNSELLING or not case.segment:
+        return None
+    history = segments.segment_history(case)
+    state = segment_state(
+        [SegmentPeriod(a.segment, a.since, a.until, a.kind) for a in history], timezone.localdate()
+    )
+    rule = (
+        NormRule.objects.valid_on(timezone.localdate())
+        .filter(key=case.segment)
+        .order_by("-valid_from")
+        .first()
+    )
+    if state is None or rule is None or not rule.time_limit_months:
+        return None
+    return add_months(state.clock_start, rule.time_limit_months)
+
+
+def steering_state(
+    access: CaseAccess, actor: Actor, *, with_history: bool = False
+) -> SteeringState:
+    case = access.case
+    criteria = Prefetch(
+        "criteria", queryset=SegmentCriterion.objects.order_by("segment", "position")
+    )
+    pending = list(
+        SegmentProposal.objects.filter(case=case, status=Status.PROPOSED)
+        .select_related("proposed_by")
+        .prefetch_related(criteria)
+        .order_by("proposed_at")
+    )
+    confirmed_initial = None
+    if case.stage == Stage.INTAKE_2:
+        confirmed_initial = (
+            SegmentProposal.objects.filter(case=case, kind=Kind.INITIAL, status=Status.CONFIRMED)
+            .exclude(transfer_report__isnull=False)
+            .select_related("proposed_by", "decided_by")
+            .order_by("-decided_at")
+            .first()
+        )
+    final_decided = case.stage == Stage.COUNSELLING and segments.has_final_decision(case)
+    final_due = None
+    if case.stage == Stage.COUNSELLING and case.received_on and not final_decided:
+        rule = NormRule.objects.valid_on(timezone.localdate()).filter(key="final_decision").first()
+        final_due = add_months(
+            case.received_on, rule.time_limit_months if rule and rule.time_limit_months else 3
+        )
+    state = SteeringState(
+        case=case,
+        access=access,
+        light=light_for_case(case.pk) if case.is_open else None,
+        pending=pending,
+        confirmed_initial=confirmed_initial,
+        final_decided=final_decided,
+        final_due=final_due,
+        time_limit=_time_limit(case),
+        open_tasks=list(
+            Task.objects.open()
+            .filter(case=case)
+            .select_related("assigned_to")
+            .order_by("due_on")[:5]
+        ),
+    )
+    state.actions = _actions(state, actor)
+    return state
+
+
+def _actions(state: SteeringState, actor: Actor) -> list[Action]:
+    case, access = state.case, state.access
+    if not case.is_open or not access.can_write(Section.CORE):
+        return []
+    pending_kinds = {p.kind for p in state.pending}
+    head = segments.is_section_head_of(actor, case)
+    actions: list[Action] = []
+    if case.stage == Stage.INTAKE_1 and access.may("case.transition"):
+        actions.append(Action("intake_decide", _("Accept or reject the request"), primary=True))
+    if case.stage == Stage.INTAKE_2:
+        if (
+            access.may("segment.propose")
+            and Kind.INITIAL not in pending_kinds
+            and state.confirmed_initial is None
+        ):
+            actions.append(Action("segment_propose", _("Propose a segment"), primary=True))
+        if state.confirmed_initial is not None and access.may("case.transition"):
+            actions.append(Action("case_transfer", _("Transfer to counselling"), primary=True))
+    if case.stage == Stage.COUNSELLING:
+        if (
+            case.received_on
+            and not state.final_decided
+            and Kind.FINAL not in pending_kinds
+            and (head or case.responsible_id == actor.user.pk)
+        ):
+            actions.append(Action("segment_final", _("Final segment decision"), primary=True))
+        if access.may("segment.propose") and (head or Kind.CHANGE not in pending_kinds):
+            label = _("Change the segment") if head else _("Propose a segment change")
+            actions.append(Action("segment_change", label))
+        if access.may("segment.propose") and Kind.REVIEW not in pending_kinds and state.time_limit:
+            if timezone.localdate() >= state.time_limit - datetime.timedelta(days=60):
+                actions.append(
+                    Action("segment_review", _("Review at the time limit"), primary=True)
+                )
+        if (
+            access.may("segment.request")
+            and case.segment == Segment.C
+            and Kind.REQUEST not in pending_kinds
+        ):
+            actions.append(Action("segment_request", _("Request segment A or B")))
+    if access.may("segment.decide"):
+        for proposal in state.pending:
+            if proposal.proposed_by_id != actor.user.pk:
+                actions.append(
+                    Action(
+                        "proposal_decide",
+                        _("Decide on the proposal"),
+                        primary=True,
+                        args=(proposal.pk,),
+                    )
+                )
+    return actions
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+
+@requires("core.read")
+def case_steering(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    access = get_case_access(actor=actor, case_id=case_id, section=Section.CORE)
+    state = steering_state(access, actor)
+    case = access.case
+    context = {
+        "case": case,
+        "access": access,
+        "state": state,
+        "history": segments.segment_history(case),
+        "proposals": list(
+            SegmentProposal.objects.filter(case=case)
+            .exclude(status=Status.PROPOSED)
+            .select_related("proposed_by", "decided_by")
+            .order_by("-proposed_at")[:30]
+        ),
+        "transfers": list(
+            TransferReport.objects.filter(case=case).select_related(
+                "from_worker", "to_worker", "from_team", "to_team", "created_by"
+            )[:10]
+        ),
+    }
+    return render(request, "cases/steering/case_steering.html", context)
+
+
+@requires("core.read")
+def case_steering_panel(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    """The steering block of the dossier page, loaded by htmx (a link without JavaScript)."""
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    access = get_case_access(actor=actor, case_id=case_id, section=Section.CORE)
+    state = steering_state(access, actor)
+    return render(request, "cases/steering/_panel.html", {"case": access.case, "state": state})
+
+
+@requires("case.transition")
+def intake_decide(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    access = _access(request, case_id, "case.transition")
+    case = access.case
+    if case.stage != Stage.INTAKE_1 or not case.is_open:
+        return _not_now(request, case, _("The intake decision is taken in Intake 1 only."))
+    form = IntakeDecisionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["decision"] == "accept":
+                lifecycle.do_accept_intake(
+                    actor=actor, case=case, reason=data["reason"], on=data["on"]
+                )
+                messages.success(
+                    request, _("The request was accepted; the dossier is now in Intake 2.")
+                )
+            else:
+                lifecycle.do_reject_intake(
+                    actor=actor, case=case, reason=data["reason"], closed_on=data["on"]
+                )
+                messages.success(request, _("The request was rejected and the dossier closed."))
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            return redirect("case_steering", case_id=case.pk)
+    return render(request, "cases/steering/intake_decide.html", {"case": case, "form": form})
+
+
+def _segment_page(
+    request: HttpRequest,
+    *,
+    case: Case,
+    form: SegmentForm | RequestForm,
+    title: str,
+    intro: str,
+    submit: str,
+) -> HttpResponse:
+    context = {"case": case, "form": form, "title": title, "intro": intro, "submit": submit}
+    return render(request, "cases/steering/segment_form.html", context)
+
+
+@requires("segment.propose")
+def segment_propose(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    """The first segment proposal at Intake 2, for a section head to confirm (S1, S2)."""
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    case = _access(request, case_id, "segment.propose").case
+    if case.stage != Stage.INTAKE_2 or not case.is_open:
+        return _not_now(request, case, _("The first segment is proposed in Intake 2."))
+    form = SegmentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            segments.do_propose_segment(
+                actor=actor,
+                case=case,
+                segment=form.cleaned_data["segment"],
+                criteria=list(form.cleaned_data["criteria"]),
+                justification=form.cleaned_data["justification"],
+                kind=Kind.INITIAL,
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(
+                request, _("The proposal was sent to the section head for confirmation.")
+            )
+            return redirect("case_steering", case_id=case.pk)
+    return _segment_page(
+        request,
+        case=case,
+        form=form,
+        title=_("Propose a segment"),
+        intro=_(
+            "Your proposal goes to a section head, who confirms or refuses it (four-eyes "
+            "principle). It is stated in the transfer report."
+        ),
+        submit=_("Send the proposal"),
+    )
+
+
+@requires("segment.propose")
+def segment_final(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    """The receiving worker's final decision within 3 months of receipt (S3)."""
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    case = _access(request, case_id, "segment.propose").case
+    if case.stage != Stage.COUNSELLING or not case.received_on or not case.is_open:
+        return _not_now(
+            request,
+            case,
+            _("The final decision is taken after the dossier was received in counselling."),
+        )
+    form = SegmentForm(request.POST or None, initial={"segment": case.segment})
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = segments.do_decide_final_segment(
+                actor=actor,
+                case=case,
+                segment=form.cleaned_data["segment"],
+                criteria=list(form.cleaned_data["criteria"]),
+                justification=form.cleaned_data["justification"],
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            if isinstance(result, SegmentProposal):
+                messages.success(request, _("The other segment was proposed to the section head."))
+            else:
+                messages.success(request, _("The final segment decision was recorded."))
+            return redirect("case_steering", case_id=case.pk)
+    return _segment_page(
+        request,
+        case=case,
+        form=form,
+        title=_("Final segment decision"),
+        intro=_(
+            "Keep the proposed segment or choose another one, with a professional justification. "
+            "Another segment is confirmed by the section head."
+        ),
+        submit=_("Record the decision"),
+    )
+
+
+@requires("segment.propose")
+def segment_change(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    """A change of segment at any time (S4): the section head performs it, a worker proposes it."""
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    case = _access(request, case_id, "segment.propose").case
+    if case.stage != Stage.COUNSELLING or not case.is_open:
+        return _not_now(request, case, _("The segment can be changed in counselling."))
+    head = segments.is_section_head_of(actor, case)
+    others = tuple(s for s in ("A", "B", "C") if s != case.segment)
+    initial: dict[str, Any] = {}
+    requested = request.GET.get("segment")
+    if requested in others:
+        initial["segment"] = requested
+    form = SegmentForm(request.POST or None, segments=others, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if head:
+                segments.do_change_segment(
+                    actor=actor,
+                    case=case,
+                    segment=data["segment"],
+                    criteria=list(data["criteria"]),
+                    justification=data["justification"],
+                )
+                messages.success(request, _("The segment was changed."))
+            else:
+                segments.do_propose_segment(
+                    actor=actor,
+                    case=case,
+                    segment=data["segment"],
+                    criteria=list(data["criteria"]),
+                    justification=data["justification"],
+                    kind=Kind.CHANGE,
+                )
+                messages.success(request, _("The change was proposed to the section head."))
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            return redirect("case_steering", case_id=case.pk)
+    return _segment_page(
+        request,
+        case=case,
+        form=form,
+        title=_("Change the segment") if head else _("Propose a segment change"),
+        intro=(
+            _("As section head you carry out the change; it is recorded with your justification.")
+            if head
+            else _("The section head decides on your proposal.")
+        ),
+        submit=_("Change the segment") if head else _("Send the proposal"),
+    )
+
+
+@requires("segment.propose")
+def segment_review(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    """Keep or move at the end of the segment's time limit (S5), for the section head."""
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    case = _access(request, case_id, "segment.propose").case
+    if case.stage != Stage.COUNSELLING or not case.segment or not case.is_open:
+        return _not_now(
+            request, case, _("A review is made for a dossier with a segment in counselling.")
+        )
+    form = SegmentForm(request.POST or None, initial={"segment": case.segment})
+    if request.method == "POST" and form.is_valid():
+        try:
+            segments.do_propose_segment(
+                actor=actor,
+                case=case,
+                segment=form.cleaned_data["segment"],
+                criteria=list(form.cleaned_data["criteria"]),
+                justification=form.cleaned_data["justification"],
+                kind=Kind.REVIEW,
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("The keep-or-move proposal was sent to the section head."))
+            return redirect("case_steering", case_id=case.pk)
+    return _segment_page(
+        request,
+        case=case,
+        form=form,
+        title=_("Review at the time limit"),
+        intro=_(
+            "Propose to keep segment %(segment)s (the time limit starts again) or to move the "
+            "dossier, with a professional justification: is the orientation right, are the "
+            "goals right, is the intensity right?"
+        )
+        % {"segment": case.segment},
+        submit=_("Send the proposal"),
+    )
+
+
+@requires("segment.request")
+def segment_request(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    """The administrative assistant asks for segment A or B for a C dossier (S4, S10)."""
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    case = _access(request, case_id, "segment.request").case
+    if case.stage != Stage.COUNSELLING or case.segment != Segment.C or not case.is_open:
+        return _not_now(request, case, _("A request is possible for a dossier in segment C."))
+    form = RequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            segments.do_request_segment(
+                actor=actor,
+                case=case,
+                segment=form.cleaned_data["segment"],
+                justification=form.cleaned_data["justification"],
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("The request was sent to the responsible social worker and the section head."),
+            )
+            return redirect("case_steering", case_id=case.pk)
+    return _segment_page(
+        request,
+        case=case,
+        form=form,
+        title=_("Request segment A or B"),
+        intro=_(
+            "The final responsibility for the dossier stays with the social worker %(worker)s; "
+            "the section head decides on the request."
+        )
+        % {"worker": case.responsible or "—"},
+        submit=_("Send the request"),
+    )
+
+
+@requires("segment.decide")
+def proposal_decide(request: HttpRequest, case_id: uuid.UUID, proposal_id: int) -> HttpResponse:
+    """The section head confirms or refuses a proposal (four eyes, S2)."""
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    case = _access(request, case_id, "segment.decide").case
+    criteria = Prefetch(
+        "criteria", queryset=SegmentCriterion.objects.order_by("segment", "position")
+    )
+    proposal = (
+        SegmentProposal.objects.filter(pk=proposal_id, case=case)
+        .select_related("proposed_by", "decided_by")
+        .prefetch_related(criteria)
+        .first()
+    )
+    if proposal is None:
+        raise Http404
+    proposal.case = case
+    form = DecisionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if form.cleaned_data["decision"] == "confirm":
+                segments.do_confirm_proposal(
+                    actor=actor, proposal=proposal, note=form.cleaned_data["note"]
+                )
+                messages.success(request, _("The proposal was confirmed."))
+            else:
+                segments.do_reject_proposal(
+                    actor=actor, proposal=proposal, note=form.cleaned_data["note"]
+                )
+                messages.success(request, _("The proposal was refused."))
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            return redirect("case_steering", case_id=case.pk)
+    light = light_for_case(case.pk) if case.is_open else None
+    context = {
+        "case": case,
+        "proposal": proposal,
+        "form": form,
+        "light": light,
+        "own": proposal.proposed_by_id == actor.user.pk,
+        "history": segments.segment_history(case),
+    }
+    return render(request, "cases/steering/proposal_decide.html", context)
+
+
+@requires("case.transition")
+def case_transfer(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    """Intake 2 -> counselling with the transfer report and the confirmed proposal (S2)."""
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    case = _access(request, case_id, "case.transition").case
+    if case.stage != Stage.INTAKE_2 or not case.is_open:
+        return _not_now(request, case, _("The transfer to counselling is made from Intake 2."))
+    proposal = (
+        SegmentProposal.objects.filter(case=case, kind=Kind.INITIAL, status=Status.CONFIRMED)
+        .exclude(transfer_report__isnull=False)
+        .select_related("proposed_by", "decided_by")
+        .order_by("-decided_at")
+        .first()
+    )
+    if proposal is None:
+        return _not_now(
+            request, case, _("The transfer needs a segment proposal confirmed by a section head.")
+        )
+    form = TransferForm(request.POST or None, case=case)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            lifecycle.do_transfer_to_counselling(
+                actor=actor,
+                case=case,
+                proposal=proposal,
+                to_worker=data["to_worker"],
+                to_team=data["to_team"],
+                report=data["report"],
+                assessment=data["assessment"],
+                on=data["on"],
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("The dossier was transferred to %(worker)s in segment %(segment)s.")
+                % {"worker": data["to_worker"], "segment": proposal.segment},
+            )
+            return redirect("case_steering", case_id=case.pk)
+    return render(
+        request, "cases/steering/transfer.html", {"case": case, "form": form, "proposal": proposal}
+    )

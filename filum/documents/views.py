@@ -1,0 +1,114 @@
+"""Documents of a dossier: list, upload (also onto a task, I8), download through this view only."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from filum.cases.permissions import get_case_access
+from filum.documents import services
+from filum.documents.forms import UploadForm
+from filum.documents.models import Document
+from filum.followup.permissions import get_task_access
+from filum.records.services import log_read
+from filum.tenancy.policy import Actor, Section, requires
+
+
+@requires("documents.read")
+def case_documents(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    access = get_case_access(actor=actor, case_id=case_id, section=Section.DOCUMENTS)
+    documents = list(
+        Document.objects.filter(case=access.case).select_related(
+            "uploaded_by", "uploaded_by_org", "task"
+        )
+    )
+    log_read(actor=actor, case_id=access.case.pk, sections=[Section.DOCUMENTS], path=request.path)
+    context = {
+        "case": access.case,
+        "access": access,
+        "documents": documents,
+        "form": UploadForm() if access.can_write(Section.DOCUMENTS) else None,
+    }
+    return render(request, "documents/case_documents.html", context)
+
+
+@requires("documents.write")
+def document_upload(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    access = get_case_access(actor=actor, case_id=case_id, section=Section.DOCUMENTS, write=True)
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        services.do_store_document(
+            actor=actor,
+            case=access.case,
+            upload=form.cleaned_data["file"],
+            name=form.cleaned_name,
+            file_type=form.file_type,
+        )
+        messages.success(request, _("The document was added."))
+        return redirect("case_documents", case_id=access.case.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "documents/upload.html", {"case": access.case, "form": form}, status=status
+    )
+
+
+@requires("task.manage")
+@require_POST
+def task_document_upload(request: HttpRequest, task_id: int) -> HttpResponse:
+    """A document dropped onto a task (I8): it belongs to the dossier and points at the task."""
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    task_access = get_task_access(actor=actor, task_id=task_id)
+    task = task_access.task
+    if not task_access.case_access.can_write(Section.DOCUMENTS):
+        raise Http404
+    form = UploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.do_store_document(
+                actor=actor,
+                case=task_access.case_access.case,
+                upload=form.cleaned_data["file"],
+                name=form.cleaned_name,
+                file_type=form.file_type,
+                task=task,
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("The document was added to the task."))
+    else:
+        for error in form.errors.get("file", []):
+            messages.error(request, str(error))
+    return redirect("task_detail", task_id=task.pk)
+
+
+@requires("documents.read")
+def document_download(request: HttpRequest, document_id: uuid.UUID) -> FileResponse:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    document = Document.objects.filter(pk=document_id).first()
+    if document is None:
+        raise Http404
+    access = get_case_access(actor=actor, case_id=document.case_id, section=Section.DOCUMENTS)
+    try:
+        handle = document.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    log_read(actor=actor, case_id=access.case.pk, sections=[Section.DOCUMENTS], path=request.path)
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=document.original_name,
+        content_type=document.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    response["Cache-Control"] = "no-store"
+    return response

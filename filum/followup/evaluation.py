@@ -1,0 +1,202 @@
+"""Feeding the pure rules from the database, in bulk and with a fixed number of queries.
+
+``evaluate_cases`` is used both by the cockpit (about 80 dossiers) and, chunk by chunk, by the
+nightly run (all open dossiers of the canton): one query for the dossiers and their pending
+proposals, one for their segment histories, one for the contact counts per window (conditional
+aggregation in SQL), plus the rule set.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fractions import Fraction
+
+from django.db import connection
+from django.db.models import Exists, OuterRef, QuerySet
+
+from filum.cases.models import Case, SegmentAssignment, SegmentProposal
+from filum.followup.models import NormRule
+from filum.followup.rules import (
+    CaseFacts,
+    ContactTally,
+    Evaluation,
+    Norm,
+    NormPlan,
+    RuleSet,
+    SegmentPeriod,
+    Tally,
+    evaluate_case,
+    plan_norm,
+)
+from filum.tenancy.models import OrganisationKind
+
+
+def load_rules(as_of: datetime.date) -> RuleSet:
+    """The rule parameters valid on ``as_of`` (the latest start wins if periods overlap)."""
+    norms: dict[str, Norm] = {}
+    for rule in NormRule.objects.valid_on(as_of).order_by("key", "-valid_from"):
+        if rule.key in norms:
+            continue
+        norms[rule.key] = Norm(
+            key=rule.key,
+            period_months=rule.period_months,
+            min_interviews=rule.min_interviews,
+            max_interviews=rule.max_interviews,
+            face_to_face_share=(
+                Fraction(rule.face_to_face_share) if rule.face_to_face_share is not None else None
+            ),
+            time_limit_months=rule.time_limit_months,
+            warning_days=rule.warning_days,
+        )
+    return RuleSet(norms=norms)
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    id: uuid.UUID
+    owner_id: int
+    responsible_id: int | None
+    facts: CaseFacts
+
+
+_FIELDS = (
+    "id",
+    "owner_id",
+    "responsible_id",
+    "stage",
+    "opened_on",
+    "stage_since",
+    "received_on",
+    "short_term_advance",
+    "pending_review",
+    "pending_final",
+    "owner__kind",
+)
+
+
+def with_pending(cases: QuerySet[Case]) -> QuerySet[Case]:
+    pending = SegmentProposal.objects.filter(case=OuterRef("pk"), status="proposed")
+    return cases.annotate(
+        pending_review=Exists(pending.filter(kind="review")),
+        pending_final=Exists(pending.filter(kind="final")),
+    )
+
+
+def load_case_rows(cases: QuerySet[Case]) -> list[CaseRow]:
+    """Facts of the given dossiers as plain data: two queries whatever their number."""
+    rows = list(with_pending(cases).values_list(*_FIELDS))
+    periods: dict[uuid.UUID, list[SegmentPeriod]] = defaultdict(list)
+    if rows:
+        ids = [row[0] for row in rows]
+        for case_id, segment, since, until, kind in (
+            SegmentAssignment.objects.filter(case_id__in=ids)
+            .order_by("case_id", "since", "recorded_at")
+            .values_list("case_id", "segment", "since", "until", "kind")
+        ):
+            periods[case_id].append(SegmentPeriod(segment, since, until, kind))
+    return [
+        CaseRow(
+            id=case_id,
+            owner_id=owner_id,
+            responsible_id=responsible_id,
+            facts=CaseFacts(
+                stage=stage,
+                opened_on=opened_on,
+                stage_since=stage_since,
+                received_on=received_on,
+                short_term_advance=short_term_advance,
+                segments=tuple(periods.get(case_id, ())),
+                pending_review=pending_review,
+                pending_final=pending_final,
+                steered=owner_kind == OrganisationKind.SOCIAL_SERVICE,
+            ),
+        )
+        for (
+            case_id,
+            owner_id,
+            responsible_id,
+            stage,
+            opened_on,
+            stage_since,
+            received_on,
+            short_term_advance,
+            pending_review,
+            pending_final,
+            owner_kind,
+        ) in rows
+    ]
+
+
+_TALLY_SQL = """
+SELECT v.case_id,
+       count(*) FILTER (WHERE c.date > v.now_start),
+       count(*) FILTER (WHERE c.date > v.now_start AND c.is_face_to_face),
+       count(*) FILTER (WHERE c.date > v.soon_start),
+       count(*) FILTER (WHERE c.date > v.soon_start AND c.is_face_to_face),
+       max(c.date) FILTER (WHERE c.date > v.now_start AND c.is_face_to_face)
+  FROM unnest(%s::uuid[], %s::date[], %s::date[]) AS v(case_id, now_start, soon_start)
+  JOIN journal_contact c ON c.case_id = v.case_id
+ WHERE c.superseded_at IS NULL
+   AND NOT c.is_retracted
+   AND c.counts
+   AND c.date > v.now_start
+   AND c.date <= %s
+ GROUP BY v.case_id
+"""
+
+
+def load_tallies(
+    plans: dict[uuid.UUID, NormPlan], as_of: datetime.date
+) -> dict[uuid.UUID, ContactTally]:
+    """Contacts counted per dossier and window in one query (same definitions as
+    ``rules.tally_contacts``). Dossiers without contacts in the window get an empty tally."""
+    tallies = {case_id: ContactTally() for case_id in plans}
+    if not plans:
+        return tallies
+    ids = list(plans)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _TALLY_SQL,
+            [
+                ids,
+                [plans[i].now.start for i in ids],
+                [plans[i].soon.start for i in ids],
+                as_of,
+            ],
+        )
+        for case_id, now_total, now_f2f, soon_total, soon_f2f, last_f2f in cursor.fetchall():
+            tallies[case_id] = ContactTally(
+                now=Tally(now_total, now_f2f),
+                soon=Tally(soon_total, soon_f2f),
+                last_face_to_face=last_f2f,
+            )
+    return tallies
+
+
+def evaluate_rows(
+    rows: Iterable[CaseRow], *, as_of: datetime.date, rules: RuleSet
+) -> dict[uuid.UUID, Evaluation]:
+    rows = list(rows)
+    plans = {}
+    for row in rows:
+        plan = plan_norm(row.facts, rules, as_of)
+        if plan is not None:
+            plans[row.id] = plan
+    tallies = load_tallies(plans, as_of)
+    return {
+        row.id: evaluate_case(as_of=as_of, facts=row.facts, rules=rules, tally=tallies.get(row.id))
+        for row in rows
+    }
+
+
+def evaluate_cases(
+    case_ids: Iterable[uuid.UUID], *, as_of: datetime.date, rules: RuleSet | None = None
+) -> dict[uuid.UUID, Evaluation]:
+    """Evaluations of the given dossiers as of a date: four queries whatever their number."""
+    rules = rules or load_rules(as_of)
+    rows = load_case_rows(Case.objects.filter(pk__in=list(case_ids)))
+    return evaluate_rows(rows, as_of=as_of, rules=rules)

@@ -1,0 +1,215 @@
+"""Traffic lights per dossier (I5): green, orange or red, always with the reasons in words.
+
+The light is the worst level among the findings of ``rules.evaluate_case``; ``describe`` turns a
+finding into a sentence in the active language ("2 of at least 3 face-to-face interviews in
+the last 12 months"). The cockpit calls ``lights_for_cases`` for a page of dossiers.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from filum.followup.evaluation import evaluate_cases
+from filum.followup.rules import Evaluation, Finding, Level, RuleSet
+
+LEVEL_LABELS = {
+    Level.GREEN: gettext_lazy("on track"),
+    Level.ORANGE: gettext_lazy("falling behind or deadline soon"),
+    Level.RED: gettext_lazy("action needed"),
+}
+
+
+def _day(value: datetime.date | None) -> str:
+    return f"{value:%d.%m.%Y}" if value else ""
+
+
+def _window(params: dict) -> str:
+    if params.get("since"):
+        return _("since %(date)s") % {"date": _day(params["since"])}
+    months = params["months"]
+    return ngettext("in the last month", "in the last %(months)d months", months) % {
+        "months": months
+    }
+
+
+def describe(finding: Finding) -> str:
+    """The finding as one sentence in the active language."""
+    p = dict(finding.params)
+    for key in ("due", "entry", "received", "since"):
+        if key in p and isinstance(p[key], datetime.date):
+            p[f"{key}_text"] = _day(p[key])
+    code = finding.code
+    if code == "norm_face_to_face_missed":
+        return ngettext(
+            "%(count)d of at least %(minimum)d face-to-face interview %(window)s",
+            "%(count)d of at least %(minimum)d face-to-face interviews %(window)s",
+            p["minimum"],
+        ) % {**p, "window": _window(p)}
+    if code == "norm_missed":
+        return ngettext(
+            "%(count)d of at least %(minimum)d interview %(window)s",
+            "%(count)d of at least %(minimum)d interviews %(window)s",
+            p["minimum"],
+        ) % {**p, "window": _window(p)}
+    if code == "norm_face_to_face_behind":
+        return ngettext(
+            "%(count)d of at least %(minimum)d face-to-face interview %(window)s: without a new "
+            "one the norm is missed within %(days)d days",
+            "%(count)d of at least %(minimum)d face-to-face interviews %(window)s: without a new "
+            "one the norm is missed within %(days)d days",
+            p["minimum"],
+        ) % {**p, "window": _window(p)}
+    if code == "norm_behind":
+        return ngettext(
+            "%(count)d of at least %(minimum)d interview %(window)s: without a new one the norm "
+            "is missed within %(days)d days",
+            "%(count)d of at least %(minimum)d interviews %(window)s: without a new one the norm "
+            "is missed within %(days)d days",
+            p["minimum"],
+        ) % {**p, "window": _window(p)}
+    if code == "face_to_face_share_low":
+        return _(
+            "%(percent)d%% of the contacts %(window)s were face to face; at least %(target)d%% "
+            "are expected"
+        ) % {**p, "window": _window(p)}
+    if code == "time_limit_expired":
+        return (
+            ngettext(
+                "Time limit of segment %(segment)s (%(months)d month since %(entry_text)s) "
+                "passed on %(due_text)s: a keep-or-move proposal is due",
+                "Time limit of segment %(segment)s (%(months)d months since %(entry_text)s) "
+                "passed on %(due_text)s: a keep-or-move proposal is due",
+                p["months"],
+            )
+            % p
+        )
+    if code == "time_limit_soon":
+        return (
+            _(
+                "Time limit of segment %(segment)s ends on %(due_text)s: prepare a keep-or-move "
+                "proposal"
+            )
+            % p
+        )
+    if code == "review_pending":
+        return (
+            _(
+                "Time limit of segment %(segment)s (%(due_text)s): the keep-or-move proposal "
+                "awaits the section head's decision"
+            )
+            % p
+        )
+    if code == "decision_overdue":
+        return (
+            _("Final segment decision overdue since %(due_text)s (received on %(received_text)s)")
+            % p
+        )
+    if code == "decision_due_soon":
+        return _("Final segment decision due by %(due_text)s (received on %(received_text)s)") % p
+    if code == "decision_pending":
+        return _("Final segment decision proposed, awaiting the section head's confirmation")
+    if code in ("intake_overdue", "intake_due_soon"):
+        overdue = code == "intake_overdue"
+        if p["stage"] == "intake_1" and p.get("advance"):
+            text = (
+                _(
+                    "Short-term advance in Intake 1 since %(entry_text)s: the limit passed on "
+                    "%(due_text)s"
+                )
+                if overdue
+                else _(
+                    "Short-term advance in Intake 1 since %(entry_text)s: the limit ends on "
+                    "%(due_text)s"
+                )
+            )
+        elif p["stage"] == "intake_1":
+            text = (
+                _(
+                    "In Intake 1 since %(entry_text)s: the admission decision was due on "
+                    "%(due_text)s"
+                )
+                if overdue
+                else _(
+                    "In Intake 1 since %(entry_text)s: the admission decision is due by "
+                    "%(due_text)s"
+                )
+            )
+        else:
+            text = (
+                _("In Intake 2 since %(entry_text)s: the time limit passed on %(due_text)s")
+                if overdue
+                else _("In Intake 2 since %(entry_text)s: the time limit ends on %(due_text)s")
+            )
+        return text % p
+    if code == "no_segment":
+        return _("In counselling without a segment")
+    return code
+
+
+def task_title(finding: Finding) -> str:
+    """The title of the task a finding calls for, in the active language."""
+    p = {**finding.params, "due_text": _day(finding.due)}
+    if finding.task_kind == "no_contact":
+        return _("Contact norm missed: plan a face-to-face interview")
+    if finding.task_kind == "review_due":
+        return _("Segment %(segment)s time limit on %(due_text)s: propose keep or move") % p
+    if finding.task_kind == "decision_due":
+        return _("Final segment decision due by %(due_text)s") % p
+    if finding.task_kind == "intake_overdue":
+        return _("Intake time limit on %(due_text)s: decide, transfer or close") % p
+    return finding.task_kind
+
+
+@dataclass(frozen=True)
+class CaseLight:
+    case_id: uuid.UUID
+    evaluation: Evaluation
+
+    @property
+    def level(self) -> Level:
+        return self.evaluation.level
+
+    @property
+    def css(self) -> str:
+        return self.level.css
+
+    @property
+    def label(self) -> str:
+        return str(LEVEL_LABELS[self.level])
+
+    @property
+    def reasons(self) -> list[str]:
+        """Every reason, worst first, in the active language."""
+        return [describe(f) for f in self.evaluation.findings]
+
+    @property
+    def reason_levels(self) -> list[tuple[str, str]]:
+        return [(f.level.css, describe(f)) for f in self.evaluation.findings]
+
+    @property
+    def segment(self) -> str:
+        return self.evaluation.segment
+
+
+def lights_for_cases(
+    case_ids: Iterable[uuid.UUID],
+    as_of: datetime.date | None = None,
+    *,
+    rules: RuleSet | None = None,
+) -> dict[uuid.UUID, CaseLight]:
+    """Lights for a page of dossiers with a fixed number of queries (four). The caller has
+    already restricted ``case_ids`` to dossiers the actor may see."""
+    as_of = as_of or timezone.localdate()
+    evaluations = evaluate_cases(case_ids, as_of=as_of, rules=rules)
+    return {case_id: CaseLight(case_id, ev) for case_id, ev in evaluations.items()}
+
+
+def light_for_case(case_id: uuid.UUID, as_of: datetime.date | None = None) -> CaseLight:
+    return lights_for_cases([case_id], as_of)[case_id]

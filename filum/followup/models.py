@@ -1,0 +1,229 @@
+"""Follow-up: the norm rules as data (S5, S6), tasks and reminders (I5), user preferences."""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from filum.cases.models import Case
+from filum.records.tracking import audited
+from filum.tenancy.models import Organisation, Role
+
+if TYPE_CHECKING:
+    from filum.tenancy.policy import Actor
+
+
+class RuleKey(models.TextChoices):
+    A = "A", _("Segment A")
+    B = "B", _("Segment B")
+    C = "C", _("Segment C")
+    INTAKE_1 = "intake_1", _("Intake 1")
+    INTAKE_2 = "intake_2", _("Intake 2")
+    FINAL_DECISION = "final_decision", _("Final segment decision after receipt")
+
+
+class NormRuleQuerySet(models.QuerySet["NormRule"]):
+    def valid_on(self, day: datetime.date) -> NormRuleQuerySet:
+        return self.filter(valid_from__lte=day).filter(
+            Q(valid_until__isnull=True) | Q(valid_until__gte=day)
+        )
+
+
+@audited()
+class NormRule(models.Model):
+    """The parameters of one rule, valid over a period so a canton can change them.
+
+    For a segment or Intake 2: the contact norm (interviews per period, face-to-face share)
+    and the time limit. For Intake 1: only the time limit (short-term advances, 3 months).
+    For the final decision: the months after receipt in counselling (S3)."""
+
+    key = models.CharField(_("applies to"), max_length=16, choices=RuleKey.choices)
+    period_months = models.PositiveSmallIntegerField(_("period (months)"), null=True, blank=True)
+    min_interviews = models.PositiveSmallIntegerField(_("at least"), null=True, blank=True)
+    max_interviews = models.PositiveSmallIntegerField(_("at most"), null=True, blank=True)
+    face_to_face_share = models.DecimalField(
+        _("face-to-face share"), max_digits=3, decimal_places=2, null=True, blank=True
+    )
+    time_limit_months = models.PositiveSmallIntegerField(
+        _("time limit (months)"), null=True, blank=True
+    )
+    warning_days = models.PositiveSmallIntegerField(_("warn this many days ahead"), default=30)
+    valid_from = models.DateField(_("valid from"))
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    note = models.CharField(_("source"), max_length=200, blank=True)
+
+    objects = NormRuleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["key", "-valid_from"]
+        verbose_name = _("norm rule")
+        verbose_name_plural = _("norm rules")
+        constraints = [
+            models.UniqueConstraint(fields=["key", "valid_from"], name="normrule_unique_start"),
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=models.F("valid_from")),
+                name="normrule_valid_period",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_interviews__isnull=True)
+                | Q(period_months__gt=0, face_to_face_share__isnull=False),
+                name="normrule_norm_complete",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_interviews__isnull=True)
+                | Q(max_interviews__gte=models.F("min_interviews")),
+                name="normrule_min_le_max",
+            ),
+            models.CheckConstraint(
+                condition=Q(face_to_face_share__isnull=True)
+                | Q(face_to_face_share__gte=0, face_to_face_share__lte=1),
+                name="normrule_share_fraction",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_key_display()} ({self.valid_from:%d.%m.%Y})"
+
+
+class TaskKind(models.TextChoices):
+    MANUAL = "manual", _("task")
+    REVIEW_DUE = "review_due", _("segment review due")
+    DECISION_DUE = "decision_due", _("final segment decision due")
+    NO_CONTACT = "no_contact", _("contact norm missed")
+    INTAKE_OVERDUE = "intake_overdue", _("intake time limit")
+    SEGMENT_DECISION = "segment_decision", _("segment proposal to decide")
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("open")
+    DONE = "done", _("done")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+class TaskQuerySet(models.QuerySet["Task"]):
+    def open(self) -> TaskQuerySet:
+        return self.filter(status=TaskStatus.OPEN)
+
+    def for_actor(self, actor: Actor) -> TaskQuerySet:
+        """Tasks addressed to the actor: to them personally, or to their role in their
+        organisation. (Which dossiers the actor may open is still checked per dossier.)"""
+        return self.filter(
+            Q(assigned_to=actor.user)
+            | Q(assigned_to__isnull=True, assigned_role=actor.role, owner_id=actor.organisation_id)
+        )
+
+    def due_by(self, day: datetime.date) -> TaskQuerySet:
+        return self.filter(due_on__lte=day)
+
+
+@audited()
+class Task(models.Model):
+    """A dated task on a dossier, for a person or for a role in the owning organisation.
+
+    Tasks made by the nightly rules carry a ``rule_key`` (kind and deadline); the key is unique
+    per dossier whatever the status, so the rules never create the same task twice, and a
+    cancelled rule task does not come back for the same deadline."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tasks")
+    owner = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(
+        _("kind"), max_length=24, choices=TaskKind.choices, default=TaskKind.MANUAL
+    )
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    due_on = models.DateField(_("due on"))
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="tasks",
+        verbose_name=_("assigned to"),
+    )
+    assigned_role = models.CharField(
+        _("assigned to role"), max_length=32, choices=Role.choices, blank=True
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=TaskStatus.choices, default=TaskStatus.OPEN
+    )
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closing_note = models.TextField(_("note"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    rule_key = models.CharField(max_length=120, blank=True)
+
+    objects = TaskQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_on", "id"]
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(assigned_to__isnull=False, assigned_role="")
+                | Q(assigned_to__isnull=True) & ~Q(assigned_role=""),
+                name="task_assigned_to_person_or_role",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open", closed_at__isnull=True, closed_by__isnull=True)
+                | ~Q(status="open") & Q(closed_at__isnull=False),
+                name="task_closed_has_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="manual") | ~Q(rule_key=""), name="task_rule_has_key"
+            ),
+            models.UniqueConstraint(
+                fields=["case", "rule_key"], condition=~Q(rule_key=""), name="task_rule_key_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["assigned_to", "due_on"],
+                condition=Q(status="open"),
+                name="task_open_by_user",
+            ),
+            models.Index(
+                fields=["owner", "assigned_role", "due_on"],
+                condition=Q(status="open"),
+                name="task_open_by_role",
+            ),
+            models.Index(fields=["case", "status"], name="task_by_case"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == TaskStatus.OPEN
+
+
+@audited()
+class UserPreference(models.Model):
+    """Per-user settings of the follow-up. The e-mail digest of due tasks is off by default."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="followup_preference"
+    )
+    task_digest = models.BooleanField(
+        _("daily e-mail with my due tasks"),
+        default=False,
+        help_text=_("The e-mail names the tasks and dossier numbers, never client data."),
+    )
+
+    class Meta:
+        verbose_name = _("follow-up preference")
+        verbose_name_plural = _("follow-up preferences")
+
+    def __str__(self) -> str:
+        return f"{self.user}"

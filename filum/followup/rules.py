@@ -1,0 +1,537 @@
+"""The case steering rules as pure functions: no database, no clock, no translation.
+
+Everything is evaluated *as of* a date given by the caller, from plain data: the dossier's
+facts (stage, dates, segment history), the rule parameters (``RuleSet``, loaded from the
+``NormRule`` table) and its contacts, either one by one (``ContactRecord``) or already counted
+per window (``ContactTally``, what the nightly run gets from SQL). The exact definitions are
+in docs/decisions/0002-case-steering-rules.md; in short:
+
+* Month arithmetic: ``add_months`` keeps the day of the month and clamps it to the month's last
+  day (31 March minus one month is 28 or 29 February).
+* The norm window ending at ``as_of`` is ``(add_months(as_of, -period), as_of]``, and never
+  starts before the entry into the current segment (or stage, for Intake 2). When it is cut by
+  the entry, the minimum is pro-rated by days and rounded down.
+* The face-to-face minimum is ``ceil(share * minimum)``: "2 of at least 3 face-to-face
+  interviews" for segment B (80 % of 3 = 2.4).
+* A deadline D is red from the day after D, orange from ``D - warning_days`` to D.
+* Falling behind (orange): the norm is met today but, without a new contact, would be missed
+  ``warning_days`` from now.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+ONE_DAY = datetime.timedelta(days=1)
+
+# Stage and segment values, as stored on Case (kept here as strings so this module imports
+# nothing from Django).
+INTAKE_1, INTAKE_2, COUNSELLING, CLOSED = "intake_1", "intake_2", "counselling", "closed"
+FINAL_DECISION = "final_decision"
+FINAL_KIND, REVIEW_KIND = "final", "review"
+
+
+class Level(enum.IntEnum):
+    GREEN = 0
+    ORANGE = 1
+    RED = 2
+
+    @property
+    def css(self) -> str:
+        return self.name.lower()
+
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    """``day`` moved by whole calendar months, the day clamped to the target month's length."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return datetime.date(year, month + 1, min(day.day, last))
+
+
+def ceil_fraction(value: Fraction) -> int:
+    return -(-value.numerator // value.denominator)
+
+
+@dataclass(frozen=True)
+class Norm:
+    """Parameters of one rule key (a segment, a stage, or the final decision)."""
+
+    key: str
+    period_months: int | None = None
+    min_interviews: int | None = None
+    max_interviews: int | None = None
+    face_to_face_share: Fraction | None = None
+    time_limit_months: int | None = None
+    warning_days: int = 30
+
+    @property
+    def has_contact_norm(self) -> bool:
+        return bool(self.period_months) and self.min_interviews is not None
+
+    @property
+    def min_face_to_face(self) -> int:
+        return ceil_fraction((self.face_to_face_share or Fraction(0)) * (self.min_interviews or 0))
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    norms: Mapping[str, Norm]
+
+    def get(self, key: str) -> Norm | None:
+        return self.norms.get(key)
+
+
+# The defaults of the followup.0002 data migration, for tests and documentation.
+DEFAULT_RULES = RuleSet(
+    norms={
+        "A": Norm("A", 6, 4, 6, Fraction(4, 5), 6),
+        "B": Norm("B", 12, 3, 5, Fraction(4, 5), 24),
+        "C": Norm("C", 12, 1, 3, Fraction(1), 36),
+        INTAKE_1: Norm(INTAKE_1, time_limit_months=3),
+        INTAKE_2: Norm(INTAKE_2, 12, 4, 8, Fraction(4, 5), 6),
+        FINAL_DECISION: Norm(FINAL_DECISION, time_limit_months=3),
+    }
+)
+
+
+@dataclass(frozen=True)
+class SegmentPeriod:
+    """One row of the segment history: the segment from ``since`` (inclusive) to ``until``
+    (exclusive; None = still current)."""
+
+    segment: str
+    since: datetime.date
+    until: datetime.date | None = None
+    kind: str = "initial"
+
+    def covers(self, day: datetime.date) -> bool:
+        return self.since <= day and (self.until is None or day < self.until)
+
+    @property
+    def is_empty(self) -> bool:
+        return self.until is not None and self.until <= self.since
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    stage: str
+    opened_on: datetime.date
+    stage_since: datetime.date | None = None
+    received_on: datetime.date | None = None
+    short_term_advance: bool = False
+    segments: tuple[SegmentPeriod, ...] = ()
+    pending_review: bool = False  # a keep-or-move proposal awaits the section head
+    pending_final: bool = False  # a final decision (change) awaits the section head
+    steered: bool = True  # case steering applies (dossiers of social services only)
+
+    @property
+    def stage_entry(self) -> datetime.date:
+        return self.stage_since or self.opened_on
+
+
+@dataclass(frozen=True)
+class ContactRecord:
+    """One current journal entry, reduced to what the norms need."""
+
+    date: datetime.date
+    counts: bool = True
+    face_to_face: bool = True
+
+
+@dataclass(frozen=True)
+class Tally:
+    total: int = 0
+    face_to_face: int = 0
+
+
+@dataclass(frozen=True)
+class ContactTally:
+    """Counted contacts in the window as of today (``now``) and in the part of the window
+    ``warning_days`` ahead that already lies in the past (``soon``)."""
+
+    now: Tally = Tally()
+    soon: Tally = Tally()
+    last_face_to_face: datetime.date | None = None
+
+
+@dataclass(frozen=True)
+class Window:
+    """Contacts with ``start < date <= end`` count; ``required_*`` are the (pro-rated)
+    minimums for this window."""
+
+    start: datetime.date
+    end: datetime.date
+    months: int
+    clamped: bool
+    required_total: int
+    required_face_to_face: int
+
+
+@dataclass(frozen=True)
+class NormPlan:
+    key: str
+    norm: Norm
+    entry: datetime.date
+    now: Window
+    soon: Window  # as of ``as_of + warning_days``, counting only contacts up to ``as_of``
+
+
+@dataclass(frozen=True)
+class SegmentState:
+    segment: str
+    entry: datetime.date  # start of the uninterrupted stay in this segment
+    clock_start: datetime.date  # entry, or the last confirmed review that kept the segment
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reason for a light, with the task it calls for. ``code`` and ``params`` are turned
+    into words by filum.followup.lights.describe."""
+
+    code: str
+    level: Level
+    params: Mapping[str, Any] = field(default_factory=dict)
+    task_kind: str = ""
+    due: datetime.date | None = None
+    rule_key: str = ""
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    as_of: datetime.date
+    level: Level
+    findings: tuple[Finding, ...]
+    rule_key: str = ""  # which norm applied (segment, intake_2) or ""
+    segment: str = ""
+    plan: NormPlan | None = None
+    tally: ContactTally | None = None
+
+    @property
+    def tasks(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.task_kind)
+
+
+# --- segment history ------------------------------------------------------------------------
+
+
+def segment_state(periods: Iterable[SegmentPeriod], as_of: datetime.date) -> SegmentState | None:
+    """The segment on ``as_of``, when the dossier entered it, and when its time limit started."""
+    rows = sorted((p for p in periods if not p.is_empty), key=lambda p: p.since)
+    current = next((i for i, p in enumerate(rows) if p.covers(as_of)), None)
+    if current is None:
+        return None
+    segment = rows[current].segment
+    first = current
+    while (
+        first > 0
+        and rows[first - 1].segment == segment
+        and rows[first - 1].until == rows[first].since
+    ):
+        first -= 1
+    clock = rows[first].since
+    for row in rows[first : current + 1]:
+        if row.kind == REVIEW_KIND:
+            clock = row.since
+    return SegmentState(segment=segment, entry=rows[first].since, clock_start=clock)
+
+
+def has_final_decision(facts: CaseFacts) -> bool:
+    if facts.received_on is None:
+        return False
+    return any(
+        p.kind == FINAL_KIND and p.since >= facts.received_on and not p.is_empty
+        for p in facts.segments
+    )
+
+
+# --- windows --------------------------------------------------------------------------------
+
+
+def norm_window(norm: Norm, entry: datetime.date, as_of: datetime.date) -> Window:
+    if not norm.period_months or norm.min_interviews is None:
+        raise ValueError(f"rule {norm.key} has no contact norm")
+    full_start = add_months(as_of, -norm.period_months)
+    start = max(full_start, entry - ONE_DAY)
+    period_days = (as_of - full_start).days
+    covered_days = max((as_of - start).days, 0)
+    required = norm.min_interviews * covered_days // period_days
+    share = norm.face_to_face_share or Fraction(0)
+    return Window(
+        start=start,
+        end=as_of,
+        months=norm.period_months,
+        clamped=start > full_start,
+        required_total=required,
+        required_face_to_face=ceil_fraction(share * required),
+    )
+
+
+def plan_norm(facts: CaseFacts, rules: RuleSet, as_of: datetime.date) -> NormPlan | None:
+    """Which contact norm applies on ``as_of`` and over which windows, or None."""
+    if facts.stage == INTAKE_2:
+        key, entry = INTAKE_2, facts.stage_entry
+    elif facts.stage == COUNSELLING:
+        state = segment_state(facts.segments, as_of)
+        if state is None:
+            return None
+        key, entry = state.segment, state.entry
+    else:
+        return None
+    norm = rules.get(key)
+    if norm is None or not norm.has_contact_norm or entry > as_of:
+        return None
+    soon_as_of = as_of + datetime.timedelta(days=norm.warning_days)
+    soon = norm_window(norm, entry, soon_as_of)
+    return NormPlan(
+        key=key,
+        norm=norm,
+        entry=entry,
+        now=norm_window(norm, entry, as_of),
+        soon=Window(
+            start=soon.start,
+            end=as_of,
+            months=soon.months,
+            clamped=soon.clamped,
+            required_total=soon.required_total,
+            required_face_to_face=soon.required_face_to_face,
+        ),
+    )
+
+
+def tally_contacts(plan: NormPlan, contacts: Iterable[ContactRecord]) -> ContactTally:
+    """Count contacts per window in Python (the nightly run does the same in SQL). The last
+    face-to-face interview is looked for inside the window only."""
+    now_total = now_f2f = soon_total = soon_f2f = 0
+    last_f2f: datetime.date | None = None
+    for contact in contacts:
+        if not contact.counts or contact.date > plan.now.end:
+            continue
+        if contact.date > plan.now.start:
+            if contact.face_to_face and (last_f2f is None or contact.date > last_f2f):
+                last_f2f = contact.date
+            now_total += 1
+            now_f2f += contact.face_to_face
+        if contact.date > plan.soon.start:
+            soon_total += 1
+            soon_f2f += contact.face_to_face
+    return ContactTally(
+        now=Tally(now_total, now_f2f), soon=Tally(soon_total, soon_f2f), last_face_to_face=last_f2f
+    )
+
+
+# --- evaluation -----------------------------------------------------------------------------
+
+
+def _deadline(
+    *,
+    due: datetime.date,
+    as_of: datetime.date,
+    warning_days: int,
+    codes: tuple[str, str],
+    task_kind: str,
+    rule_key: str,
+    params: dict[str, Any],
+) -> Finding | None:
+    """Red after ``due``, orange from ``warning_days`` before; the task from the orange day."""
+    if as_of > due:
+        code, level = codes[0], Level.RED
+    elif as_of >= due - datetime.timedelta(days=warning_days):
+        code, level = codes[1], Level.ORANGE
+    else:
+        return None
+    return Finding(
+        code=code,
+        level=level,
+        params={**params, "due": due},
+        task_kind=task_kind,
+        due=due,
+        rule_key=rule_key,
+    )
+
+
+def _norm_findings(plan: NormPlan, tally: ContactTally, as_of: datetime.date) -> list[Finding]:
+    now, soon, norm = plan.now, plan.soon, plan.norm
+    base = {
+        "key": plan.key,
+        "months": now.months,
+        "since": now.start + ONE_DAY if now.clamped else None,
+    }
+    task_key = f"no_contact:{plan.key}:{plan.entry}:{tally.last_face_to_face or '-'}"
+    if tally.now.face_to_face < now.required_face_to_face:
+        return [
+            Finding(
+                "norm_face_to_face_missed",
+                Level.RED,
+                {**base, "count": tally.now.face_to_face, "minimum": now.required_face_to_face},
+                task_kind="no_contact",
+                due=as_of,
+                rule_key=task_key,
+            )
+        ]
+    if tally.now.total < now.required_total:
+        return [
+            Finding(
+                "norm_missed",
+                Level.RED,
+                {**base, "count": tally.now.total, "minimum": now.required_total},
+                task_kind="no_contact",
+                due=as_of,
+                rule_key=task_key,
+            )
+        ]
+    findings = []
+    if tally.soon.face_to_face < soon.required_face_to_face:
+        findings.append(
+            Finding(
+                "norm_face_to_face_behind",
+                Level.ORANGE,
+                {
+                    **base,
+                    "count": tally.now.face_to_face,
+                    "minimum": now.required_face_to_face,
+                    "days": norm.warning_days,
+                },
+            )
+        )
+    elif tally.soon.total < soon.required_total:
+        findings.append(
+            Finding(
+                "norm_behind",
+                Level.ORANGE,
+                {
+                    **base,
+                    "count": tally.now.total,
+                    "minimum": now.required_total,
+                    "days": norm.warning_days,
+                },
+            )
+        )
+    share = norm.face_to_face_share
+    # The share is checked with rounding in the worker's favour (3 of 4 is fine at 80 %): its
+    # binding part is already in the face-to-face minimum.
+    if share is not None and tally.now.face_to_face < int(share * tally.now.total):
+        findings.append(
+            Finding(
+                "face_to_face_share_low",
+                Level.ORANGE,
+                {
+                    **base,
+                    "percent": 100 * tally.now.face_to_face // tally.now.total,
+                    "target": int(share * 100),
+                },
+            )
+        )
+    return findings
+
+
+def evaluate_case(
+    *,
+    as_of: datetime.date,
+    facts: CaseFacts,
+    rules: RuleSet,
+    contacts: Sequence[ContactRecord] | None = None,
+    tally: ContactTally | None = None,
+) -> Evaluation:
+    """All findings for one dossier as of a date; the light is the worst of them."""
+    if facts.stage == CLOSED or not facts.steered:
+        return Evaluation(as_of=as_of, level=Level.GREEN, findings=())
+    findings: list[Finding] = []
+    plan = plan_norm(facts, rules, as_of)
+    if plan is not None:
+        if tally is None:
+            tally = tally_contacts(plan, contacts or ())
+        findings += _norm_findings(plan, tally, as_of)
+
+    segment = ""
+    if facts.stage in (INTAKE_1, INTAKE_2):
+        norm = rules.get(facts.stage)
+        if norm and norm.time_limit_months:
+            due = add_months(facts.stage_entry, norm.time_limit_months)
+            finding = _deadline(
+                due=due,
+                as_of=as_of,
+                warning_days=norm.warning_days,
+                codes=("intake_overdue", "intake_due_soon"),
+                task_kind="intake_overdue",
+                rule_key=f"intake_overdue:{facts.stage}:{due}",
+                params={
+                    "stage": facts.stage,
+                    "entry": facts.stage_entry,
+                    "months": norm.time_limit_months,
+                    "advance": facts.short_term_advance,
+                },
+            )
+            if finding:
+                findings.append(finding)
+    elif facts.stage == COUNSELLING:
+        state = segment_state(facts.segments, as_of)
+        if state is None:
+            findings.append(Finding("no_segment", Level.ORANGE))
+        else:
+            segment = state.segment
+            norm = rules.get(state.segment)
+            if norm and norm.time_limit_months:
+                due = add_months(state.clock_start, norm.time_limit_months)
+                params = {
+                    "segment": segment,
+                    "entry": state.clock_start,
+                    "months": norm.time_limit_months,
+                }
+                if facts.pending_review and as_of >= due - datetime.timedelta(
+                    days=norm.warning_days
+                ):
+                    findings.append(Finding("review_pending", Level.ORANGE, {**params, "due": due}))
+                else:
+                    finding = _deadline(
+                        due=due,
+                        as_of=as_of,
+                        warning_days=norm.warning_days,
+                        codes=("time_limit_expired", "time_limit_soon"),
+                        task_kind="review_due",
+                        rule_key=f"review_due:{segment}:{due}",
+                        params=params,
+                    )
+                    if finding:
+                        findings.append(finding)
+        decision = rules.get(FINAL_DECISION)
+        if (
+            facts.received_on
+            and decision
+            and decision.time_limit_months
+            and not has_final_decision(facts)
+        ):
+            due = add_months(facts.received_on, decision.time_limit_months)
+            params = {"received": facts.received_on, "months": decision.time_limit_months}
+            if facts.pending_final:
+                findings.append(Finding("decision_pending", Level.ORANGE, {**params, "due": due}))
+            else:
+                finding = _deadline(
+                    due=due,
+                    as_of=as_of,
+                    warning_days=decision.warning_days,
+                    codes=("decision_overdue", "decision_due_soon"),
+                    task_kind="decision_due",
+                    rule_key=f"decision_due:{due}",
+                    params=params,
+                )
+                if finding:
+                    findings.append(finding)
+
+    findings.sort(key=lambda f: -f.level)
+    level = findings[0].level if findings else Level.GREEN
+    return Evaluation(
+        as_of=as_of,
+        level=level,
+        findings=tuple(findings),
+        rule_key=plan.key if plan else "",
+        segment=segment,
+        plan=plan,
+        tally=tally,
+    )

@@ -1,0 +1,151 @@
+"""Tasks and reminders (I5): made by hand or by the rules, done or cancelled with who and when."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from filum.cases.models import Case, SegmentProposal
+from filum.followup.models import Task, TaskKind, TaskStatus, UserPreference
+from filum.tenancy.models import Membership, Role, User
+from filum.tenancy.policy import Actor
+
+
+def check_assignee(*, case: Case, assigned_to: User | None, assigned_role: str) -> None:
+    if (assigned_to is None) == (not assigned_role):
+        raise ValidationError(
+            {"assigned_to": _("Assign the task either to a person or to a role.")}, code="assignee"
+        )
+    if assigned_role and assigned_role not in Role.values:
+        raise ValidationError({"assigned_role": _("Choose a role.")}, code="role")
+    if (
+        assigned_to is not None
+        and not Membership.objects.active()
+        .filter(user=assigned_to, organisation_id=case.owner_id)
+        .exists()
+    ):
+        raise ValidationError(
+            {"assigned_to": _("Choose a member of the dossier's organisation.")}, code="not_member"
+        )
+
+
+@transaction.atomic
+def do_create_task(
+    *,
+    actor: Actor,
+    case: Case,
+    title: str,
+    due_on: datetime.date,
+    assigned_to: User | None = None,
+    assigned_role: str = "",
+    description: str = "",
+) -> Task:
+    """A task made by hand, for a person or for a role in the dossier's organisation."""
+    title = (title or "").strip()
+    if not title:
+        raise ValidationError({"title": _("Give the task a title.")}, code="required")
+    if not case.is_open:
+        raise ValidationError(_("This dossier is closed and can no longer be changed."))
+    check_assignee(case=case, assigned_to=assigned_to, assigned_role=assigned_role)
+    return Task.objects.create(
+        case=case,
+        owner_id=case.owner_id,
+        kind=TaskKind.MANUAL,
+        title=title,
+        description=description.strip(),
+        due_on=due_on,
+        assigned_to=assigned_to,
+        assigned_role=assigned_role if assigned_to is None else "",
+        created_by=actor.user,
+    )
+
+
+def _close(*, actor: Actor, task: Task, status: str, note: str) -> Task:
+    updated = Task.objects.filter(pk=task.pk, status=TaskStatus.OPEN).update(
+        status=status, closed_by=actor.user, closed_at=timezone.now(), closing_note=note.strip()
+    )
+    if not updated:
+        raise ValidationError(_("This task is already done or cancelled."), code="closed")
+    task.refresh_from_db()
+    return task
+
+
+@transaction.atomic
+def do_complete_task(*, actor: Actor, task: Task, note: str = "") -> Task:
+    return _close(actor=actor, task=task, status=TaskStatus.DONE, note=note)
+
+
+@transaction.atomic
+def do_cancel_task(*, actor: Actor, task: Task, note: str = "") -> Task:
+    return _close(actor=actor, task=task, status=TaskStatus.CANCELLED, note=note)
+
+
+def cancel_open_tasks(*, actor: Actor, case: Case, note: str) -> int:
+    """Used when a dossier closes."""
+    return Task.objects.filter(case=case, status=TaskStatus.OPEN).update(
+        status=TaskStatus.CANCELLED,
+        closed_by=actor.user,
+        closed_at=timezone.now(),
+        closing_note=note,
+    )
+
+
+def resolve_rule_tasks(
+    *, case: Case, kinds: Sequence[str], user_id: int | None, key: str | None = None
+) -> int:
+    """Mark done the open rule tasks a decision has answered (e.g. the review reminder once
+    the review is decided)."""
+    tasks = Task.objects.filter(case=case, status=TaskStatus.OPEN, kind__in=list(kinds)).exclude(
+        rule_key=""
+    )
+    if key is not None:
+        tasks = tasks.filter(rule_key=key)
+    return tasks.update(
+        status=TaskStatus.DONE,
+        closed_by_id=user_id,
+        closed_at=timezone.now(),
+        closing_note=_("Done by the decision"),
+    )
+
+
+def create_decision_task(*, proposal: SegmentProposal) -> Task:
+    """A pending four-eyes decision becomes a task for the section heads of the organisation
+    (or, for an assistant's request, for the responsible worker)."""
+    case = proposal.case
+    to_worker = proposal.kind == SegmentProposal.Kind.REQUEST and case.responsible_id is not None
+    language = (
+        case.responsible.language if to_worker and case.responsible else settings.LANGUAGE_CODE
+    )
+    with override(language):
+        title = _("Segment %(segment)s proposed for %(case)s: decide") % {
+            "segment": proposal.segment,
+            "case": case.reference,
+        }
+    task, _created = Task.objects.get_or_create(
+        case=case,
+        rule_key=f"proposal:{proposal.pk}",
+        defaults={
+            "owner_id": case.owner_id,
+            "kind": TaskKind.SEGMENT_DECISION,
+            "title": title,
+            "due_on": timezone.localdate() + datetime.timedelta(days=7),
+            "assigned_to_id": case.responsible_id if to_worker else None,
+            "assigned_role": "" if to_worker else Role.SECTION_HEAD,
+        },
+    )
+    return task
+
+
+@transaction.atomic
+def do_set_task_digest(*, user: User, enabled: bool) -> UserPreference:
+    preference, _created = UserPreference.objects.update_or_create(
+        user=user, defaults={"task_digest": enabled}
+    )
+    return preference

@@ -1,0 +1,246 @@
+"""The journal of a dossier: contacts (latest versions), recording and correcting them, and the
+service agreement (S6, S7, S9). Partners with a shared journal read or write it per the share."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from filum.cases.permissions import get_case_access
+from filum.followup.lights import light_for_case
+from filum.followup.rules import add_months
+from filum.journal import services
+from filum.journal.forms import ContactForm, CorrectionForm, ServiceAgreementForm
+from filum.journal.models import Contact, ServiceAgreement
+from filum.records.services import log_read
+from filum.tenancy.policy import Actor, Section, requires
+
+PAGE_SIZE = 50
+
+
+def _add_errors(form: Any, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def _cursor(value: str) -> tuple[datetime.date, int] | None:
+    try:
+        day, pk = value.split("_", 1)
+        return datetime.date.fromisoformat(day), int(pk)
+    except ValueError:
+        return None
+
+
+@requires("journal.read")
+def journal_list(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    access = get_case_access(actor=actor, case_id=case_id, section=Section.JOURNAL)
+    case = access.case
+    contacts = Contact.objects.visible().filter(case=case)
+    kind = request.GET.get("kind", "")
+    if kind == "face_to_face":
+        contacts = contacts.filter(is_face_to_face=True)
+    elif kind == "not_counted":
+        contacts = contacts.filter(counts=False)
+    cursor = _cursor(request.GET.get("before", ""))
+    if cursor:
+        day, pk = cursor
+        contacts = contacts.filter(date__lte=day).exclude(date=day, pk__gte=pk)
+    rows = list(
+        contacts.select_related("topic", "recorded_by").order_by("-date", "-pk")[: PAGE_SIZE + 1]
+    )
+    next_cursor = None
+    if len(rows) > PAGE_SIZE:
+        rows = rows[:PAGE_SIZE]
+        next_cursor = f"{rows[-1].date.isoformat()}_{rows[-1].pk}"
+    today = timezone.localdate()
+    year_ago = add_months(today, -12)
+    counted = Contact.objects.counted().filter(case=case, date__gt=year_ago, date__lte=today)
+    summary = {
+        "total": counted.count(),
+        "face_to_face": counted.filter(is_face_to_face=True).count(),
+        "last_face_to_face": Contact.objects.face_to_face()
+        .filter(case=case, date__lte=today)
+        .order_by("-date")
+        .values_list("date", flat=True)
+        .first(),
+    }
+    log_read(actor=actor, case_id=case.pk, sections=[Section.JOURNAL], path=request.path)
+    context = {
+        "case": case,
+        "access": access,
+        "contacts": rows,
+        "next_cursor": next_cursor,
+        "kind": kind,
+        "summary": summary,
+        "agreement": services.current_service_agreement(case),
+        "light": light_for_case(case.pk)
+        if case.is_open and access.can_read(Section.CORE)
+        else None,
+        "can_write": access.can_write(Section.JOURNAL) and case.is_open,
+    }
+    return render(request, "journal/journal_list.html", context)
+
+
+@requires("journal.write")
+def contact_create(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    access = get_case_access(actor=actor, case_id=case_id, section=Section.JOURNAL, write=True)
+    case = access.case
+    form = ContactForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.do_record_contact(
+                actor=actor,
+                case=case,
+                kind=data["kind"],
+                date=data["date"],
+                topic=data["topic"],
+                participants=data["participants"],
+                duration_minutes=data["duration_minutes"],
+                note=data["note"],
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("The contact was recorded."))
+            return redirect("journal_list", case_id=case.pk)
+    return render(
+        request, "journal/contact_form.html", {"case": case, "form": form, "contact": None}
+    )
+
+
+def _current_contact(case_id: uuid.UUID, contact_id: int) -> Contact:
+    contact = (
+        Contact.objects.filter(pk=contact_id, case_id=case_id)
+        .select_related("topic", "recorded_by")
+        .first()
+    )
+    if contact is None:
+        raise Http404
+    return contact
+
+
+@requires("journal.write")
+def contact_correct(request: HttpRequest, case_id: uuid.UUID, contact_id: int) -> HttpResponse:
+    """A correction is a new version; the previous text stays in the history (X2)."""
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    access = get_case_access(actor=actor, case_id=case_id, section=Section.JOURNAL, write=True)
+    case = access.case
+    contact = _current_contact(case.pk, contact_id)
+    contact.case = case
+    if not contact.is_current or contact.is_retracted:
+        messages.info(request, _("This entry was corrected in the meantime; here is its history."))
+        return redirect("contact_history", case_id=case.pk, contact_id=contact.pk)
+    form = CorrectionForm(request.POST or None, initial=ContactForm.initial_from(contact))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.do_correct_contact(
+                actor=actor,
+                contact=contact,
+                reason=data["correction_reason"],
+                kind=data["kind"],
+                date=data["date"],
+                topic=data["topic"],
+                participants=data["participants"],
+                duration_minutes=data["duration_minutes"],
+                note=data["note"],
+            )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(
+                request, _("The correction was saved; the previous version stays in the history.")
+            )
+            return redirect("journal_list", case_id=case.pk)
+    return render(
+        request, "journal/contact_form.html", {"case": case, "form": form, "contact": contact}
+    )
+
+
+@requires("journal.read")
+def contact_history(request: HttpRequest, case_id: uuid.UUID, contact_id: int) -> HttpResponse:
+    """Every version of an entry, newest first: the latest one and those it corrected."""
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    access = get_case_access(actor=actor, case_id=case_id, section=Section.JOURNAL)
+    case = access.case
+    contact = _current_contact(case.pk, contact_id)
+    # Start from the latest version of the chain this entry belongs to.
+    latest = contact
+    while latest.superseded_at is not None:
+        following = (
+            Contact.objects.filter(supersedes_id=latest.pk)
+            .select_related("topic", "recorded_by")
+            .first()
+        )
+        if following is None:
+            break
+        latest = following
+    versions = services.contact_versions(latest)
+    log_read(actor=actor, case_id=case.pk, sections=[Section.JOURNAL], path=request.path)
+    return render(
+        request,
+        "journal/contact_history.html",
+        {
+            "case": case,
+            "versions": versions,
+            "latest": latest,
+            "can_write": access.can_write(Section.JOURNAL),
+        },
+    )
+
+
+@requires("journal.write")
+def service_agreement(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    """Record the service agreement of the dossier, or why there is none (S9)."""
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    access = get_case_access(actor=actor, case_id=case_id, section=Section.JOURNAL, write=True)
+    case = access.case
+    current = services.current_service_agreement(case)
+    initial: dict[str, Any] = {}
+    if current is not None:
+        initial = {
+            "has_agreement": "yes" if current.exists else "no",
+            "signed_on": current.signed_on,
+            "valid_until": current.valid_until,
+            "summary": current.summary,
+            "no_agreement_reason": current.no_agreement_reason,
+        }
+    form = ServiceAgreementForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["has_agreement"]:
+                services.do_record_service_agreement(
+                    actor=actor,
+                    case=case,
+                    signed_on=data["signed_on"],
+                    summary=data["summary"],
+                    valid_until=data["valid_until"],
+                )
+            else:
+                services.do_record_no_service_agreement(
+                    actor=actor, case=case, reason=data["no_agreement_reason"]
+                )
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, _("The service agreement was recorded."))
+            return redirect("journal_list", case_id=case.pk)
+    history = list(ServiceAgreement.objects.filter(case=case).select_related("recorded_by")[:20])
+    return render(
+        request, "journal/service_agreement.html", {"case": case, "form": form, "history": history}
+    )

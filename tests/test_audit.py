@@ -1,0 +1,285 @@
+"""The audit trail of writes, the read log and the data protection officer's view
+(X2, X6, R25, R28, R29, R30)."""
+
+from __future__ import annotations
+
+import datetime
+import html
+from typing import Any
+
+import pghistory
+import pytest
+import time_machine
+from django.apps import apps
+from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from filum.cases.models import Case, Share
+from filum.records.models import ReadLog
+from filum.tenancy.policy import SECTIONS
+from tests import factories
+from tests.conftest import make_persona
+
+TODAY = timezone.localdate
+CaseEvent = apps.get_model("cases", "CaseEvent")
+ShareEvent = apps.get_model("cases", "ShareEvent")
+TransitionEvent = apps.get_model("cases", "CaseTransitionEvent")
+
+
+def text(response: Any) -> str:
+    return html.unescape(response.content.decode())
+
+
+def context_user(event: Any) -> int | None:
+    return (event.pgh_context.metadata if event.pgh_context else {}).get("user")
+
+
+def events_of(model: Any, **filters: Any) -> list[Any]:
+    return list(model.objects.filter(**filters).select_related("pgh_context").order_by("pgh_id"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Writes (X2, R29)
+
+
+def test_x2_every_change_to_a_dossier_is_recorded_with_its_author(world):
+    client = world.worker.client()
+    person = world.case.client
+    response = client.post(
+        reverse("case_create", args=[person.pk]),
+        {
+            "domain": "economic_aid",
+            "title": "Première demande",
+            "opened_on": TODAY().isoformat(),
+            "responsible": world.worker.user.pk,
+        },
+    )
+    assert response.status_code == 302
+    case = Case.objects.get(title="Première demande")
+    [created] = events_of(CaseEvent, pgh_obj_id=case.pk)
+    assert created.pgh_label == "insert"
+    assert context_user(created) == world.worker.user.pk
+    assert created.pgh_context.metadata["organisation"] == world.service_org.pk
+    assert created.pgh_context.metadata["url"] == reverse("case_create", args=[person.pk])
+
+    response = client.post(
+        reverse("case_edit", args=[case.pk]),
+        {
+            "domain": "economic_aid",
+            "title": "Aide au logement",
+            "opened_on": case.opened_on.isoformat(),
+            "responsible": world.worker.user.pk,
+            "version": case.version,
+        },
+    )
+    assert response.status_code == 302
+    edited = events_of(CaseEvent, pgh_obj_id=case.pk)[-1]
+    assert (edited.pgh_label, edited.title, context_user(edited)) == (
+        "update",
+        "Aide au logement",
+        world.worker.user.pk,
+    )
+
+    head = world.head.client()
+    response = head.post(
+        reverse("share_create", args=[case.pk]),
+        {
+            "organisation": world.partner_org.pk,
+            "sections": ["journal"],
+            "access": "read",
+            "basis": "legal",
+            "reason": "Mandat",
+            "valid_until": (TODAY() + datetime.timedelta(days=30)).isoformat(),
+        },
+    )
+    assert response.status_code == 302
+    share = Share.objects.get(case=case)
+    [granted] = events_of(ShareEvent, pgh_obj_id=share.pk)
+    assert (granted.pgh_label, context_user(granted)) == ("insert", world.head.user.pk)
+
+    response = client.post(
+        reverse("share_revoke", kwargs={"case_id": case.pk, "share_id": share.pk})
+    )
+    assert response.status_code == 302
+    revoked = events_of(ShareEvent, pgh_obj_id=share.pk)[-1]
+    assert revoked.pgh_label == "update" and revoked.revoked_at is not None
+    assert context_user(revoked) == world.worker.user.pk
+
+    response = client.post(
+        reverse("case_close", args=[case.pk]),
+        {"closed_on": TODAY().isoformat(), "reason": "employment", "note": ""},
+    )
+    assert response.status_code == 302
+    closed = events_of(CaseEvent, pgh_obj_id=case.pk)[-1]
+    assert (closed.status, closed.closure_reason, context_user(closed)) == (
+        "closed",
+        "employment",
+        world.worker.user.pk,
+    )
+    kinds = [e.kind for e in events_of(TransitionEvent, case_id=case.pk)]
+    assert kinds == ["opened", "shared", "share_revoked", "closed"]
+    assert {context_user(e) for e in events_of(TransitionEvent, case_id=case.pk)} == {
+        world.worker.user.pk,
+        world.head.user.pk,
+    }
+
+
+def test_r29_bulk_updates_and_raw_sql_are_recorded_too(world):
+    case = world.case
+    before = CaseEvent.objects.filter(pgh_obj_id=case.pk).count()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE cases_case SET title = %s WHERE id = %s", ["En SQL", case.pk])
+    with pghistory.context(user=world.head.user.pk):
+        Case.objects.filter(pk=case.pk).update(title="Par lot")
+    events = events_of(CaseEvent, pgh_obj_id=case.pk)[before:]
+    assert [(e.pgh_label, e.title) for e in events] == [("update", "En SQL"), ("update", "Par lot")]
+    assert events[0].pgh_context is None  # no request: recorded, without an author
+    assert context_user(events[1]) == world.head.user.pk
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE cases_caseevent SET title = 'falsifié'",
+        "DELETE FROM cases_caseevent",
+        "UPDATE cases_shareevent SET reason = 'x'",
+        "DELETE FROM people_personevent",
+    ],
+)
+def test_r28_audit_rows_cannot_be_changed_or_deleted(world, sql):
+    factories.ShareFactory(case=world.case, organisation=world.partner_org)
+    count = CaseEvent.objects.count()
+    assert count >= 1
+    with pytest.raises(Exception, match="Cannot update or delete"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql)
+    assert CaseEvent.objects.count() == count
+    with pytest.raises(Exception, match="Cannot update or delete"), transaction.atomic():
+        CaseEvent.objects.all().delete()
+
+
+# ---------------------------------------------------------------------------------------------
+# Reads (X6, R25)
+
+
+def test_x6_reading_a_dossier_logs_one_row_per_readable_section(world):
+    url = reverse("case_detail", args=[world.case.pk])
+    assert world.worker.client().get(url).status_code == 200
+    rows = list(ReadLog.objects.filter(case_id=world.case.pk).order_by("section"))
+    assert sorted(r.section for r in rows) == sorted(SECTIONS)
+    for row in rows:
+        assert (row.user_id, row.organisation_id, row.kind, row.path) == (
+            world.worker.user.pk,
+            world.service_org.pk,
+            "view",
+            url,
+        )
+        assert row.at is not None
+    factories.ShareFactory(
+        case=world.case, organisation=world.partner_org, sections=["journal", "plan"]
+    )
+    assert world.partner.client().get(url).status_code == 200
+    partner_rows = ReadLog.objects.filter(case_id=world.case.pk, user_id=world.partner.user.pk)
+    assert sorted(r.section for r in partner_rows) == ["journal", "plan"]
+    assert {r.organisation_id for r in partner_rows} == {world.partner_org.pk}
+
+
+def test_x6_refused_reads_are_not_logged_as_reads(world):
+    url = reverse("case_detail", args=[world.case.pk])
+    for persona in ("outsider", "partner", "dpo", "superuser", "analyst"):
+        assert getattr(world, persona).client().get(url).status_code == 404
+    assert not ReadLog.objects.filter(case_id=world.case.pk).exists()
+
+
+def test_x6_reading_a_person_is_logged(world):
+    url = reverse("person_detail", args=[world.case.client_id])
+    assert world.worker.client().get(url).status_code == 200
+    row = ReadLog.objects.get(person_id=world.case.client_id)
+    assert (row.user_id, row.section) == (world.worker.user.pk, "core")
+
+
+# ---------------------------------------------------------------------------------------------
+# The data protection officer's view (X2, X6, R30)
+
+
+def _history(world: Any) -> None:
+    """The worker renames the dossier and reads it; the colleague reads it 10 days ago."""
+    case = world.case
+    world.worker.client().post(
+        reverse("case_edit", args=[case.pk]),
+        {
+            "domain": case.domain,
+            "title": "Aide au logement",
+            "opened_on": case.opened_on.isoformat(),
+            "responsible": world.worker.user.pk,
+            "version": case.version,
+        },
+    )
+    world.worker.client().get(reverse("case_detail", args=[case.pk]))
+    with time_machine.travel(timezone.now() - datetime.timedelta(days=10), tick=False):
+        world.colleague.client().get(reverse("case_detail", args=[case.pk]))
+
+
+def test_x2_x6_the_dpo_sees_reads_and_changes_with_author_and_values(world):
+    _history(world)
+    url = reverse("audit_case", args=[world.case.pk])
+    response = world.dpo.client().get(url)
+    assert response.status_code == 200
+    rows = response.context["rows"]
+    reads = [r for r in rows if r.kind == "read"]
+    changes = [r for r in rows if r.kind == "change"]
+    assert {r.user for r in reads} == {world.worker.user, world.colleague.user}
+    assert len(reads) == 2 * len(SECTIONS)
+    title_change = next(
+        r
+        for r in changes
+        if r.what == "Case" and r.label == "update" and any(c[0] == "title" for c in r.changes)
+    )
+    assert title_change.user == world.worker.user
+    assert ("title", "Soutien", "Aide au logement") in title_change.changes
+    body = text(response)
+    assert str(world.worker.user) in body and str(world.colleague.user) in body
+    assert "Soutien" in body and "Aide au logement" in body
+
+
+def test_x6_the_dpo_filters_by_person_and_date(world):
+    _history(world)
+    url = reverse("audit_case", args=[world.case.pk])
+    dpo = world.dpo.client()
+    rows = dpo.get(url, {"user": world.colleague.user.pk}).context["rows"]
+    assert rows and {r.user_id for r in rows} == {world.colleague.user.pk}
+    assert {r.kind for r in rows} == {"read"}
+    rows = dpo.get(url, {"user": world.worker.user.pk}).context["rows"]
+    assert {r.kind for r in rows} == {"read", "change"}
+    assert {r.user_id for r in rows} == {world.worker.user.pk}
+    recent = (TODAY() - datetime.timedelta(days=1)).isoformat()
+    rows = dpo.get(url, {"date_from": recent}).context["rows"]
+    assert world.colleague.user.pk not in {r.user_id for r in rows}
+    old = (TODAY() - datetime.timedelta(days=5)).isoformat()
+    rows = dpo.get(url, {"date_to": old}).context["rows"]
+    assert rows and {r.user_id for r in rows} == {world.colleague.user.pk}
+    response = dpo.get(url, {"date_from": TODAY().isoformat(), "date_to": old})
+    assert response.status_code == 200
+    assert response.context["form"].errors
+
+
+def test_r30_only_the_dpo_of_the_owner_organisation_sees_the_audit(world):
+    url = reverse("audit_case", args=[world.case.pk])
+    for persona in ("worker", "head", "superuser", "assistant", "partner", "outsider"):
+        assert getattr(world, persona).client().get(url).status_code == 404, persona
+    foreign_dpo = make_persona(world.outsider_org, "dpo", "dpo_thun")
+    assert foreign_dpo.client().get(url).status_code == 404
+    own = reverse("audit_case", args=[world.other_case.pk])
+    assert foreign_dpo.client().get(own).status_code == 200
+
+
+def test_x6_the_dpo_finds_a_dossier_by_number_only_in_their_organisation(world):
+    dpo = world.dpo.client()
+    response = dpo.post(reverse("audit_find"), {"number": world.case.number})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("audit_case", args=[world.case.pk])
+    response = dpo.post(reverse("audit_find"), {"number": world.other_case.number})
+    assert response.status_code == 200
+    assert "number" in response.context["form"].errors
+    assert str(world.other_case.client.last_name) not in text(response)

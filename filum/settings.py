@@ -131,7 +131,9 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL") or _default_database_url())}
+DATABASES = {
+    "default": database_from_url(os.environ.get("DATABASE_URL") or _default_database_url())
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "tenancy.User"
 
@@ -231,9 +233,7 @@ WHITENOISE_USE_FINDERS = True
 
 TASKS = {
     "default": {
-        "BACKEND": os.environ.get(
-            "FILUM_TASK_BACKEND", "django_tasks_db.DatabaseBackend"
-        ),
+        "BACKEND": os.environ.get("FILUM_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
     }
 }
 

@@ -95,7 +95,9 @@ class ShareFactory(factory.django.DjangoModelFactory):
 
     case = factory.SubFactory(CaseFactory)
     owner = factory.SelfAttribute("case.owner")
-    organisation = factory.SubFactory(OrganisationFactory, kind=OrganisationKind.INTEGRATION_PARTNER)
+    organisation = factory.SubFactory(
+        OrganisationFactory, kind=OrganisationKind.INTEGRATION_PARTNER
+    )
     sections = factory.LazyFunction(lambda: ["journal"])
     access = "read"
     basis = "legal"

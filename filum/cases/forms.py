@@ -42,7 +42,7 @@ class CaseForm(forms.ModelForm):
     def __init__(self, *args: Any, organisation_id: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["responsible"].queryset = _staff_of(organisation_id)  # type: ignore[attr-defined]
-        self.fields["domain"].choices = Domain.choices
+        self.fields["domain"].choices = Domain.choices  # type: ignore[attr-defined]
         if not self.instance.pk:
             self.fields["opened_on"].initial = timezone.localdate()
 
@@ -70,17 +70,23 @@ class CaseEditForm(CaseForm):
 class CloseCaseForm(forms.Form):
     closed_on = forms.DateField(label=_("Closed on"), widget=DateInput())
     reason = forms.ChoiceField(label=_("Exit reason"), choices=ClosureReason.choices)
-    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    note = forms.CharField(
+        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 class ShareForm(forms.Form):
-    organisation = forms.ModelChoiceField(label=_("Organisation"), queryset=Organisation.objects.none())
+    organisation = forms.ModelChoiceField(
+        label=_("Organisation"), queryset=Organisation.objects.none()
+    )
     sections = forms.MultipleChoiceField(
         label=_("Sections"), choices=SECTION_CHOICES, widget=forms.CheckboxSelectMultiple
     )
     access = forms.ChoiceField(label=_("Access"), choices=Share.Access.choices)
     basis = forms.ChoiceField(label=_("Basis"), choices=Share.Basis.choices)
-    consent = forms.ModelChoiceField(label=_("Consent"), queryset=Consent.objects.none(), required=False)
+    consent = forms.ModelChoiceField(
+        label=_("Consent"), queryset=Consent.objects.none(), required=False
+    )
     reason = forms.CharField(label=_("Reason (legal basis or consent reference)"), max_length=300)
     valid_until = forms.DateField(label=_("Valid until"), widget=DateInput())
 
@@ -94,7 +100,9 @@ class ShareForm(forms.Form):
 
 class ConsentForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=Consent.Kind.choices)
-    scope = forms.CharField(label=_("Scope"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    scope = forms.CharField(
+        label=_("Scope"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
+    )
     sections = forms.MultipleChoiceField(
         label=_("Sections (specific consent)"),
         choices=SECTION_CHOICES,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
@@ -70,18 +70,23 @@ class NextVal(models.Func):
 
 
 class CaseQuerySet(models.QuerySet["Case"]):
-    def visible_to(self, actor: Actor, *, section: str = Section.CORE, write: bool = False) -> CaseQuerySet:
+    def visible_to(
+        self, actor: Actor, *, section: str = Section.CORE, write: bool = False
+    ) -> CaseQuerySet:
         """Dossiers on which the actor may read (or write) the given section, in SQL."""
         action = f"{section}.{'write' if write else 'read'}"
         relations = allowed_relations(actor.role, action)
-        condition = Q(pk__in=[])
+        condition: Any = Q(pk__in=[])
         if Relation.OWN_ORG in relations:
             condition |= Q(owner_id=actor.organisation_id)
         elif Relation.OWN_CASE in relations:
             condition |= Q(owner_id=actor.organisation_id, responsible_id=actor.user.pk)
         access = [
             level
-            for level, rel in ((Share.Access.READ, Relation.SHARED_READ), (Share.Access.WRITE, Relation.SHARED_WRITE))
+            for level, rel in (
+                (Share.Access.READ, Relation.SHARED_READ),
+                (Share.Access.WRITE, Relation.SHARED_WRITE),
+            )
             if rel in relations
         ]
         if access:
@@ -128,11 +133,20 @@ class Case(models.Model):
         verbose_name=_("responsible worker"),
     )
     team = models.ForeignKey(
-        Team, on_delete=models.PROTECT, null=True, blank=True, related_name="cases", verbose_name=_("team")
+        Team,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cases",
+        verbose_name=_("team"),
     )
     opened_on = models.DateField(_("opened on"))
-    status = models.CharField(_("status"), max_length=16, choices=CaseStatus.choices, default=CaseStatus.OPEN)
-    stage = models.CharField(_("stage"), max_length=16, choices=Stage.choices, default=Stage.INTAKE_1)
+    status = models.CharField(
+        _("status"), max_length=16, choices=CaseStatus.choices, default=CaseStatus.OPEN
+    )
+    stage = models.CharField(
+        _("stage"), max_length=16, choices=Stage.choices, default=Stage.INTAKE_1
+    )
     stage_since = models.DateField(
         _("in this stage since"), null=True, blank=True, help_text=_("Empty means since opening.")
     )
@@ -173,7 +187,9 @@ class Case(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["owner", "status", "-opened_on", "-number"], name="case_owner_list"),
+            models.Index(
+                fields=["owner", "status", "-opened_on", "-number"], name="case_owner_list"
+            ),
             models.Index(
                 fields=["responsible", "status", "-opened_on", "-number"], name="case_worker_list"
             ),
@@ -217,7 +233,9 @@ class Consent(models.Model):
     signed_on = models.DateField(_("signed on"))
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
     withdrawn_on = models.DateField(_("withdrawn on"), null=True, blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -259,15 +277,24 @@ class Share(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="shares")
     owner = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     organisation = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="received_shares", verbose_name=_("shared with")
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="received_shares",
+        verbose_name=_("shared with"),
     )
     sections = ArrayField(models.CharField(max_length=16), verbose_name=_("sections"))
     access = models.CharField(_("access"), max_length=8, choices=Access.choices)
     basis = models.CharField(_("basis"), max_length=16, choices=Basis.choices)
-    reason = models.CharField(_("reason"), max_length=300, help_text=_("Legal basis or consent reference"))
-    consent = models.ForeignKey(Consent, on_delete=models.PROTECT, null=True, blank=True, related_name="shares")
+    reason = models.CharField(
+        _("reason"), max_length=300, help_text=_("Legal basis or consent reference")
+    )
+    consent = models.ForeignKey(
+        Consent, on_delete=models.PROTECT, null=True, blank=True, related_name="shares"
+    )
     valid_until = models.DateField(_("valid until"))
-    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     granted_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(
@@ -281,7 +308,9 @@ class Share(models.Model):
         verbose_name = _("share")
         verbose_name_plural = _("shares")
         constraints = [
-            models.CheckConstraint(condition=~Q(owner=models.F("organisation")), name="share_not_to_owner"),
+            models.CheckConstraint(
+                condition=~Q(owner=models.F("organisation")), name="share_not_to_owner"
+            ),
             models.CheckConstraint(
                 condition=Q(sections__contained_by=[s.value for s in Section]) & ~Q(sections=[]),
                 name="share_known_sections",
@@ -302,7 +331,9 @@ class Share(models.Model):
         return (
             self.revoked_at is None
             and self.valid_until >= timezone.localdate()
-            and (self.consent_id is None or self.consent is None or self.consent.withdrawn_on is None)
+            and (
+                self.consent_id is None or self.consent is None or self.consent.withdrawn_on is None
+            )
         )
 
 
@@ -322,6 +353,9 @@ class CaseTransition(models.Model):
     class Meta:
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["case", "at"], name="case_transition_case")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.at:%Y-%m-%d}"
 
 
 # --- Case steering: segments, proposals (four eyes), assignments, transfer reports (S1-S5) ---

@@ -45,7 +45,7 @@ def relations_for(actor: Actor, case: Case, shares: list[Share]) -> dict[str, Re
     if case.owner_id == actor.organisation_id:
         own = Relation.OWN_CASE if case.responsible_id == actor.user.pk else Relation.OWN_ORG
         return {s: own for s in SECTIONS}
-    relations = {s: Relation.OTHER for s in SECTIONS}
+    relations: dict[str, Relation] = {str(s): Relation.OTHER for s in SECTIONS}
     for share in shares:
         for section in share.sections:
             if section not in relations:

@@ -21,7 +21,15 @@ class EditConflict(Exception):
     """The dossier changed since it was loaded (optimistic concurrency, R37)."""
 
 
-def _record(case: Case, *, actor: Actor, kind: str, reason: str = "", from_stage: str = "", to_stage: str = "") -> None:
+def _record(
+    case: Case,
+    *,
+    actor: Actor,
+    kind: str,
+    reason: str = "",
+    from_stage: str = "",
+    to_stage: str = "",
+) -> None:
     CaseTransition.objects.create(
         case=case,
         owner_id=case.owner_id,
@@ -78,7 +86,9 @@ def do_update_case(*, actor: Actor, case: Case, version: int, data: dict[str, An
 
 
 @transaction.atomic
-def do_close_case(*, actor: Actor, case: Case, closed_on: datetime.date, reason: str, note: str = "") -> Case:
+def do_close_case(
+    *, actor: Actor, case: Case, closed_on: datetime.date, reason: str, note: str = ""
+) -> Case:
     check_case_is_open(case)
     if closed_on < case.opened_on:
         raise ValidationError(_("A dossier cannot be closed before it was opened."))
@@ -94,7 +104,14 @@ def do_close_case(*, actor: Actor, case: Case, closed_on: datetime.date, reason:
         updated_at=timezone.now(),
     )
     case.refresh_from_db()
-    _record(case, actor=actor, kind="closed", reason=note or reason, from_stage=from_stage, to_stage=Stage.CLOSED)
+    _record(
+        case,
+        actor=actor,
+        kind="closed",
+        reason=note or reason,
+        from_stage=from_stage,
+        to_stage=Stage.CLOSED,
+    )
     return case
 
 
@@ -160,7 +177,9 @@ def do_share_case(
         valid_until=valid_until,
         granted_by=actor.user,
     )
-    _record(case, actor=actor, kind="shared", reason=f"{organisation}: {', '.join(sections)} ({access})")
+    _record(
+        case, actor=actor, kind="shared", reason=f"{organisation}: {', '.join(sections)} ({access})"
+    )
     return share
 
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from filum.cases import services
+from filum.cases import lifecycle, services
 from filum.cases.forms import CaseEditForm, CaseForm, CloseCaseForm, ConsentForm, ShareForm
 from filum.cases.models import Case, CaseTransition, Consent, Share
 from filum.cases.permissions import CaseAccess, get_case_access
@@ -103,9 +103,13 @@ def _detail_context(access: CaseAccess) -> dict[str, object]:
     context: dict[str, object] = {"access": access, "case": case}
     if access.can_read(Section.CORE):
         context["members"] = (
-            list(case.assistance_unit.members.select_related("person")) if case.assistance_unit_id else []
+            list(case.assistance_unit.members.select_related("person"))
+            if case.assistance_unit is not None
+            else []
         )
-        context["events"] = list(CaseTransition.objects.filter(case=case).select_related("actor")[:50])
+        context["events"] = list(
+            CaseTransition.objects.filter(case=case).select_related("actor")[:50]
+        )
     if access.is_owner:
         context["shares"] = list(
             Share.objects.filter(case=case).select_related("organisation", "granted_by", "consent")
@@ -118,7 +122,9 @@ def _detail_context(access: CaseAccess) -> dict[str, object]:
 def case_detail(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     actor: Actor = request.actor  # type: ignore[attr-defined]
     access = get_case_access(actor=actor, case_id=case_id)
-    log_read(actor=actor, case_id=access.case.pk, sections=access.readable_sections, path=request.path)
+    log_read(
+        actor=actor, case_id=access.case.pk, sections=access.readable_sections, path=request.path
+    )
     return render(request, "cases/case_detail.html", _detail_context(access))
 
 
@@ -131,7 +137,9 @@ def case_edit(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = {k: form.cleaned_data[k] for k in ("domain", "title", "opened_on", "responsible")}
         try:
-            services.do_update_case(actor=actor, case=case, version=form.cleaned_data["version"], data=data)
+            services.do_update_case(
+                actor=actor, case=case, version=form.cleaned_data["version"], data=data
+            )
         except services.EditConflict:
             messages.error(
                 request,
@@ -158,7 +166,7 @@ def case_close(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     form = CloseCaseForm(request.POST or None, initial={"closed_on": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         try:
-            services.do_close_case(
+            lifecycle.do_close(
                 actor=actor,
                 case=access.case,
                 closed_on=form.cleaned_data["closed_on"],
@@ -210,11 +218,17 @@ def share_create(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
 def share_revoke(request: HttpRequest, case_id: uuid.UUID, share_id: uuid.UUID) -> HttpResponse:
     actor: Actor = request.actor  # type: ignore[attr-defined]
     access = _owner_access(request, case_id)
-    share = Share.objects.filter(pk=share_id, case=access.case).select_related("organisation", "case").first()
+    share = (
+        Share.objects.filter(pk=share_id, case=access.case)
+        .select_related("organisation", "case")
+        .first()
+    )
     if share is None:
         raise Http404
     services.do_revoke_share(actor=actor, share=share)
-    log_security_event("share.revoked", request=request, share=str(share.pk), case=str(access.case.pk))
+    log_security_event(
+        "share.revoked", request=request, share=str(share.pk), case=str(access.case.pk)
+    )
     messages.success(request, _("The share was revoked."))
     return redirect("case_detail", case_id=access.case.pk)
 
@@ -226,7 +240,9 @@ def consent_create(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     form = ConsentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.do_record_consent(actor=actor, case=access.case, person=access.case.client, **form.cleaned_data)
+            services.do_record_consent(
+                actor=actor, case=access.case, person=access.case.client, **form.cleaned_data
+            )
         except ValidationError as exc:
             _add_errors(form, exc)
         else:

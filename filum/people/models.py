@@ -210,3 +210,6 @@ class UnitMember(models.Model):
         ]
         verbose_name = _("member")
         verbose_name_plural = _("members")
+
+    def __str__(self) -> str:
+        return f"{self.person_id} ({self.relation})"

@@ -78,7 +78,9 @@ def person_detail(request: HttpRequest, person_id: uuid.UUID) -> HttpResponse:
         .order_by("-opened_on")[:50]
     )
     units = list(
-        person.unit_memberships.select_related("unit").prefetch_related("unit__members__person")[:10]
+        person.unit_memberships.select_related("unit").prefetch_related("unit__members__person")[
+            :10
+        ]
     )
     log_read(actor=actor, person_id=person.pk, sections=[Section.CORE], path=request.path)
     return render(
@@ -105,7 +107,9 @@ def person_edit(request: HttpRequest, person_id: uuid.UUID) -> HttpResponse:
                     "saved; reload the page to see the current data."
                 ),
             )
-            return render(request, "people/person_form.html", {"form": form, "conflict": True}, status=409)
+            return render(
+                request, "people/person_form.html", {"form": form, "conflict": True}, status=409
+            )
         messages.success(request, _("The changes were saved."))
         return redirect("person_detail", person_id=person.pk)
     return render(request, "people/person_form.html", {"form": form, "person": person})

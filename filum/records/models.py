@@ -41,6 +41,9 @@ class ReadLog(models.Model):
         db_table = "records_readlog"
         ordering = ["-at"]
 
+    def __str__(self) -> str:
+        return f"{self.kind} {self.section} {self.at:%Y-%m-%d %H:%M}"
+
 
 class SecurityEvent(models.Model):
     """Sign-ins, failures, lockouts, MFA changes, access denials, grants (R14, R26)."""
@@ -56,3 +59,6 @@ class SecurityEvent(models.Model):
 
     class Meta:
         ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.at:%Y-%m-%d %H:%M}"

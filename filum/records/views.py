@@ -17,7 +17,11 @@ from filum.tenancy.policy import Actor, requires
 
 def get_case_for_audit(*, actor: Actor, case_id: uuid.UUID) -> Case:
     """Dossiers of the actor's own organisation; anything else answers 404."""
-    case = Case.objects.select_related("client").filter(pk=case_id, owner_id=actor.organisation_id).first()
+    case = (
+        Case.objects.select_related("client")
+        .filter(pk=case_id, owner_id=actor.organisation_id)
+        .first()
+    )
     if case is None:
         raise Http404
     return case
@@ -28,7 +32,9 @@ def audit_find(request: HttpRequest) -> HttpResponse:
     actor: Actor = request.actor  # type: ignore[attr-defined]
     form = FindCaseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        case = Case.objects.filter(number=form.cleaned_data["number"], owner_id=actor.organisation_id).first()
+        case = Case.objects.filter(
+            number=form.cleaned_data["number"], owner_id=actor.organisation_id
+        ).first()
         if case is not None:
             return redirect("audit_case", case_id=case.pk)
         form.add_error("number", _("No dossier of your organisation has this number."))
@@ -39,7 +45,11 @@ def audit_find(request: HttpRequest) -> HttpResponse:
 def audit_case(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     actor: Actor = request.actor  # type: ignore[attr-defined]
     case = get_case_for_audit(actor=actor, case_id=case_id)
-    users = User.objects.filter(memberships__isnull=False).distinct().order_by("last_name", "first_name")
+    users = (
+        User.objects.filter(memberships__isnull=False)
+        .distinct()
+        .order_by("last_name", "first_name")
+    )
     form = AuditFilterForm(request.GET or None, users=users)
     rows = []
     if not form.is_bound or form.is_valid():

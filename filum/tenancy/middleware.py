@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import logout
@@ -32,7 +33,10 @@ class SessionTimeoutMiddleware:
             started = request.session.get(_STARTED)
             seen = request.session.get(_SEEN)
             expired = False
-            if started and now - datetime.fromisoformat(started) > settings.SESSION_ABSOLUTE_LIFETIME:
+            if (
+                started
+                and now - datetime.fromisoformat(started) > settings.SESSION_ABSOLUTE_LIFETIME
+            ):
                 expired = True
             if seen and now - datetime.fromisoformat(seen) > settings.SESSION_IDLE_TIMEOUT:
                 expired = True
@@ -45,7 +49,7 @@ class SessionTimeoutMiddleware:
         return self.get_response(request)
 
 
-def memberships_of(user: object) -> list[Membership]:
+def memberships_of(user: Any) -> list[Membership]:
     return list(
         Membership.objects.active()
         .filter(user=user)

@@ -10,6 +10,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -37,7 +38,7 @@ login_view.filum_action = "public"  # type: ignore[attr-defined]
 
 
 @account_view
-def logout_view(request: HttpRequest) -> HttpResponse:
+def logout_view(request: HttpRequest) -> HttpResponseBase:
     if request.method != "POST":
         return render(request, "tenancy/logout_confirm.html")
     response = auth_views.LogoutView.as_view()(request)

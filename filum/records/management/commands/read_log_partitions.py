@@ -22,4 +22,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, months: int, **options: Any) -> None:
         created = ensure_read_log_partitions(start=timezone.localdate(), months=months)
-        self.stdout.write(f"read log partitions created: {len(created)} ({', '.join(created) or '-'})")
+        self.stdout.write(
+            f"read log partitions created: {len(created)} ({', '.join(created) or '-'})"
+        )

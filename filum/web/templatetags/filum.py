@@ -71,6 +71,18 @@ EVENT_LABELS = {
     "consent_recorded": _("Consent recorded"),
     "consent_withdrawn": _("Consent withdrawn"),
     "transferred": _("Dossier transferred"),
+    "intake_accepted": _("Request accepted, moved to Intake 2"),
+    "short_term_advance": _("Short-term advance changed"),
+    "transferred_to_counselling": _("Transferred to counselling"),
+    "segment_changed": _("Segment changed"),
+    "segment_final_decided": _("Final segment decided"),
+}
+
+# Segment proposals are recorded as "segment_<kind>_<outcome>" (filum.cases.segments).
+PROPOSAL_OUTCOME_LABELS = {
+    "proposed": _("Segment proposed"),
+    "confirmed": _("Segment proposal confirmed"),
+    "rejected": _("Segment proposal rejected"),
 }
 
 # Audit event labels (pghistory's pgh_label).
@@ -93,7 +105,12 @@ def stage_label(stage: str) -> str:
 
 @register.filter
 def event_label(kind: str) -> str:
-    return str(EVENT_LABELS.get(kind, kind))
+    if kind in EVENT_LABELS:
+        return str(EVENT_LABELS[kind])
+    outcome = kind.rsplit("_", 1)[-1]
+    if kind.startswith("segment_") and outcome in PROPOSAL_OUTCOME_LABELS:
+        return str(PROPOSAL_OUTCOME_LABELS[outcome])
+    return kind
 
 
 @register.filter

@@ -193,7 +193,6 @@ class Case(models.Model):
             models.Index(
                 fields=["responsible", "status", "-opened_on", "-number"], name="case_worker_list"
             ),
-            models.Index(fields=["client"], name="case_client"),
         ]
 
     def __str__(self) -> str:

@@ -57,7 +57,7 @@ class PersonForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # People type the dotted form (756.XXXX.XXXX.XX, 16 characters); the model's
+        # People type the dotted form (756.nnnn.nnnn.nn, 16 characters); the model's
         # 13-character limit applies to the compact form that clean_ahv_number returns.
         ahv_field = self.fields["ahv_number"]
         ahv_field.max_length = 16  # type: ignore[attr-defined]
@@ -65,7 +65,7 @@ class PersonForm(forms.ModelForm):
             v for v in ahv_field.validators if not isinstance(v, MaxLengthValidator)
         ] + [MaxLengthValidator(16)]
         self.fields["ahv_number"].widget.attrs["maxlength"] = 16
-        self.fields["ahv_number"].help_text = _("756.XXXX.XXXX.XX")
+        self.fields["ahv_number"].help_text = _("756.nnnn.nnnn.nn")
         if self.instance.pk:
             self.fields["version"].initial = self.instance.version
             self.initial["ahv_number"] = self.instance.ahv_display

@@ -49,7 +49,7 @@ class ResidenceStatus(models.TextChoices):
 
 
 def clean_ahv_number(value: str) -> str:
-    """Validate an AHV number (756.XXXX.XXXX.XX) and return its 13-digit compact form."""
+    """Validate an AHV number (756.nnnn.nnnn.nn) and return its 13-digit compact form."""
     try:
         return str(ssn.validate(value))
     except InvalidLength as exc:

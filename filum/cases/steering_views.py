@@ -43,17 +43,10 @@ from filum.followup.lights import CaseLight, light_for_case
 from filum.followup.models import NormRule, Task
 from filum.followup.rules import SegmentPeriod, add_months, segment_state
 from filum.tenancy.policy import Actor, Section, requires
+from filum.web.forms import add_service_errors
 
 Kind = SegmentProposal.Kind
 Status = SegmentProposal.Status
-
-
-def _add_errors(form: Any, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _access(request: HttpRequest, case_id: uuid.UUID, action: str | None = None) -> CaseAccess:
@@ -281,7 +274,7 @@ def intake_decide(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
                 )
                 messages.success(request, _("The request was rejected and the dossier closed."))
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             return redirect("case_steering", case_id=case.pk)
     return render(request, "cases/steering/intake_decide.html", {"case": case, "form": form})
@@ -319,7 +312,7 @@ def segment_propose(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
                 kind=Kind.INITIAL,
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(
                 request, _("The proposal was sent to the section head for confirmation.")
@@ -360,7 +353,7 @@ def segment_final(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
                 justification=form.cleaned_data["justification"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             if isinstance(result, SegmentProposal):
                 messages.success(request, _("The other segment was proposed to the section head."))
@@ -417,7 +410,7 @@ def segment_change(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
                 )
                 messages.success(request, _("The change was proposed to the section head."))
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             return redirect("case_steering", case_id=case.pk)
     return _segment_page(
@@ -455,7 +448,7 @@ def segment_review(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
                 kind=Kind.REVIEW,
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("The keep-or-move proposal was sent to the section head."))
             return redirect("case_steering", case_id=case.pk)
@@ -491,7 +484,7 @@ def segment_request(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
                 justification=form.cleaned_data["justification"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -543,7 +536,7 @@ def proposal_decide(request: HttpRequest, case_id: uuid.UUID, proposal_id: int) 
                 )
                 messages.success(request, _("The proposal was refused."))
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             return redirect("case_steering", case_id=case.pk)
     light = light_for_case(case.pk) if case.is_open else None
@@ -591,7 +584,7 @@ def case_transfer(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
                 on=data["on"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(
                 request,

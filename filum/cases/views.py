@@ -21,16 +21,9 @@ from filum.cases.permissions import CaseAccess, get_case_access
 from filum.people.permissions import get_person_for_actor
 from filum.records.services import log_read, log_security_event
 from filum.tenancy.policy import Actor, Section, requires
+from filum.web.forms import add_service_errors
 
 PAGE_SIZE = 25
-
-
-def _add_errors(form: object, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)  # type: ignore[attr-defined]
-    else:
-        form.add_error(None, exc.messages)  # type: ignore[attr-defined]
 
 
 def _parse_cursor(value: str) -> tuple[datetime.date, int] | None:
@@ -150,7 +143,7 @@ def case_edit(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
             )
             return render(request, "cases/case_edit.html", {"form": form, "case": case}, status=409)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("The changes were saved."))
             return redirect("case_detail", case_id=case.pk)
@@ -174,7 +167,7 @@ def case_close(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
                 note=form.cleaned_data["note"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("The dossier was closed."))
             return redirect("case_detail", case_id=access.case.pk)
@@ -198,7 +191,7 @@ def share_create(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
         try:
             share = services.do_share_case(actor=actor, case=access.case, **form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             log_security_event(
                 "share.granted",
@@ -244,7 +237,7 @@ def consent_create(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
                 actor=actor, case=access.case, person=access.case.client, **form.cleaned_data
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("The consent was recorded."))
             return redirect("case_detail", case_id=access.case.pk)

@@ -22,16 +22,9 @@ from filum.journal.forms import ContactForm, CorrectionForm, ServiceAgreementFor
 from filum.journal.models import Contact, ServiceAgreement
 from filum.records.services import log_read
 from filum.tenancy.policy import Actor, Section, requires
+from filum.web.forms import add_service_errors
 
 PAGE_SIZE = 50
-
-
-def _add_errors(form: Any, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _cursor(value: str) -> tuple[datetime.date, int] | None:
@@ -113,7 +106,7 @@ def contact_create(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
                 note=data["note"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("The contact was recorded."))
             return redirect("journal_list", case_id=case.pk)
@@ -160,7 +153,7 @@ def contact_correct(request: HttpRequest, case_id: uuid.UUID, contact_id: int) -
                 note=data["note"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(
                 request, _("The correction was saved; the previous version stays in the history.")
@@ -236,7 +229,7 @@ def service_agreement(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
                     actor=actor, case=case, reason=data["no_agreement_reason"]
                 )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("The service agreement was recorded."))
             return redirect("journal_list", case_id=case.pk)

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "filum.documents",
     "filum.records",
     "filum.web",
+    "filum.demo",
 ]
 
 MIDDLEWARE = [

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("filum.tenancy.urls")),
     path("persons/", include("filum.people.urls")),
     path("cases/", include("filum.cases.urls")),
+    path("cases/", include("filum.followup.steering_urls")),
     path("records/", include("filum.records.urls")),
     path("cases/", include("filum.journal.urls")),
     path("", include("filum.followup.urls")),

@@ -15,10 +15,10 @@ from django.db.models import Count, F
 from stdnum.ch import ssn
 
 from filum.cases.models import Case, CaseStatus, Share
+from filum.demo.seed import DEMO_LOGINS, DEMO_PASSWORD, ahv_number
+from filum.demo.volume import BULK_TABLES
 from filum.people.models import Person, UnitMember
 from filum.tenancy.models import Membership, Organisation, OrganisationKind, Role, User
-from filum.web.demo import DEMO_LOGINS, DEMO_PASSWORD, ahv_number
-from filum.web.demo_volume import BULK_TABLES
 
 pytestmark = pytest.mark.django_db
 

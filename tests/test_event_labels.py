@@ -7,7 +7,7 @@ from django.utils import translation
 
 from filum.web.templatetags.filum import event_label
 
-SOURCES = ["filum/cases/services.py", "filum/cases/lifecycle.py", "filum/cases/segments.py"]
+SOURCES = ["filum/cases/services.py", "filum/followup/lifecycle.py", "filum/followup/segments.py"]
 
 
 def recorded_kinds() -> set[str]:

@@ -120,7 +120,7 @@ def test_s6_topic_is_required(world):
 
 
 def test_s6_contact_on_a_closed_dossier_is_refused(world):
-    from filum.cases import lifecycle
+    from filum.followup import lifecycle
 
     lifecycle.do_close(actor=world.worker.actor, case=world.case, closed_on=TODAY, reason="moved")
     world.case.refresh_from_db()

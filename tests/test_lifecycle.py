@@ -8,7 +8,6 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 
-from filum.cases import lifecycle, segments
 from filum.cases.models import (
     Case,
     CaseTransition,
@@ -18,6 +17,7 @@ from filum.cases.models import (
     Stage,
     TransferReport,
 )
+from filum.followup import lifecycle, segments
 from filum.followup.models import Task, TaskStatus
 from tests import factories
 

@@ -169,7 +169,7 @@ def test_i5_nightly_as_of_a_past_date(world, portfolio):
 
 
 def test_i5_steering_demo_data_fill_open_dossiers_once(world):
-    from filum.followup.demo import seed_steering_demo
+    from filum.demo.steering import seed_steering_demo
 
     org = world.service_org
     for _ in range(6):

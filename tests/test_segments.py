@@ -9,7 +9,6 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from filum.cases import lifecycle, segments
 from filum.cases.models import (
     Case,
     SegmentAssignment,
@@ -17,6 +16,7 @@ from filum.cases.models import (
     SegmentProposal,
     Stage,
 )
+from filum.followup import lifecycle, segments
 from filum.followup.models import Task, TaskStatus
 from filum.tenancy.models import Membership
 from tests.conftest import make_persona

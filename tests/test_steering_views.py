@@ -11,8 +11,8 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from filum.cases import lifecycle, segments
 from filum.cases.models import Case, SegmentCriterion, SegmentProposal, Stage
+from filum.followup import lifecycle, segments
 from filum.followup.models import Task, TaskStatus
 from filum.followup.rules import add_months
 from filum.journal import services as journal

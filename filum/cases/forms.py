@@ -6,7 +6,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from filum.cases.models import Case, ClosureReason, Consent, Domain, Share
+from filum.cases.models import Case, Consent, Domain, Share
 from filum.people.forms import DateInput
 from filum.tenancy.models import Organisation, User
 from filum.tenancy.policy import Section
@@ -65,14 +65,6 @@ class CaseEditForm(CaseForm):
         if self.instance.closed_on and value > self.instance.closed_on:
             raise forms.ValidationError(_("The opening date cannot be after the closure."))
         return value
-
-
-class CloseCaseForm(forms.Form):
-    closed_on = forms.DateField(label=_("Closed on"), widget=DateInput())
-    reason = forms.ChoiceField(label=_("Exit reason"), choices=ClosureReason.choices)
-    note = forms.CharField(
-        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3})
-    )
 
 
 class ShareForm(forms.Form):

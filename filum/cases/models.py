@@ -156,7 +156,7 @@ class Case(models.Model):
         help_text=_("An advance of contributions: may stay in Intake 1 for at most 3 months."),
     )
     received_on = models.DateField(_("received in counselling on"), null=True, blank=True)
-    # Denormalised from SegmentAssignment (kept in step by filum.cases.segments) so that lists
+    # Denormalised from SegmentAssignment (kept in step by filum.followup.segments) so that lists
     # and the cockpit can filter and count by segment in SQL.
     segment = models.CharField(_("segment"), max_length=1, choices=Segment.choices, blank=True)
     segment_since = models.DateField(_("in this segment since"), null=True, blank=True)

@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from filum.cases import views
 
@@ -7,7 +7,6 @@ urlpatterns = [
     path("new/<uuid:person_id>/", views.case_create, name="case_create"),
     path("<uuid:case_id>/", views.case_detail, name="case_detail"),
     path("<uuid:case_id>/edit/", views.case_edit, name="case_edit"),
-    path("<uuid:case_id>/close/", views.case_close, name="case_close"),
     path("<uuid:case_id>/shares/new/", views.share_create, name="share_create"),
     path(
         "<uuid:case_id>/shares/<uuid:share_id>/revoke/",
@@ -20,5 +19,4 @@ urlpatterns = [
         views.consent_withdraw,
         name="consent_withdraw",
     ),
-    path("", include("filum.cases.steering_urls")),
 ]

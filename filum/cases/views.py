@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from filum.cases import lifecycle, services
-from filum.cases.forms import CaseEditForm, CaseForm, CloseCaseForm, ConsentForm, ShareForm
+from filum.cases import services
+from filum.cases.forms import CaseEditForm, CaseForm, ConsentForm, ShareForm
 from filum.cases.models import Case, CaseTransition, Consent, Share
 from filum.cases.permissions import CaseAccess, get_case_access
 from filum.people.permissions import get_person_for_actor
@@ -148,30 +148,6 @@ def case_edit(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
             messages.success(request, _("The changes were saved."))
             return redirect("case_detail", case_id=case.pk)
     return render(request, "cases/case_edit.html", {"form": form, "case": case})
-
-
-@requires("case.transition")
-def case_close(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    access = get_case_access(actor=actor, case_id=case_id, section=Section.CORE, write=True)
-    if not access.may("case.transition"):
-        raise Http404
-    form = CloseCaseForm(request.POST or None, initial={"closed_on": timezone.localdate()})
-    if request.method == "POST" and form.is_valid():
-        try:
-            lifecycle.do_close(
-                actor=actor,
-                case=access.case,
-                closed_on=form.cleaned_data["closed_on"],
-                reason=form.cleaned_data["reason"],
-                note=form.cleaned_data["note"],
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, _("The dossier was closed."))
-            return redirect("case_detail", case_id=access.case.pk)
-    return render(request, "cases/case_close.html", {"form": form, "case": access.case})
 
 
 def _owner_access(request: HttpRequest, case_id: uuid.UUID) -> CaseAccess:

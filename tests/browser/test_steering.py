@@ -12,7 +12,7 @@ import pytest
 import time_machine
 from playwright.sync_api import Browser, Page
 
-from filum.cases import lifecycle
+from filum.followup import lifecycle
 from filum.followup.rules import add_months
 from tests.browser.conftest import ConsoleWatch, axe_violations, sign_in, sign_out
 

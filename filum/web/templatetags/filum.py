@@ -78,7 +78,7 @@ EVENT_LABELS = {
     "segment_final_decided": _("Final segment decided"),
 }
 
-# Segment proposals are recorded as "segment_<kind>_<outcome>" (filum.cases.segments).
+# Segment proposals are recorded as "segment_<kind>_<outcome>" (filum.followup.segments).
 PROPOSAL_OUTCOME_LABELS = {
     "proposed": _("Segment proposed"),
     "confirmed": _("Segment proposal confirmed"),

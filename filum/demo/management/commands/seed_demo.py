@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from filum.web import demo
-from filum.web.management.commands.demo_logins import format_table
+from filum.demo import seed as demo
+from filum.demo.management.commands.demo_logins import format_table
 
 
 def parse_size(value: str) -> int | None:
@@ -66,7 +66,7 @@ class Command(BaseCommand):
         if persons is None:
             demo.seed_demo(seed=options["seed"])
         else:
-            from filum.web.demo_volume import seed_volume
+            from filum.demo.volume import seed_volume
 
             self.stdout.write(f"Loading {persons:,} persons and {persons // 2:,} dossiers ...")
             seed_volume(persons=persons, seed=options["seed"], log=self.stdout.write)

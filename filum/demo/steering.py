@@ -445,7 +445,7 @@ def seed_steering_demo(
 
 
 def step_steering(ctx: Any) -> None:
-    """A step for ``filum.web.demo.DEMO_STEPS`` (after ``step_shares``): audited, then the
+    """A step for ``filum.demo.seed.DEMO_STEPS`` (after ``step_shares``): audited, then the
     nightly rules once."""
     counts = seed_steering_demo(today=ctx.today, seed=ctx.seed)
     counts.pop("seconds", None)
@@ -453,7 +453,7 @@ def step_steering(ctx: Any) -> None:
 
 
 def step_steering_volume(vctx: Any) -> None:
-    """A step for ``filum.web.demo_volume.VOLUME_STEPS`` (after ``step_bulk_rows``): COPY with
+    """A step for ``filum.demo.volume.VOLUME_STEPS`` (after ``step_bulk_rows``): COPY with
     the audit triggers off; run ``nightly_rules`` afterwards to make the rule tasks."""
     counts = seed_steering_demo(
         today=vctx.base.today, seed=vctx.base.seed, audit=False, run_rules=False

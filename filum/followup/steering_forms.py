@@ -1,7 +1,7 @@
 """Forms of the case steering screens: intake decision, segment proposals and decisions,
 transfer to counselling. They check the shape of the input; the rules (four eyes, stage,
-criteria of the chosen segment, justification) are checked by filum.cases.segments and
-filum.cases.lifecycle, whose messages are shown on the form."""
+criteria of the chosen segment, justification) are checked by filum.followup.segments and
+filum.followup.lifecycle, whose messages are shown on the form."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from filum.cases.models import Case, Segment, SegmentCriterion
+from filum.cases.models import Case, ClosureReason, Segment, SegmentCriterion
 from filum.people.forms import DateInput
 from filum.tenancy.models import Role, Team, User
 
@@ -155,3 +155,11 @@ class TransferForm(forms.Form):
             Q(organisation_id=case.owner_id)
         ).order_by("name")
         self.fields["to_worker"].queryset = caseworkers_of(case)  # type: ignore[attr-defined]
+
+
+class CloseCaseForm(forms.Form):
+    closed_on = forms.DateField(label=_("Closed on"), widget=DateInput())
+    reason = forms.ChoiceField(label=_("Exit reason"), choices=ClosureReason.choices)
+    note = forms.CharField(
+        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )

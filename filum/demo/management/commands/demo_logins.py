@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from filum.web.demo import login_rows
+from filum.demo.seed import login_rows
 
 
 def format_table(rows: Sequence[Sequence[str]], header: tuple[str, ...]) -> str:

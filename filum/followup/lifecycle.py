@@ -30,6 +30,7 @@ from filum.cases.models import (
     Stage,
     TransferReport,
 )
+from filum.followup.services import cancel_open_tasks
 from filum.tenancy.models import Membership, Role, Team, User
 from filum.tenancy.policy import Actor
 
@@ -374,7 +375,6 @@ def do_close(
 
 def _wind_up(*, actor: Actor, case: Case, closed_on: datetime.date) -> None:
     """On closure: end the segment period, cancel pending proposals and open tasks."""
-    from filum.followup.services import cancel_open_tasks
 
     current = SegmentAssignment.objects.filter(case=case, until__isnull=True).first()
     if current is not None:

@@ -5,7 +5,7 @@ Two sizes share the organisations and the demo logins:
 - ``demo`` (the run command's first start): a few hundred persons, written through the
   domain services (``filum.cases.services``), so the audit triggers record everything;
 - a number of persons (``--size 1500000`` is Bern's ten-year volume): bulk-loaded with
-  PostgreSQL ``COPY`` by ``filum.web.demo_volume``, for benchmarks.
+  PostgreSQL ``COPY`` by ``filum.demo.volume``, for benchmarks.
 
 The generator is a list of steps run in order on one ``SeedContext``; an app that wants demo
 data of its own (journal entries, tasks, ...) adds a step to ``DEMO_STEPS`` (and, for the

@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from filum.cases import steering_views as views
+from filum.followup import steering_views as views
 
 urlpatterns = [
+    path("<uuid:case_id>/close/", views.case_close, name="case_close"),
     path("<uuid:case_id>/steering/", views.case_steering, name="case_steering"),
     path("<uuid:case_id>/steering/panel/", views.case_steering_panel, name="case_steering_panel"),
     path("<uuid:case_id>/steering/intake/", views.intake_decide, name="intake_decide"),

@@ -38,6 +38,7 @@ from filum.cases.models import (
     Stage,
 )
 from filum.cases.services import check_case_is_open
+from filum.followup.services import create_decision_task, resolve_rule_tasks
 from filum.tenancy.policy import Actor, Relation
 
 Kind = SegmentProposal.Kind
@@ -164,7 +165,6 @@ def _assign(
     on: datetime.date | None = None,
 ) -> SegmentAssignment:
     """Close the current period on ``on`` (today) and open the next one."""
-    from filum.followup.services import resolve_rule_tasks
 
     day = on or timezone.localdate()
     current = (
@@ -221,7 +221,6 @@ def do_propose_segment(
 ) -> SegmentProposal:
     """A worker's proposal: the first assignment at Intake 2 (``initial``), a change
     (``change``) or the keep-or-move proposal at the time limit (``review``)."""
-    from filum.followup.services import create_decision_task
 
     if kind not in (Kind.INITIAL, Kind.CHANGE, Kind.REVIEW):
         raise ValueError(f"use the dedicated function for {kind!r} proposals")
@@ -281,7 +280,6 @@ def do_request_segment(
     *, actor: Actor, case: Case, segment: str, justification: str
 ) -> SegmentProposal:
     """An administrative assistant asks that a C dossier move to A or B (S4)."""
-    from filum.followup.services import create_decision_task
 
     case = _lock(case)
     _check_stage(case, Kind.REQUEST)
@@ -310,7 +308,6 @@ def do_confirm_proposal(
 ) -> SegmentProposal:
     """The section head's confirmation (four eyes). A confirmed first assignment takes effect at
     the transfer to counselling; every other kind takes effect at once."""
-    from filum.followup.services import resolve_rule_tasks
 
     case = _lock(proposal.case)
     proposal = SegmentProposal.objects.select_for_update().get(pk=proposal.pk)
@@ -386,7 +383,6 @@ def do_reject_proposal(*, actor: Actor, proposal: SegmentProposal, note: str) ->
 
 
 def _decide(proposal: SegmentProposal, *, actor: Actor, status: str, note: str) -> None:
-    from filum.followup.services import resolve_rule_tasks
 
     SegmentProposal.objects.filter(pk=proposal.pk).update(
         status=status, decided_by=actor.user, decided_at=timezone.now(), decision_note=note.strip()
@@ -417,7 +413,6 @@ def do_decide_final_segment(
     Keeping the proposed segment takes effect at once (the section head controls it in the
     cockpit). Another segment is a ``final`` proposal the section head confirms, unless the
     actor is a section head, who performs the change directly (S4)."""
-    from filum.followup.services import create_decision_task
 
     case = _lock(case)
     _check_stage(case, Kind.FINAL)

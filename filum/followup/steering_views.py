@@ -2,9 +2,9 @@
 four-eyes confirmation, the transfer to counselling, the receiving worker's final decision,
 changes, the assistant's request, reviews at the time limit and the segment history.
 
-Views are thin: access through ``get_case_access`` and the policy, a form for the shape of the
-input, then a function of ``filum.cases.lifecycle`` or ``filum.cases.segments`` that checks the
-rules; its ValidationError messages are shown on the form and nothing changes.
+Views are thin: access through ``get_case_access`` and the policy, a form for the shape of
+the input, then a function of ``filum.followup.lifecycle`` or ``filum.followup.segments`` that
+checks the rules; its ValidationError messages are shown on the form and nothing changes.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from filum.cases import lifecycle, segments
 from filum.cases.models import (
     Case,
     Segment,
@@ -32,16 +31,18 @@ from filum.cases.models import (
     TransferReport,
 )
 from filum.cases.permissions import CaseAccess, get_case_access
-from filum.cases.steering_forms import (
+from filum.followup import lifecycle, segments
+from filum.followup.lights import CaseLight, light_for_case
+from filum.followup.models import NormRule, Task
+from filum.followup.rules import SegmentPeriod, add_months, segment_state
+from filum.followup.steering_forms import (
+    CloseCaseForm,
     DecisionForm,
     IntakeDecisionForm,
     RequestForm,
     SegmentForm,
     TransferForm,
 )
-from filum.followup.lights import CaseLight, light_for_case
-from filum.followup.models import NormRule, Task
-from filum.followup.rules import SegmentPeriod, add_months, segment_state
 from filum.tenancy.policy import Actor, Section, requires
 from filum.web.forms import add_service_errors
 
@@ -238,7 +239,7 @@ def case_steering(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
             )[:10]
         ),
     }
-    return render(request, "cases/steering/case_steering.html", context)
+    return render(request, "followup/steering/case_steering.html", context)
 
 
 @requires("core.read")
@@ -247,7 +248,7 @@ def case_steering_panel(request: HttpRequest, case_id: uuid.UUID) -> HttpRespons
     actor: Actor = request.actor  # type: ignore[attr-defined]
     access = get_case_access(actor=actor, case_id=case_id, section=Section.CORE)
     state = steering_state(access, actor)
-    return render(request, "cases/steering/_panel.html", {"case": access.case, "state": state})
+    return render(request, "followup/steering/_panel.html", {"case": access.case, "state": state})
 
 
 @requires("case.transition")
@@ -277,7 +278,7 @@ def intake_decide(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
             add_service_errors(form, exc)
         else:
             return redirect("case_steering", case_id=case.pk)
-    return render(request, "cases/steering/intake_decide.html", {"case": case, "form": form})
+    return render(request, "followup/steering/intake_decide.html", {"case": case, "form": form})
 
 
 def _segment_page(
@@ -290,7 +291,7 @@ def _segment_page(
     submit: str,
 ) -> HttpResponse:
     context = {"case": case, "form": form, "title": title, "intro": intro, "submit": submit}
-    return render(request, "cases/steering/segment_form.html", context)
+    return render(request, "followup/steering/segment_form.html", context)
 
 
 @requires("segment.propose")
@@ -548,7 +549,7 @@ def proposal_decide(request: HttpRequest, case_id: uuid.UUID, proposal_id: int) 
         "own": proposal.proposed_by_id == actor.user.pk,
         "history": segments.segment_history(case),
     }
-    return render(request, "cases/steering/proposal_decide.html", context)
+    return render(request, "followup/steering/proposal_decide.html", context)
 
 
 @requires("case.transition")
@@ -593,5 +594,31 @@ def case_transfer(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
             )
             return redirect("case_steering", case_id=case.pk)
     return render(
-        request, "cases/steering/transfer.html", {"case": case, "form": form, "proposal": proposal}
+        request,
+        "followup/steering/transfer.html",
+        {"case": case, "form": form, "proposal": proposal},
     )
+
+
+@requires("case.transition")
+def case_close(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+    actor: Actor = request.actor  # type: ignore[attr-defined]
+    access = get_case_access(actor=actor, case_id=case_id, section=Section.CORE, write=True)
+    if not access.may("case.transition"):
+        raise Http404
+    form = CloseCaseForm(request.POST or None, initial={"closed_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            lifecycle.do_close(
+                actor=actor,
+                case=access.case,
+                closed_on=form.cleaned_data["closed_on"],
+                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("The dossier was closed."))
+            return redirect("case_detail", case_id=access.case.pk)
+    return render(request, "followup/steering/case_close.html", {"form": form, "case": access.case})

@@ -29,9 +29,9 @@ from django.db import connection, models, transaction
 from django.db.models import NOT_PROVIDED
 
 from filum.cases.models import Domain, Stage
+from filum.demo import seed as demo
+from filum.demo.seed import COMMUNE_BY_BFS, COMMUNES, SeedContext
 from filum.tenancy.models import Membership, Organisation, OrganisationKind, Role, Team, User
-from filum.web import demo
-from filum.web.demo import COMMUNE_BY_BFS, COMMUNES, SeedContext
 
 FULL_VOLUME = 1_500_000
 ORG_COUNTS: dict[str, int] = {

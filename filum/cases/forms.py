@@ -10,6 +10,7 @@ from filum.cases.models import Case, ClosureReason, Consent, Domain, Share
 from filum.people.forms import DateInput
 from filum.tenancy.models import Organisation, User
 from filum.tenancy.policy import Section
+from filum.web.forms import limit_dates
 
 SECTION_CHOICES = [
     (Section.CORE, _("Core data")),
@@ -45,6 +46,7 @@ class CaseForm(forms.ModelForm):
         self.fields["domain"].choices = Domain.choices  # type: ignore[attr-defined]
         if not self.instance.pk:
             self.fields["opened_on"].initial = timezone.localdate()
+        limit_dates(self, "opened_on")
 
     def clean_opened_on(self) -> Any:
         value = self.cleaned_data["opened_on"]
@@ -74,6 +76,11 @@ class CloseCaseForm(forms.Form):
         label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Not before the opening nor in the future: checked by the service, in its own words.
+        limit_dates(self, "closed_on")
+
 
 class ShareForm(forms.Form):
     organisation = forms.ModelChoiceField(
@@ -96,6 +103,7 @@ class ShareForm(forms.Form):
             pk=case.owner_id
         )
         self.fields["consent"].queryset = Consent.objects.filter(case=case)  # type: ignore[attr-defined]
+        limit_dates(self, "valid_until", opened_on=case.opened_on)
 
 
 class ConsentForm(forms.Form):
@@ -111,6 +119,11 @@ class ConsentForm(forms.Form):
     )
     signed_on = forms.DateField(label=_("Signed on"), widget=DateInput())
     valid_until = forms.DateField(label=_("Valid until"), widget=DateInput(), required=False)
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        limit_dates(self, "signed_on", opened_on=case.opened_on)
+        limit_dates(self, "valid_until", opened_on=case.opened_on)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -39,6 +39,7 @@ from filum.cases.steering_forms import (
     SegmentForm,
     TransferForm,
 )
+from filum.dates import add_days
 from filum.followup.lights import CaseLight, light_for_case
 from filum.followup.models import NormRule, Task
 from filum.followup.rules import SegmentPeriod, add_months, segment_state
@@ -188,7 +189,7 @@ def _actions(state: SteeringState, actor: Actor) -> list[Action]:
             label = _("Change the segment") if head else _("Propose a segment change")
             actions.append(Action("segment_change", label))
         if access.may("segment.propose") and Kind.REVIEW not in pending_kinds and state.time_limit:
-            if timezone.localdate() >= state.time_limit - datetime.timedelta(days=60):
+            if timezone.localdate() >= add_days(state.time_limit, -60):
                 actions.append(
                     Action("segment_review", _("Review at the time limit"), primary=True)
                 )

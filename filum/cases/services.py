@@ -97,6 +97,20 @@ def first_dated_entry(case: Case) -> datetime.date | None:
     return min((day for day in own if day is not None), default=None)
 
 
+def rows_before_opening() -> dict[str, int]:
+    """Per table of ``DATED_CHILDREN``, the rows dated before their dossier's opening. The
+    triggers refuse new ones; this finds rows written with the triggers off (the bulk demo)."""
+    found = {}
+    with connection.cursor() as cursor:
+        for table, column in DATED_CHILDREN.items():
+            cursor.execute(
+                f"SELECT count(*) FROM {table} t JOIN cases_case c ON c.id = t.case_id "  # noqa: S608
+                f"WHERE t.{column} < c.opened_on"
+            )
+            found[table] = cursor.fetchone()[0]
+    return {table: count for table, count in found.items() if count}
+
+
 def check_opening(case: Case, opened_on: datetime.date) -> None:
     """A new opening date: plausible, and not after anything already recorded."""
     check_dates({"opened_on": opened_on}, today=timezone.localdate(), future=False)

@@ -7,6 +7,38 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+# Rows stored before this migration are checked too: the triggers below only see new
+# writes, so an old row dated before its dossier's opening stops the migration (nothing is
+# corrected silently).
+CHECK_EXISTING = """
+DO $$
+BEGIN
+    IF EXISTS (
+        SELECT 1 FROM cases_consent t JOIN cases_case c ON c.id = t.case_id
+         WHERE t.signed_on < c.opened_on
+    ) THEN
+        RAISE EXCEPTION 'cases_consent holds rows dated before their dossier''s opening: correct '
+            'them (decision 0008), then migrate again';
+    END IF;
+    IF EXISTS (
+        SELECT 1 FROM cases_segmentassignment t JOIN cases_case c ON c.id = t.case_id
+         WHERE t.since < c.opened_on
+    ) THEN
+        RAISE EXCEPTION 'cases_segmentassignment holds rows dated before their dossier''s opening: correct '
+            'them (decision 0008), then migrate again';
+    END IF;
+    IF EXISTS (
+        SELECT 1 FROM cases_transferreport t JOIN cases_case c ON c.id = t.case_id
+         WHERE t.transferred_on < c.opened_on
+    ) THEN
+        RAISE EXCEPTION 'cases_transferreport holds rows dated before their dossier''s opening: correct '
+            'them (decision 0008), then migrate again';
+    END IF;
+END
+$$;
+"""
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -17,6 +49,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunSQL(CHECK_EXISTING, reverse_sql=migrations.RunSQL.noop),
         pgtrigger.migrations.AddTrigger(
             model_name='case',
             trigger=pgtrigger.compiler.Trigger(name='case_opening_before_its_dates', sql=pgtrigger.compiler.UpsertTriggerSql(func="\n            IF EXISTS (SELECT 1 FROM cases_consent WHERE case_id = NEW.id AND signed_on < NEW.opened_on)\n            THEN\n                RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE = 'the opening '\n                    || NEW.opened_on || ' lies after a date in cases_consent';\n            END IF;\n\n            IF EXISTS (SELECT 1 FROM cases_segmentassignment WHERE case_id = NEW.id AND since < NEW.opened_on)\n            THEN\n                RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE = 'the opening '\n                    || NEW.opened_on || ' lies after a date in cases_segmentassignment';\n            END IF;\n\n            IF EXISTS (SELECT 1 FROM cases_transferreport WHERE case_id = NEW.id AND transferred_on < NEW.opened_on)\n            THEN\n                RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE = 'the opening '\n                    || NEW.opened_on || ' lies after a date in cases_transferreport';\n            END IF;\n\n            IF EXISTS (SELECT 1 FROM journal_contact WHERE case_id = NEW.id AND date < NEW.opened_on)\n            THEN\n                RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE = 'the opening '\n                    || NEW.opened_on || ' lies after a date in journal_contact';\n            END IF;\n\n            IF EXISTS (SELECT 1 FROM journal_serviceagreement WHERE case_id = NEW.id AND signed_on < NEW.opened_on)\n            THEN\n                RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE = 'the opening '\n                    || NEW.opened_on || ' lies after a date in journal_serviceagreement';\n            END IF;\n\n            IF EXISTS (SELECT 1 FROM followup_task WHERE case_id = NEW.id AND due_on < NEW.opened_on)\n            THEN\n                RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE = 'the opening '\n                    || NEW.opened_on || ' lies after a date in followup_task';\n            END IF;\nRETURN NEW;", hash='6db66dbaab9109715f21e359951552fbf8e5e360', operation='UPDATE OF "opened_on"', pgid='pgtrigger_case_opening_before_its_dates_c27ae', table='cases_case', when='BEFORE')),

@@ -7,6 +7,24 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+# Rows stored before this migration are checked too: the triggers below only see new
+# writes, so an old row dated before its dossier's opening stops the migration (nothing is
+# corrected silently).
+CHECK_EXISTING = """
+DO $$
+BEGIN
+    IF EXISTS (
+        SELECT 1 FROM followup_task t JOIN cases_case c ON c.id = t.case_id
+         WHERE t.due_on < c.opened_on
+    ) THEN
+        RAISE EXCEPTION 'followup_task holds rows dated before their dossier''s opening: correct '
+            'them (decision 0008), then migrate again';
+    END IF;
+END
+$$;
+"""
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -17,6 +35,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunSQL(CHECK_EXISTING, reverse_sql=migrations.RunSQL.noop),
         pgtrigger.migrations.AddTrigger(
             model_name='task',
             trigger=pgtrigger.compiler.Trigger(name='task_after_opening', sql=pgtrigger.compiler.UpsertTriggerSql(func="\n            IF NEW.due_on < (SELECT opened_on FROM cases_case WHERE id = NEW.case_id) THEN\n                RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE = TG_TABLE_NAME\n                    || '.due_on ' || NEW.due_on || ' lies before the dossier''s opening';\n            END IF;\n            RETURN NEW;\n        ", hash='3118a43b566d1a3cf07fa57b364d3c7b75a327c3', operation='INSERT OR UPDATE OF "due_on"', pgid='pgtrigger_task_after_opening_fa86a', table='followup_task', when='BEFORE')),

@@ -7,6 +7,31 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+# Rows stored before this migration are checked too: the triggers below only see new
+# writes, so an old row dated before its dossier's opening stops the migration (nothing is
+# corrected silently).
+CHECK_EXISTING = """
+DO $$
+BEGIN
+    IF EXISTS (
+        SELECT 1 FROM journal_contact t JOIN cases_case c ON c.id = t.case_id
+         WHERE t.date < c.opened_on
+    ) THEN
+        RAISE EXCEPTION 'journal_contact holds rows dated before their dossier''s opening: correct '
+            'them (decision 0008), then migrate again';
+    END IF;
+    IF EXISTS (
+        SELECT 1 FROM journal_serviceagreement t JOIN cases_case c ON c.id = t.case_id
+         WHERE t.signed_on < c.opened_on
+    ) THEN
+        RAISE EXCEPTION 'journal_serviceagreement holds rows dated before their dossier''s opening: correct '
+            'them (decision 0008), then migrate again';
+    END IF;
+END
+$$;
+"""
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -17,6 +42,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunSQL(CHECK_EXISTING, reverse_sql=migrations.RunSQL.noop),
         pgtrigger.migrations.AddTrigger(
             model_name='contact',
             trigger=pgtrigger.compiler.Trigger(name='contact_after_opening', sql=pgtrigger.compiler.UpsertTriggerSql(func="\n            IF NEW.date < (SELECT opened_on FROM cases_case WHERE id = NEW.case_id) THEN\n                RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE = TG_TABLE_NAME\n                    || '.date ' || NEW.date || ' lies before the dossier''s opening';\n            END IF;\n            RETURN NEW;\n        ", hash='9eccca79c175027887143d2f9474acdb6d1276f8', operation='INSERT OR UPDATE OF "date"', pgid='pgtrigger_contact_after_opening_681fb', table='journal_contact', when='BEFORE')),

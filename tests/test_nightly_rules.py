@@ -169,6 +169,7 @@ def test_i5_nightly_as_of_a_past_date(world, portfolio):
 
 
 def test_i5_steering_demo_data_fill_open_dossiers_once(world):
+    from filum.cases.services import rows_before_opening
     from filum.demo.steering import seed_steering_demo
 
     org = world.service_org
@@ -189,6 +190,7 @@ def test_i5_steering_demo_data_fill_open_dossiers_once(world):
     assert counts["cases_segmentassignment"] >= 6 and counts["journal_contact"] > 10
     assert Case.objects.filter(stage="counselling").exclude(segment="").count() == 6
     assert not Contact.objects.filter(date__gt=TODAY).exists()
+    assert rows_before_opening() == {}
     again = seed_steering_demo(today=TODAY, seed=3)
     assert again["journal_contact"] == 0 and again["cases_segmentassignment"] == 0
 

@@ -10,6 +10,7 @@ from filum.cases.models import Case, Consent, Domain, Share
 from filum.people.forms import DateInput
 from filum.tenancy.models import Organisation, User
 from filum.tenancy.policy import Section
+from filum.web.forms import limit_dates
 
 SECTION_CHOICES = [
     (Section.CORE, _("Core data")),
@@ -45,6 +46,7 @@ class CaseForm(forms.ModelForm):
         self.fields["domain"].choices = Domain.choices  # type: ignore[attr-defined]
         if not self.instance.pk:
             self.fields["opened_on"].initial = timezone.localdate()
+        limit_dates(self, "opened_on")
 
     def clean_opened_on(self) -> Any:
         value = self.cleaned_data["opened_on"]
@@ -88,6 +90,7 @@ class ShareForm(forms.Form):
             pk=case.owner_id
         )
         self.fields["consent"].queryset = Consent.objects.filter(case=case)  # type: ignore[attr-defined]
+        limit_dates(self, "valid_until", opened_on=case.opened_on)
 
 
 class ConsentForm(forms.Form):
@@ -103,6 +106,11 @@ class ConsentForm(forms.Form):
     )
     signed_on = forms.DateField(label=_("Signed on"), widget=DateInput())
     valid_until = forms.DateField(label=_("Valid until"), widget=DateInput(), required=False)
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        limit_dates(self, "signed_on", opened_on=case.opened_on)
+        limit_dates(self, "valid_until", opened_on=case.opened_on)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

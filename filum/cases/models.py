@@ -6,6 +6,7 @@ import datetime
 import uuid
 from typing import TYPE_CHECKING, Any
 
+import pgtrigger
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import ArrayField, DateRangeField, RangeOperators
@@ -15,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from filum.dates import not_before, stored_range
 from filum.people.models import AssistanceUnit, Person
 from filum.records.tracking import audited
 from filum.tenancy.models import Organisation, Team
@@ -61,6 +63,50 @@ class ClosureReason(models.TextChoices):
     DEATH = "death", _("Death")
     MEASURE_ENDED = "measure_ended", _("Measure or mandate ended")
     OTHER = "other", _("Other reason")
+
+
+# Dated rows of a dossier and the column that must not lie before the dossier's opening
+# (docs/decisions/0008-plausible-dates.md). The child tables check it on write; the dossier
+# checks it when its opening date moves.
+DATED_CHILDREN = {
+    "cases_consent": "signed_on",
+    "cases_segmentassignment": "since",
+    "cases_transferreport": "transferred_on",
+    "journal_contact": "date",
+    "journal_serviceagreement": "signed_on",
+    "followup_task": "due_on",
+}
+
+
+def after_opening(name: str, table: str) -> pgtrigger.Trigger:
+    """A trigger refusing a row of ``table`` dated before its dossier's opening."""
+    column = DATED_CHILDREN[table]
+    return pgtrigger.Trigger(
+        name=name,
+        when=pgtrigger.Before,
+        operation=pgtrigger.Insert | pgtrigger.UpdateOf(column),
+        # Table and column names come from DATED_CHILDREN above, never from input.
+        func=f"""
+            IF NEW.{column} < (SELECT opened_on FROM cases_case WHERE id = NEW.case_id) THEN
+                RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE = TG_TABLE_NAME
+                    || '.{column} ' || NEW.{column} || ' lies before the dossier''s opening';
+            END IF;
+            RETURN NEW;
+        """,  # noqa: S608
+    )
+
+
+def _opening_guard_sql() -> str:
+    checks = "\n".join(
+        f"""
+            IF EXISTS (SELECT 1 FROM {table} WHERE case_id = NEW.id AND {column} < NEW.opened_on)
+            THEN
+                RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE = 'the opening '
+                    || NEW.opened_on || ' lies after a date in {table}';
+            END IF;"""  # noqa: S608
+        for table, column in DATED_CHILDREN.items()
+    )
+    return f"{checks}\nRETURN NEW;"
 
 
 class NextVal(models.Func):
@@ -185,6 +231,22 @@ class Case(models.Model):
                 | Q(status="closed", closed_on__isnull=False) & ~Q(closure_reason=""),
                 name="case_closed_has_date_and_reason",
             ),
+            stored_range("opened_on", name="case_opened_on_range"),
+            stored_range("closed_on", name="case_closed_on_range"),
+            not_before("stage_since", "opened_on", name="case_stage_since_after_opened"),
+            stored_range("stage_since", name="case_stage_since_range"),
+            not_before("received_on", "opened_on", name="case_received_on_after_opened"),
+            stored_range("received_on", name="case_received_on_range"),
+            not_before("segment_since", "opened_on", name="case_segment_since_after_opened"),
+            stored_range("segment_since", name="case_segment_since_range"),
+        ]
+        triggers = [
+            pgtrigger.Trigger(
+                name="case_opening_before_its_dates",
+                when=pgtrigger.Before,
+                operation=pgtrigger.UpdateOf("opened_on"),
+                func=_opening_guard_sql(),
+            ),
         ]
         indexes = [
             models.Index(
@@ -246,7 +308,12 @@ class Consent(models.Model):
                 condition=Q(withdrawn_on__isnull=True) | Q(withdrawn_on__gte=models.F("signed_on")),
                 name="consent_withdrawn_after_signed",
             ),
+            not_before("valid_until", "signed_on", name="consent_valid_after_signed"),
+            stored_range("signed_on", name="consent_signed_on_range"),
+            stored_range("valid_until", name="consent_valid_until_range"),
+            stored_range("withdrawn_on", name="consent_withdrawn_on_range"),
         ]
+        triggers = [after_opening("consent_after_opening", "cases_consent")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({self.signed_on:%d.%m.%Y})"
@@ -317,6 +384,7 @@ class Share(models.Model):
             models.CheckConstraint(
                 condition=Q(basis="legal") | Q(consent__isnull=False), name="share_consent_basis"
             ),
+            stored_range("valid_until", name="share_valid_until_range"),
         ]
         indexes = [
             models.Index(fields=["organisation", "case"], name="share_grantee"),
@@ -560,7 +628,10 @@ class SegmentAssignment(models.Model):
             models.UniqueConstraint(
                 fields=["case"], condition=Q(until__isnull=True), name="assignment_one_current"
             ),
+            stored_range("since", name="assignment_since_range"),
+            stored_range("until", name="assignment_until_range"),
         ]
+        triggers = [after_opening("assignment_after_opening", "cases_segmentassignment")]
 
     def __str__(self) -> str:
         return f"{self.case}: {self.segment} {self.since:%d.%m.%Y}–{self.until or ''}"
@@ -611,7 +682,9 @@ class TransferReport(models.Model):
             models.CheckConstraint(
                 condition=~Q(text__regex=r"^\s*$"), name="transfer_report_has_text"
             ),
+            stored_range("transferred_on", name="transfer_report_on_range"),
         ]
+        triggers = [after_opening("transfer_report_after_opening", "cases_transferreport")]
 
     def __str__(self) -> str:
         return f"{self.case} → {self.to_worker}"

@@ -6,12 +6,21 @@ import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from filum.cases.models import Case, CaseStatus, CaseTransition, Consent, Share, Stage
+from filum.cases.models import (
+    DATED_CHILDREN,
+    Case,
+    CaseStatus,
+    CaseTransition,
+    Consent,
+    Share,
+    Stage,
+)
+from filum.dates import check_dates, date_error
 from filum.people.models import AssistanceUnit, Person
 from filum.tenancy.models import Organisation, User
 from filum.tenancy.policy import SECTIONS, Actor
@@ -52,6 +61,7 @@ def do_open_case(
     assistance_unit: AssistanceUnit | None = None,
     title: str = "",
 ) -> Case:
+    check_dates({"opened_on": opened_on}, today=timezone.localdate(), future=False)
     case = Case.objects.create(
         owner_id=actor.organisation_id,
         client=client,
@@ -73,9 +83,55 @@ def check_case_is_open(case: Case) -> None:
         raise ValidationError(_("This dossier is closed and can no longer be changed."))
 
 
+def first_dated_entry(case: Case) -> datetime.date | None:
+    """The earliest date recorded in the dossier after its opening (its own stage dates and the
+    dated rows of ``DATED_CHILDREN``): the latest day the opening may move to."""
+    parts = " UNION ALL ".join(
+        f"SELECT min({column}) FROM {table} WHERE case_id = %s"  # noqa: S608 (constant names)
+        for table, column in DATED_CHILDREN.items()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT min(d) FROM ({parts}) AS dates(d)", [case.pk] * len(DATED_CHILDREN))  # noqa: S608
+        children = cursor.fetchone()[0]
+    own = [case.stage_since, case.received_on, case.segment_since, case.closed_on, children]
+    return min((day for day in own if day is not None), default=None)
+
+
+def rows_before_opening() -> dict[str, int]:
+    """Per table of ``DATED_CHILDREN``, the rows dated before their dossier's opening. The
+    triggers refuse new ones; this finds rows written with the triggers off (the bulk demo)."""
+    found = {}
+    with connection.cursor() as cursor:
+        for table, column in DATED_CHILDREN.items():
+            cursor.execute(
+                f"SELECT count(*) FROM {table} t JOIN cases_case c ON c.id = t.case_id "  # noqa: S608
+                f"WHERE t.{column} < c.opened_on"
+            )
+            found[table] = cursor.fetchone()[0]
+    return {table: count for table, count in found.items() if count}
+
+
+def check_opening(case: Case, opened_on: datetime.date) -> None:
+    """A new opening date: plausible, and not after anything already recorded."""
+    check_dates({"opened_on": opened_on}, today=timezone.localdate(), future=False)
+    first = first_dated_entry(case)
+    if first is not None and opened_on > first:
+        raise ValidationError(
+            {
+                "opened_on": _(
+                    "The opening date cannot be after the first date recorded in the dossier "
+                    "(%(date)s)."
+                )
+                % {"date": f"{first:%d.%m.%Y}"}
+            }
+        )
+
+
 @transaction.atomic
 def do_update_case(*, actor: Actor, case: Case, version: int, data: dict[str, Any]) -> Case:
     check_case_is_open(case)
+    if "opened_on" in data:
+        check_opening(case, data["opened_on"])
     updated = Case.objects.filter(pk=case.pk, version=version).update(
         **data, version=F("version") + 1, updated_at=timezone.now()
     )
@@ -132,6 +188,8 @@ def check_share(
         errors["sections"] = _("Choose one or more of the known sections.")
     if valid_until < timezone.localdate():
         errors["valid_until"] = _("The end date cannot be in the past.")
+    elif message := date_error(valid_until, today=timezone.localdate()):
+        errors["valid_until"] = message
     if basis == Share.Basis.CONSENT:
         if consent is None or consent.case_id != case.pk:
             errors["consent"] = _("Choose the consent this share is based on.")
@@ -206,6 +264,11 @@ def do_record_consent(
 ) -> Consent:
     if signed_on > timezone.localdate():
         raise ValidationError({"signed_on": _("The signature date cannot be in the future.")})
+    check_dates(
+        {"signed_on": signed_on, "valid_until": valid_until},
+        today=timezone.localdate(),
+        opened_on=case.opened_on,
+    )
     if valid_until and valid_until < signed_on:
         raise ValidationError({"valid_until": _("The end date is before the signature date.")})
     return Consent.objects.create(

@@ -206,7 +206,7 @@ def share_revoke(request: HttpRequest, case_id: uuid.UUID, share_id: uuid.UUID) 
 def consent_create(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     actor: Actor = request.actor  # type: ignore[attr-defined]
     access = _owner_access(request, case_id)
-    form = ConsentForm(request.POST or None)
+    form = ConsentForm(request.POST or None, case=access.case)
     if request.method == "POST" and form.is_valid():
         try:
             services.do_record_consent(

@@ -242,7 +242,8 @@ class _Generator:
                 (case_id, owner_id, None, "", None, texts["no_agreement"], worker, self.now)
             )
         if worker and rng.random() < 0.08:
-            due = today + datetime.timedelta(days=rng.randrange(-10, 25))
+            # Never before the opening (the database refuses it, decision 0008).
+            due = max(opened_on, today + datetime.timedelta(days=rng.randrange(-10, 25)))
             self.writer.rows["followup_task"].append(
                 (
                     case_id,

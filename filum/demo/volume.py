@@ -609,11 +609,14 @@ class Generator:
             partner = rng.choice(self.partners)
             consent = consent_ids + self.consents
             self.consents += 1
-            signed = self.date(min(case.opened + 15, self.today))
+            signed_day = min(case.opened + 15, self.today)
+            signed = self.date(signed_day)
+            # A consent ends no earlier than it was signed (a CHECK since decision 0008).
+            consent_end = end if case.closed is None else self.date(max(case.closed, signed_day))
             rows["cases_consent"].append(
                 f"{consent}\t{case_id}\t{plan.org.pk}\t{client}\tspecific\t"
                 f"Journal et plan au partenaire d'insertion\t{{journal,plan}}\t{signed}\t"
-                f"{end}\t\\N\t{worker}\t{granted}\n"
+                f"{consent_end}\t\\N\t{worker}\t{granted}\n"
             )
             rows["cases_share"].append(
                 f"{self.uuid()}\t{case_id}\t{plan.org.pk}\t{partner.org.pk}\t{{journal,plan}}\t"

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from filum.cases.models import Case
 from filum.people.forms import DateInput
 from filum.tenancy.models import Role, User
+from filum.web.forms import limit_dates
 
 ASSIGNABLE_ROLES = (Role.SOCIAL_WORKER, Role.SECTION_HEAD, Role.ADMIN_ASSISTANT, Role.INTAKE_WORKER)
 
@@ -43,6 +44,7 @@ class TaskForm(forms.Form):
             (_("People"), [(f"user:{pk}", str(u)) for pk, u in self._people.items()]),
             (_("Roles"), [(f"role:{r.value}", r.label) for r in ASSIGNABLE_ROLES]),
         ]
+        limit_dates(self, "due_on", opened_on=case.opened_on)
         if not self.is_bound:
             self.initial.setdefault("due_on", timezone.localdate() + datetime.timedelta(days=7))
             if str(case.responsible_id) in self._people:

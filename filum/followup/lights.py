@@ -150,6 +150,8 @@ def describe(finding: Finding) -> str:
         return text % p
     if code == "no_segment":
         return _("In counselling without a segment")
+    if code == "dates_out_of_range":
+        return _("A date of this dossier lies outside the plausible range: correct it")
     return code
 
 

@@ -10,7 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from filum.cases.models import Case
+from filum.cases.models import Case, after_opening
+from filum.dates import stored_range
 from filum.records.tracking import audited
 from filum.tenancy.models import Organisation, Role
 
@@ -84,6 +85,8 @@ class NormRule(models.Model):
                 | Q(face_to_face_share__gte=0, face_to_face_share__lte=1),
                 name="normrule_share_fraction",
             ),
+            stored_range("valid_from", name="normrule_valid_from_range"),
+            stored_range("valid_until", name="normrule_valid_until_range"),
         ]
 
     def __str__(self) -> str:
@@ -185,7 +188,9 @@ class Task(models.Model):
             models.UniqueConstraint(
                 fields=["case", "rule_key"], condition=~Q(rule_key=""), name="task_rule_key_unique"
             ),
+            stored_range("due_on", name="task_due_on_range"),
         ]
+        triggers = [after_opening("task_after_opening", "followup_task")]
         indexes = [
             models.Index(
                 fields=["assigned_to", "due_on"],

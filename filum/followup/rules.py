@@ -7,7 +7,9 @@ per window (``ContactTally``, what the nightly run gets from SQL). The exact def
 in docs/decisions/0002-case-steering-rules.md; in short:
 
 * Month arithmetic: ``add_months`` keeps the day of the month and clamps it to the month's last
-  day (31 March minus one month is 28 or 29 February).
+  day (31 March minus one month is 28 or 29 February). All arithmetic goes through
+  ``filum.dates`` and clamps at ``date.min``/``date.max`` instead of raising; a dossier whose
+  dates lie outside the stored bounds gets the one finding ``dates_out_of_range``.
 * The norm window ending at ``as_of`` is ``(add_months(as_of, -period), as_of]``, and never
   starts before the entry into the current segment (or stage, for Intake 2). When it is cut by
   the entry, the minimum is pro-rated by days and rounded down.
@@ -20,7 +22,6 @@ in docs/decisions/0002-case-steering-rules.md; in short:
 
 from __future__ import annotations
 
-import calendar
 import datetime
 import enum
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,7 +29,10 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-ONE_DAY = datetime.timedelta(days=1)
+# Overflow-safe arithmetic and the stored bounds live in one module for the whole project;
+# ``add_months`` is re-exported because callers know it from here.
+from filum.dates import add_days, is_storable
+from filum.dates import add_months as add_months
 
 # Stage and segment values, as stored on Case (kept here as strings so this module imports
 # nothing from Django).
@@ -45,14 +49,6 @@ class Level(enum.IntEnum):
     @property
     def css(self) -> str:
         return self.name.lower()
-
-
-def add_months(day: datetime.date, months: int) -> datetime.date:
-    """``day`` moved by whole calendar months, the day clamped to the target month's length."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return datetime.date(year, month + 1, min(day.day, last))
 
 
 def ceil_fraction(value: Fraction) -> int:
@@ -251,6 +247,15 @@ def has_final_decision(facts: CaseFacts) -> bool:
     )
 
 
+def facts_in_range(facts: CaseFacts) -> bool:
+    """Whether every date of the dossier lies within the stored bounds. Outside them (data
+    from before the constraints, or a bug) the rules make no deadlines out of it."""
+    days = [facts.opened_on, facts.stage_since, facts.received_on]
+    for period in facts.segments:
+        days += [period.since, period.until]
+    return all(is_storable(day) for day in days)
+
+
 # --- windows --------------------------------------------------------------------------------
 
 
@@ -258,8 +263,9 @@ def norm_window(norm: Norm, entry: datetime.date, as_of: datetime.date) -> Windo
     if not norm.period_months or norm.min_interviews is None:
         raise ValueError(f"rule {norm.key} has no contact norm")
     full_start = add_months(as_of, -norm.period_months)
-    start = max(full_start, entry - ONE_DAY)
-    period_days = (as_of - full_start).days
+    start = max(full_start, add_days(entry, -1))
+    # Never zero, even when both ends are clamped at date.min.
+    period_days = max((as_of - full_start).days, 1)
     covered_days = max((as_of - start).days, 0)
     required = norm.min_interviews * covered_days // period_days
     share = norm.face_to_face_share or Fraction(0)
@@ -285,9 +291,9 @@ def plan_norm(facts: CaseFacts, rules: RuleSet, as_of: datetime.date) -> NormPla
     else:
         return None
     norm = rules.get(key)
-    if norm is None or not norm.has_contact_norm or entry > as_of:
+    if norm is None or not norm.has_contact_norm or entry > as_of or not facts_in_range(facts):
         return None
-    soon_as_of = as_of + datetime.timedelta(days=norm.warning_days)
+    soon_as_of = add_days(as_of, norm.warning_days)
     soon = norm_window(norm, entry, soon_as_of)
     return NormPlan(
         key=key,
@@ -342,7 +348,7 @@ def _deadline(
     """Red after ``due``, orange from ``warning_days`` before; the task from the orange day."""
     if as_of > due:
         code, level = codes[0], Level.RED
-    elif as_of >= due - datetime.timedelta(days=warning_days):
+    elif as_of >= add_days(due, -warning_days):
         code, level = codes[1], Level.ORANGE
     else:
         return None
@@ -361,7 +367,7 @@ def _norm_findings(plan: NormPlan, tally: ContactTally, as_of: datetime.date) ->
     base = {
         "key": plan.key,
         "months": now.months,
-        "since": now.start + ONE_DAY if now.clamped else None,
+        "since": add_days(now.start, 1) if now.clamped else None,
     }
     task_key = f"no_contact:{plan.key}:{plan.entry}:{tally.last_face_to_face or '-'}"
     if tally.now.face_to_face < now.required_face_to_face:
@@ -442,6 +448,10 @@ def evaluate_case(
     """All findings for one dossier as of a date; the light is the worst of them."""
     if facts.stage == CLOSED or not facts.steered:
         return Evaluation(as_of=as_of, level=Level.GREEN, findings=())
+    if not facts_in_range(facts):
+        return Evaluation(
+            as_of=as_of, level=Level.ORANGE, findings=(Finding("dates_out_of_range", Level.ORANGE),)
+        )
     findings: list[Finding] = []
     plan = plan_norm(facts, rules, as_of)
     if plan is not None:
@@ -484,9 +494,7 @@ def evaluate_case(
                     "entry": state.clock_start,
                     "months": norm.time_limit_months,
                 }
-                if facts.pending_review and as_of >= due - datetime.timedelta(
-                    days=norm.warning_days
-                ):
+                if facts.pending_review and as_of >= add_days(due, -norm.warning_days):
                     findings.append(Finding("review_pending", Level.ORANGE, {**params, "due": due}))
                 else:
                     finding = _deadline(

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from filum.cases.models import Case, SegmentProposal
+from filum.dates import check_dates
 from filum.followup.models import Task, TaskKind, TaskStatus, UserPreference
 from filum.tenancy.models import Membership, Role, User
 from filum.tenancy.policy import Actor
@@ -54,6 +55,7 @@ def do_create_task(
     if not case.is_open:
         raise ValidationError(_("This dossier is closed and can no longer be changed."))
     check_assignee(case=case, assigned_to=assigned_to, assigned_role=assigned_role)
+    check_dates({"due_on": due_on}, today=timezone.localdate(), opened_on=case.opened_on)
     return Task.objects.create(
         case=case,
         owner_id=case.owner_id,

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from filum.cases.models import Case, ClosureReason, Segment, SegmentCriterion
 from filum.people.forms import DateInput
 from filum.tenancy.models import Role, Team, User
+from filum.web.forms import limit_dates
 
 SEGMENT_CHOICES = [(s.value, s.label) for s in Segment]
 
@@ -36,6 +37,10 @@ class IntakeDecisionForm(forms.Form):
     on = forms.DateField(
         label=_("Date of the decision"), widget=DateInput(), initial=timezone.localdate
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        limit_dates(self, "on")
 
 
 class SegmentForm(forms.Form):
@@ -155,6 +160,7 @@ class TransferForm(forms.Form):
             Q(organisation_id=case.owner_id)
         ).order_by("name")
         self.fields["to_worker"].queryset = caseworkers_of(case)  # type: ignore[attr-defined]
+        limit_dates(self, "on")
 
 
 class CloseCaseForm(forms.Form):
@@ -163,3 +169,8 @@ class CloseCaseForm(forms.Form):
     note = forms.CharField(
         label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Not before the opening nor in the future: checked by the service, in its own words.
+        limit_dates(self, "closed_on")

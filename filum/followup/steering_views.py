@@ -31,6 +31,7 @@ from filum.cases.models import (
     TransferReport,
 )
 from filum.cases.permissions import CaseAccess, get_case_access
+from filum.dates import add_days
 from filum.followup import lifecycle, segments
 from filum.followup.lights import CaseLight, light_for_case
 from filum.followup.models import NormRule, Task
@@ -189,7 +190,7 @@ def _actions(state: SteeringState, actor: Actor) -> list[Action]:
             label = _("Change the segment") if head else _("Propose a segment change")
             actions.append(Action("segment_change", label))
         if access.may("segment.propose") and Kind.REVIEW not in pending_kinds and state.time_limit:
-            if timezone.localdate() >= state.time_limit - datetime.timedelta(days=60):
+            if timezone.localdate() >= add_days(state.time_limit, -60):
                 actions.append(
                     Action("segment_review", _("Review at the time limit"), primary=True)
                 )

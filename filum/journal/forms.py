@@ -19,6 +19,7 @@ from filum.journal.models import (
     Topic,
 )
 from filum.people.forms import DateInput
+from filum.web.forms import limit_dates
 
 
 class TopicChoiceField(forms.ModelChoiceField):
@@ -78,6 +79,7 @@ class ContactForm(forms.Form):
         )
         if not self.is_bound and "date" not in self.initial:
             self.initial["date"] = timezone.localdate()
+        limit_dates(self, "date")
 
     def clean_date(self) -> Any:
         value = self.cleaned_data["date"]
@@ -138,6 +140,11 @@ class ServiceAgreementForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        limit_dates(self, "signed_on")
+        limit_dates(self, "valid_until")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -15,7 +15,8 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from filum.cases.models import Case
+from filum.cases.models import Case, after_opening
+from filum.dates import stored_range
 from filum.records.tracking import audited
 from filum.tenancy.models import Organisation
 
@@ -148,6 +149,7 @@ class Contact(models.Model):
                 condition=Q(supersedes__isnull=True) | ~Q(correction_reason=""),
                 name="contact_correction_has_reason",
             ),
+            stored_range("date", name="contact_date_range"),
         ]
         indexes = [
             # The journal list and the norm counts read only current versions.
@@ -165,6 +167,7 @@ class Contact(models.Model):
                 operation=pgtrigger.Update,
                 condition=pgtrigger.AnyChange(exclude=["superseded_at"]),
             ),
+            after_opening("contact_after_opening", "journal_contact"),
         ]
 
     def __str__(self) -> str:
@@ -214,7 +217,10 @@ class ServiceAgreement(models.Model):
                 condition=Q(valid_until__isnull=True) | Q(valid_until__gte=models.F("signed_on")),
                 name="agreement_valid_after_signed",
             ),
+            stored_range("signed_on", name="agreement_signed_on_range"),
+            stored_range("valid_until", name="agreement_valid_until_range"),
         ]
+        triggers = [after_opening("agreement_after_opening", "journal_serviceagreement")]
         indexes = [models.Index(fields=["case", "-recorded_at"], name="agreement_by_case")]
 
     def __str__(self) -> str:

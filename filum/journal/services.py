@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from filum.cases.models import Case
 from filum.cases.services import check_case_is_open
+from filum.dates import check_dates
 from filum.journal.models import (
     FACE_TO_FACE_KINDS,
     NOT_A_CONTACT_KINDS,
@@ -217,6 +218,11 @@ def do_record_service_agreement(
     valid_until: datetime.date | None = None,
 ) -> ServiceAgreement:
     check_case_is_open(case)
+    check_dates(
+        {"signed_on": signed_on, "valid_until": valid_until},
+        today=timezone.localdate(),
+        opened_on=case.opened_on,
+    )
     errors: dict[str, str] = {}
     if signed_on > timezone.localdate():
         errors["signed_on"] = _("The signature date cannot be in the future.")

@@ -7,6 +7,7 @@ from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
 from filum.people.models import Person, clean_ahv_number
+from filum.web.forms import limit_dates
 
 
 class DateInput(forms.DateInput):
@@ -26,6 +27,10 @@ class DuplicateCheckForm(forms.Form):
     first_name = forms.CharField(label=_("First name"), max_length=100, required=False)
     birth_date = forms.DateField(label=_("Birth date"), required=False, widget=DateInput())
     ahv_number = forms.CharField(label=_("AHV number"), max_length=16, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        limit_dates(self, "birth_date", birth=True, future=False)
 
     def clean_ahv_number(self) -> str:
         value = self.cleaned_data.get("ahv_number", "").strip()
@@ -57,6 +62,8 @@ class PersonForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        limit_dates(self, "birth_date", birth=True, future=False)
+        limit_dates(self, "arrival_date", future=False)
         # People type the dotted form (756.nnnn.nnnn.nn, 16 characters); the model's
         # 13-character limit applies to the compact form that clean_ahv_number returns.
         ahv_field = self.fields["ahv_number"]

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from stdnum.ch import ssn
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
 
+from filum.dates import stored_range
 from filum.records.tracking import audited
 from filum.tenancy.models import Organisation
 
@@ -135,6 +136,8 @@ class Person(models.Model):
                 | Q(arrival_date__gte=models.F("birth_date")),
                 name="person_arrival_after_birth",
             ),
+            stored_range("birth_date", name="person_birth_date_range", birth=True),
+            stored_range("arrival_date", name="person_arrival_date_range"),
         ]
         indexes = [
             # Fuzzy, accent-insensitive name search (P8): trigram indexes on the

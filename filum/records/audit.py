@@ -11,6 +11,7 @@ from django.utils import timezone
 from pghistory.models import Events
 
 from filum.cases.models import Case
+from filum.dates import add_days
 from filum.records.models import ReadLog
 from filum.tenancy.models import User
 
@@ -35,9 +36,7 @@ def _bounds(
     tz = timezone.get_current_timezone()
     start = datetime.datetime.combine(date_from, datetime.time.min, tz) if date_from else None
     end = (
-        datetime.datetime.combine(date_to + datetime.timedelta(days=1), datetime.time.min, tz)
-        if date_to
-        else None
+        datetime.datetime.combine(add_days(date_to, 1), datetime.time.min, tz) if date_to else None
     )
     return start, end
 

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from filum.people.forms import DateInput
 from filum.tenancy.models import User
+from filum.web.forms import limit_dates
 
 
 class FindCaseForm(forms.Form):
@@ -21,6 +22,7 @@ class AuditFilterForm(forms.Form):
     def __init__(self, *args: Any, users: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["user"].queryset = users  # type: ignore[attr-defined]
+        limit_dates(self, "date_from", "date_to")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

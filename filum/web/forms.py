@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from filum.dates import LegalDateValidator
 
 
 def add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
@@ -14,3 +19,15 @@ def add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
             form.add_error(name if name in form.fields else None, errors)
     else:
         form.add_error(None, exc.messages)
+
+
+def limit_dates(form: forms.BaseForm, *names: str, **rules: Any) -> None:
+    """Bound the named date fields of a form to the plausible range of legal dates
+    (``filum.dates.date_error``: ``birth``, ``future``, ``opened_on``); the date picker gets the
+    same bounds as ``min``/``max``."""
+    validator = LegalDateValidator(today=timezone.localdate(), **rules)
+    earliest, latest = validator.bounds()
+    for name in names:
+        field = form.fields[name]
+        field.validators.append(validator)
+        field.widget.attrs.update(min=earliest.isoformat(), max=latest.isoformat())

@@ -28,22 +28,39 @@ $$;
 -- cloned to them): the next position in the table's chain, the previous row's hash and the
 -- row's own. The advisory lock (per table, held until commit) makes concurrent writers take
 -- turns, so the chain order is the commit order and no two rows link to the same one.
+-- While the transaction holds the lock, the head it wrote last is kept in a transaction-local
+-- setting, so the rows of a bulk insert do not look the head up again (a rolled-back
+-- savepoint rolls the setting back with its rows). Not for pghistory_context: it is written
+-- with INSERT ... ON CONFLICT, whose BEFORE trigger also fires for rows then not inserted.
 -- TimeZone is fixed because timestamps are rendered into the hashed text.
 CREATE OR REPLACE FUNCTION filum_chain_row() RETURNS trigger
 LANGUAGE plpgsql SET TimeZone TO 'UTC' SET extra_float_digits TO 1 AS $$
 DECLARE
+    head_key text := 'filum.chain_' || TG_RELID::bigint;
+    head text := current_setting(head_key, true);
+    xact text := pg_current_xact_id()::text;
     last_seq bigint;
     last_hash bytea;
 BEGIN
-    PERFORM pg_advisory_xact_lock(1718579533, hashtext(TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME));
-    EXECUTE format(
-        'SELECT chain_seq, row_hash FROM %I.%I WHERE chain_seq IS NOT NULL '
-        'ORDER BY chain_seq DESC LIMIT 1',
-        TG_TABLE_SCHEMA, TG_TABLE_NAME
-    ) INTO last_seq, last_hash;
+    IF head LIKE xact || ':%' AND TG_TABLE_NAME <> 'pghistory_context' THEN
+        last_seq := split_part(head, ':', 2)::bigint;
+        last_hash := decode(split_part(head, ':', 3), 'hex');
+    ELSE
+        PERFORM pg_advisory_xact_lock(
+            1718579533, hashtext(TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME)
+        );
+        EXECUTE format(
+            'SELECT chain_seq, row_hash FROM %I.%I WHERE chain_seq IS NOT NULL '
+            'ORDER BY chain_seq DESC LIMIT 1',
+            TG_TABLE_SCHEMA, TG_TABLE_NAME
+        ) INTO last_seq, last_hash;
+    END IF;
     NEW.chain_seq := coalesce(last_seq, 0) + 1;
     NEW.prev_hash := last_hash;
     NEW.row_hash := filum_chain_digest(last_hash, to_jsonb(NEW), TG_ARGV);
+    PERFORM set_config(
+        head_key, xact || ':' || NEW.chain_seq || ':' || encode(NEW.row_hash, 'hex'), true
+    );
     RETURN NEW;
 END
 $$;

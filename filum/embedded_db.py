@@ -12,8 +12,10 @@ Also a small CLI, run with the venv's Python from the repository root:
     python -m filum.embedded_db stop [--data-dir var/pg]
     python -m filum.embedded_db status [--data-dir var/pg]
 
-`start` prints one JSON line: {"uri": ..., "started": true|false}; `started` is false
-when a server was already running in that folder (the caller should then not stop it).
+`start` prints one JSON line: {"uri": ..., "app_uri": ..., "started": true|false};
+`uri` is the owner's (the superuser, for migrate), `app_uri` the unprivileged app role's
+(R28, filum/dbroles.py); `started` is false when a server was already running in that
+folder (the caller should then not stop it).
 """
 
 from __future__ import annotations
@@ -108,6 +110,24 @@ def start(data_dir: Path = DEFAULT_DATA_DIR, database: str = DEFAULT_DATABASE) -
     return _socket_uri(str(socket_dir), database)
 
 
+def ensure_app_role(owner_uri: str, data_dir: Path = DEFAULT_DATA_DIR) -> str:
+    """Create the app role in the server (idempotent); return its URI for the same database.
+
+    Also writes `app_uri` next to `uri` in the data folder: settings.py prefers var/pg/app_uri
+    when DATABASE_URL is unset, with var/pg/uri as the owner's."""
+    import psycopg
+
+    from filum.dbroles import APP_ROLE, ensure_role, url_for_role
+
+    with psycopg.connect(owner_uri, autocommit=True) as conn:
+        ensure_role(conn.execute, APP_ROLE)
+    uri_file = Path(data_dir).resolve() / "uri"
+    if uri_file.exists():
+        app_uri = url_for_role(uri_file.read_text().strip(), APP_ROLE)
+        (uri_file.parent / "app_uri").write_text(app_uri + "\n")
+    return url_for_role(owner_uri, APP_ROLE)
+
+
 def stop(data_dir: Path = DEFAULT_DATA_DIR, timeout: float = 60.0) -> bool:
     """Fast-shutdown the server in `data_dir` and wait for it to exit.
 
@@ -139,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.action == "start":
         was_running = is_running(args.data_dir)
         uri = start(args.data_dir, args.database)
-        print(json.dumps({"uri": uri, "started": not was_running}), flush=True)
+        app_uri = ensure_app_role(uri, args.data_dir)
+        print(json.dumps({"uri": uri, "app_uri": app_uri, "started": not was_running}), flush=True)
     elif args.action == "stop":
         stopped = stop(args.data_dir)
         print("stopped" if stopped else "not running")

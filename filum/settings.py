@@ -51,6 +51,12 @@ def _default_database_url() -> str:
     return "postgresql://postgres@127.0.0.1:5432/filum"
 
 
+def _embedded_url(name: str) -> str:
+    """A URI the embedded server wrote next to its data (var/pg/app_uri), or ""."""
+    uri_file = BASE_DIR / "var" / "pg" / name
+    return uri_file.read_text().strip() if uri_file.exists() else ""
+
+
 DEBUG = env_bool("FILUM_DEBUG", False)
 SECRET_KEY = os.environ.get(
     "FILUM_SECRET_KEY", "dev-only-insecure-key-do-not-use-in-production-0123456789abcdef"
@@ -132,9 +138,20 @@ TEMPLATES = [
     }
 ]
 
-DATABASES = {
-    "default": database_from_url(os.environ.get("DATABASE_URL") or _default_database_url())
-}
+# Two database roles (R28, decision 0006): DATABASE_URL is the app's own role, which may only
+# read and append to the audit tables; FILUM_DB_OWNER_URL is the role owning the tables, used by
+# migrate, seed_demo and bench (filum/records/roles.py). Without DATABASE_URL, the embedded
+# server's URIs are used (var/pg/app_uri as the app, var/pg/uri as the owner).
+_APP_URL = os.environ.get("DATABASE_URL") or _embedded_url("app_uri")
+_OWNER_URL = os.environ.get("FILUM_DB_OWNER_URL") or (
+    "" if os.environ.get("DATABASE_URL") or not _APP_URL else _default_database_url()
+)
+DATABASES = {"default": database_from_url(_APP_URL or _default_database_url())}
+DATABASE_OWNER = database_from_url(_OWNER_URL) if _OWNER_URL else None
+# the role the post-migrate grants are for: DATABASE_URL's user when an owner is configured
+DB_APP_ROLE = os.environ.get("FILUM_DB_APP_ROLE") or (
+    str(DATABASES["default"]["USER"]) if DATABASE_OWNER else "filum_app"
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "tenancy.User"
 

@@ -194,11 +194,16 @@ def ensure_messages(env: Env) -> None:
 
 
 @contextmanager
-def database(env: Env, *, data_dir: str, name: str = "filum") -> Iterator[Env]:
+def database(
+    env: Env, *, data_dir: str, name: str = "filum", as_owner: bool = False
+) -> Iterator[Env]:
     """Yield `env` with DATABASE_URL set, starting the embedded PostgreSQL if it is unset.
 
-    The server is stopped on exit only if this call started it (another command may be
-    using a server that was already running in the same folder).
+    With the embedded server, DATABASE_URL is the unprivileged app role and
+    FILUM_DB_OWNER_URL the owner, used by migrate (R28); `as_owner` (the test command, whose
+    pytest creates databases) makes DATABASE_URL the owner instead. The server is stopped on
+    exit only if this call started it (another command may be using a server that was already
+    running in the same folder).
     """
     if env.get("DATABASE_URL"):
         log("using the PostgreSQL server in DATABASE_URL")
@@ -216,10 +221,17 @@ def database(env: Env, *, data_dir: str, name: str = "filum") -> Iterator[Env]:
         raise SetupError(f"the embedded PostgreSQL did not start (see {folder}/log)")
     info = json.loads(result.stdout.strip().splitlines()[-1])
     try:
-        yield {**env, "DATABASE_URL": info["uri"]}
+        yield {**env, **database_urls(info, as_owner=as_owner)}
     finally:
         if info["started"]:
             stop_database(env, data_dir=data_dir)
+
+
+def database_urls(info: dict[str, str], *, as_owner: bool) -> Env:
+    """The connection variables for the embedded server `start` described in `info`."""
+    if as_owner or "app_uri" not in info:
+        return {"DATABASE_URL": info["uri"]}
+    return {"DATABASE_URL": info["app_uri"], "FILUM_DB_OWNER_URL": info["uri"]}
 
 
 def stop_database(env: Env, *, data_dir: str) -> None:

@@ -26,7 +26,7 @@ GUNICORN_OPTIONS = (
     " --no-control-socket"  # gunicorn 27's default socket in ~ would clash between checkouts
 )
 # batch jobs run once a day (each stamps var/<command>.last when it succeeded)
-DAILY_COMMANDS = ["read_log_partitions", "nightly_rules"]
+DAILY_COMMANDS = ["read_log_partitions", "nightly_rules", "verify_audit"]
 SCHEDULE_CHECK_SECONDS = 300
 
 

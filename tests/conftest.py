@@ -11,11 +11,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
+from django.conf import settings
+from django.db import connection, transaction
 from django.test import Client
 
+from filum.dbroles import checked_role_name, ensure_role
 from filum.tenancy.models import Membership, Organisation, OrganisationKind, User
 from filum.tenancy.policy import Actor
 from tests import factories
@@ -95,3 +101,37 @@ def world(db: object) -> World:
 @pytest.fixture
 def password() -> str:
     return PASSWORD
+
+
+# --- the app's database role (R28) -----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None, django_db_blocker: Any
+) -> None:
+    """Before the test database is made: create the app role (cluster-wide, race-safe), so
+    the post-migrate step grants it its privileges in the test database."""
+    with django_db_blocker.unblock(), connection._nodb_cursor() as cursor:
+        ensure_role(cursor.execute, settings.DB_APP_ROLE)
+
+
+@contextmanager
+def as_app_role() -> Iterator[Any]:
+    """A cursor acting as the app role inside the test's transaction (the test connection
+    itself is the owner). A refused statement rolls the savepoint back, role included."""
+    role = checked_role_name(settings.DB_APP_ROLE)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL ROLE {role}")
+        yield cursor
+        cursor.execute("RESET ROLE")
+
+
+@pytest.fixture
+def app_role(db: object) -> Iterator[None]:
+    """Run the whole test as the app role, as production does (the role is reset when the
+    test's transaction rolls back)."""
+    role = checked_role_name(settings.DB_APP_ROLE)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET ROLE {role}")
+    yield

@@ -50,8 +50,13 @@ class SecurityEvent(models.Model):
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     kind = models.CharField(max_length=40)
+    # no SET NULL when a user is deleted: security events are never updated (R28)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     organisation_id = models.BigIntegerField(null=True)
     detail = models.JSONField(default=dict)
@@ -62,3 +67,44 @@ class SecurityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+
+class Problem(models.TextChoices):
+    """What ``verify_audit`` found wrong with a chain (the command's texts: chain.PROBLEMS)."""
+
+    UNCHAINED = "unchained", _("a row was written with the chain's trigger switched off")
+    MISSING = "missing", _("rows were deleted")
+    LINK = "link", _("a row before it was changed or replaced")
+    CONTENT = "content", _("the row was changed after it was written")
+    CHECKPOINT = "checkpoint", _("rows verified earlier were removed or rewritten")
+
+
+class AuditVerification(models.Model):
+    """One run of ``manage.py verify_audit`` (R28): what it checked and what it found.
+
+    ``heads`` holds each chain's last position and hash ({table: [seq, hex]}): the next run
+    checks those rows are still there unchanged (so rows removed at the end of a chain are
+    noticed), and they are what an administrator exports elsewhere."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(default=timezone.now)
+    intact = models.BooleanField()
+    rows_checked = models.BigIntegerField()
+    chains = models.IntegerField()
+    broken_table = models.CharField(max_length=63, blank=True)
+    broken_row = models.CharField(max_length=64, blank=True)
+    problem = models.CharField(max_length=16, blank=True, choices=Problem.choices)
+    position = models.BigIntegerField(null=True)  # the chain position the problem is about
+    heads = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-finished_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(intact=True, broken_table="") | models.Q(intact=False),
+                name="records_verification_intact_has_no_break",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{'intact' if self.intact else 'broken'} {self.finished_at:%Y-%m-%d %H:%M}"

@@ -74,20 +74,16 @@ def _add_months(day: datetime.date, months: int) -> datetime.date:
 
 
 def ensure_read_log_partitions(*, start: datetime.date, months: int) -> list[str]:
-    """Create the monthly partitions of the read log from ``start``'s month on. Idempotent."""
+    """Create the monthly partitions of the read log from ``start``'s month on. Idempotent.
+
+    Runs as the app role, which may not create tables: the owner's function
+    ``filum_create_readlog_partition`` does it (migration 0004)."""
     created = []
     first = _month_start(start)
     with connection.cursor() as cursor:
         for offset in range(months):
             lower = _add_months(first, offset)
-            upper = _add_months(first, offset + 1)
-            name = f"records_readlog_{lower:%Y%m}"
-            cursor.execute("SELECT to_regclass(%s)", [name])
-            if cursor.fetchone()[0] is None:
-                cursor.execute(
-                    f"CREATE TABLE {name} PARTITION OF records_readlog "  # noqa: S608
-                    "FOR VALUES FROM (%s) TO (%s)",
-                    [lower.isoformat(), upper.isoformat()],
-                )
-                created.append(name)
+            cursor.execute("SELECT filum_create_readlog_partition(%s)", [lower])
+            if cursor.fetchone()[0]:
+                created.append(f"records_readlog_{lower:%Y%m}")
     return created

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from filum.cases.models import Case
 from filum.records.audit import dossier_history
 from filum.records.forms import AuditFilterForm, FindCaseForm
+from filum.records.models import AuditVerification
 from filum.tenancy.models import User
 from filum.tenancy.policy import Actor, requires
 
@@ -38,7 +39,15 @@ def audit_find(request: HttpRequest) -> HttpResponse:
         if case is not None:
             return redirect("audit_case", case_id=case.pk)
         form.add_error("number", _("No dossier of your organisation has this number."))
-    return render(request, "records/audit_find.html", {"form": form})
+    # the whole installation's audit, not one organisation's: only when and whether intact
+    last_verification = AuditVerification.objects.only(
+        "finished_at", "intact", "rows_checked", "problem"
+    ).first()
+    return render(
+        request,
+        "records/audit_find.html",
+        {"form": form, "last_verification": last_verification},
+    )
 
 
 @requires("audit.read")

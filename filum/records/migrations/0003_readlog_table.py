@@ -1,5 +1,5 @@
 """The read log as a table partitioned by month (X6). Django does not manage it (the model is
-unmanaged); partitions for the coming months are created here and by ``manage.py
+unmanaged); partitions for the coming months are created by migration 0004 and by ``manage.py
 read_log_partitions``, and a default partition catches anything outside them."""
 
 from django.db import migrations
@@ -24,18 +24,10 @@ CREATE INDEX IF NOT EXISTS records_readlog_user ON records_readlog (user_id, at)
 """
 
 
-def create_partitions(apps, schema_editor):
-    import datetime
-
-    from filum.records.services import ensure_read_log_partitions
-
-    ensure_read_log_partitions(start=datetime.date.today().replace(day=1), months=13)
-
-
 class Migration(migrations.Migration):
     dependencies = [("records", "0002_initial")]
 
     operations = [
         migrations.RunSQL(CREATE, reverse_sql="DROP TABLE IF EXISTS records_readlog CASCADE"),
-        migrations.RunPython(create_partitions, migrations.RunPython.noop),
+        # the monthly partitions are made by 0004, through the function the daily job uses
     ]

@@ -56,11 +56,14 @@ def _claim(user_id: int, token: uuid.UUID) -> bool:
         return cursor.fetchone() is not None
 
 
-def _succeeded(request: HttpRequest, response: HttpResponse) -> bool:
+def _success_url(request: HttpRequest, response: HttpResponse) -> str | None:
+    """Where a successful POST sent the browser; None if it did not succeed."""
     if not isinstance(response, HttpResponseRedirect):
-        return False
+        return None
     queued = getattr(messages.get_messages(request), "_queued_messages", [])
-    return not any(message.level >= messages.ERROR for message in queued)
+    if any(message.level >= messages.ERROR for message in queued):
+        return None
+    return str(response.url)
 
 
 def once_per_token(view: V) -> V:
@@ -71,7 +74,7 @@ def once_per_token(view: V) -> V:
         token = _posted_token(request)
         if token is None:
             return view(request, *args, **kwargs)
-        user_id = request.user.pk
+        user_id: int = request.user.pk  # type: ignore[assignment]
         with transaction.atomic():
             if not _claim(user_id, token):
                 stored = SubmittedForm.objects.filter(user_id=user_id, token=token).first()
@@ -80,10 +83,9 @@ def once_per_token(view: V) -> V:
                 )
                 return redirect(stored.result_url if stored and stored.result_url else "home")
             response = view(request, *args, **kwargs)
-            if _succeeded(request, response):
-                SubmittedForm.objects.filter(user_id=user_id, token=token).update(
-                    result_url=response.url
-                )
+            url = _success_url(request, response)
+            if url is not None:
+                SubmittedForm.objects.filter(user_id=user_id, token=token).update(result_url=url)
             else:
                 transaction.set_rollback(True)
             return response

@@ -28,7 +28,7 @@ GUNICORN_OPTIONS = (
     " --no-control-socket"  # gunicorn 27's default socket in ~ would clash between checkouts
 )
 # batch jobs run once a day (each stamps var/<command>.last when it succeeded)
-DAILY_COMMANDS = ["read_log_partitions", "nightly_rules"]
+DAILY_COMMANDS = ["read_log_partitions", "nightly_rules", "purge_form_tokens"]
 SCHEDULE_CHECK_SECONDS = 300
 
 

@@ -5,11 +5,13 @@ stored."""
 from __future__ import annotations
 
 import datetime
+import io
 import re
 from collections.abc import Callable
 from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.db.models import Model
 from django.test import Client
 from django.urls import reverse
@@ -200,3 +202,18 @@ def test_x7_a_token_belongs_to_its_user(world):
     assert SubmittedForm.objects.filter(token=token).count() == (
         2 if response.status_code == 302 else 1
     )
+
+
+def test_x7_old_form_tokens_are_purged_and_recent_ones_kept(world):
+    client = world.worker.client()
+    url = reverse("contact_create", args=[world.case.pk])
+    for _ in range(2):
+        client.post(url, {**contact_data(), "form_token": token_on(client, url)})
+    old, recent = SubmittedForm.objects.order_by("id")
+    SubmittedForm.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - datetime.timedelta(days=8)
+    )
+    out = io.StringIO()
+    call_command("purge_form_tokens", stdout=out)
+    assert "form tokens deleted: 1" in out.getvalue()
+    assert list(SubmittedForm.objects.values_list("pk", flat=True)) == [recent.pk]

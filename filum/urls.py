@@ -2,10 +2,12 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from filum.web import probes
 from filum.web import views as web_views
 
 urlpatterns = [
-    path("healthz", web_views.healthz, name="healthz"),
+    path("healthz", probes.healthz, name="healthz"),
+    path("readyz", probes.readyz, name="readyz"),
     # The language is chosen on the sign-in page too (PUBLIC_VIEWS).
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("", web_views.home, name="home"),
@@ -18,3 +20,5 @@ urlpatterns = [
     path("", include("filum.followup.urls")),
     path("", include("filum.documents.urls")),
 ]
+
+handler500 = "filum.web.probes.server_error"

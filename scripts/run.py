@@ -2,7 +2,8 @@
 
 Steps: venv and packages, front-end assets, PostgreSQL (embedded unless DATABASE_URL is
 set), migrate, demo data on first start, translations, collectstatic; then gunicorn, the
-task worker and a daily scheduler for the batch jobs. Ctrl-C stops all of it.
+task worker and a daily scheduler for the batch jobs; the web server, the worker and the
+embedded database are restarted when they die (scripts/_supervise.py). Ctrl-C stops all of it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _bootstrap as bs  # noqa: E402
+import _supervise as sv  # noqa: E402
 
 GUNICORN = str(bs.VENV_BIN / "gunicorn")
 GUNICORN_OPTIONS = (
@@ -26,7 +28,7 @@ GUNICORN_OPTIONS = (
     " --no-control-socket"  # gunicorn 27's default socket in ~ would clash between checkouts
 )
 # batch jobs run once a day (each stamps var/<command>.last when it succeeded)
-DAILY_COMMANDS = ["read_log_partitions", "nightly_rules", "verify_audit"]
+DAILY_COMMANDS = ["read_log_partitions", "nightly_rules", "verify_audit", "purge_form_tokens"]
 SCHEDULE_CHECK_SECONDS = 300
 
 
@@ -49,14 +51,6 @@ class Children:
             proc = subprocess.Popen(cmd, cwd=bs.REPO_DIR, env=env, start_new_session=True)
             self.procs[name] = proc
             return proc
-
-    def exited(self) -> tuple[str, int] | None:
-        """(name, exit code) of a long-running child that has stopped by itself."""
-        for name, proc in list(self.procs.items()):
-            code = proc.poll()
-            if code is not None and name not in DAILY_COMMANDS:
-                return name, code
-        return None
 
     def stop_all(self, timeout: float = 20.0) -> None:
         with self.lock:
@@ -123,16 +117,33 @@ def prepare(env: bs.Env) -> None:
     bs.run([*bs.MANAGE, "collectstatic", "--no-input", "-v0"], env=env, what="collectstatic")
 
 
-def serve(env: bs.Env, port: int) -> int:
+def embedded_database(env: bs.Env, folder: Path) -> sv.Service:
+    """The embedded PostgreSQL in `folder`, started again by the same command as at first."""
+    command = [str(bs.VENV_PYTHON), "-m", "filum.embedded_db", "start", "--data-dir", str(folder)]
+
+    def start() -> None:
+        result = subprocess.run(command, cwd=bs.REPO_DIR, env=env, stdout=subprocess.DEVNULL)
+        if result.returncode != 0:
+            raise RuntimeError(f"exit {result.returncode}, see {folder}/log")
+
+    return sv.Service(name="PostgreSQL", start=start, alive=lambda: sv.postmaster_alive(folder))
+
+
+def serve(env: bs.Env, port: int, database_dir: Path | None = None) -> int:
+    """Start the servers and keep them up; `database_dir`: the embedded server's folder."""
     children = Children()
     stop = threading.Event()
     try:
-        web = children.start(
-            "gunicorn",
-            [GUNICORN, "filum.wsgi", *GUNICORN_OPTIONS.format(port=port).split()],
-            env,
-        )
-        children.start("worker", [*bs.MANAGE, "db_worker"], env)
+        services = [embedded_database(env, database_dir)] if database_dir else []
+        for name, cmd in (
+            ("gunicorn", [GUNICORN, "filum.wsgi", *GUNICORN_OPTIONS.format(port=port).split()]),
+            ("worker", [*bs.MANAGE, "task_worker"]),
+        ):
+            proc = children.start(name, cmd, env)
+            services.append(
+                sv.process_service(name, lambda n=name, c=cmd: children.start(n, c, env), proc)
+            )
+        web = children.procs["gunicorn"]
         daily = [c for c in DAILY_COMMANDS if bs.has_command(env, c)]
         if daily:
             threading.Thread(
@@ -147,12 +158,8 @@ def serve(env: bs.Env, port: int) -> int:
         )
         if logins.returncode == 0 and logins.stdout.strip():
             print(logins.stdout.rstrip() + "\n", flush=True)
-        while True:
-            ended = children.exited()
-            if ended:
-                print(f"error: {ended[0]} stopped (exit {ended[1]}); shutting down", flush=True)
-                return 1
-            time.sleep(0.5)
+        sv.Supervisor(services).run(stop)
+        return 0
     except KeyboardInterrupt:
         print("\nstopping Filum ...", flush=True)
         return 0
@@ -170,9 +177,10 @@ def main() -> int:
         bs.ensure_venv("requirements.txt")
         bs.ensure_node_assets()
         env = bs.production_like_env(bs.base_env())
+        embedded = None if env.get("DATABASE_URL") else bs.VAR_DIR / "pg"
         with bs.database(env, data_dir="pg") as env:
             prepare(env)
-            return serve(env, port)
+            return serve(env, port, embedded)
     except bs.SetupError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

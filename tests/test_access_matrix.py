@@ -302,6 +302,8 @@ def _STEP(action: str) -> tuple[tuple[str, str], ...]:  # noqa: N802
 
 ENDPOINTS: dict[str, Endpoint] = {
     "healthz": _ep("public", post=False),
+    # not ready in the test world: no task worker beats
+    "readyz": _ep("public", ok_get=frozenset({503}), post=False),
     "set_language": _ep("public", ok_get=frozenset({204, 302}), ok_post=frozenset({204, 302})),
     "login": _ep("public", ok_get=frozenset({302}), post=False),
     "home": _ep("account", ok_get=frozenset({200, 302}), post=False),
@@ -673,7 +675,9 @@ def test_r10_anonymous_requests_go_to_the_login_page(world):
                 before = fingerprint()
                 status, body, location = _status(client, method, url)
                 if name in PUBLIC_VIEWS:
-                    if status not in (200, 204, 302) or location.startswith(LOGIN_PATH):
+                    if status not in {200, 204, 302, *endpoint.ok_get} or location.startswith(
+                        LOGIN_PATH
+                    ):
                         if not (name == "login" and status == 200):
                             problems.append(f"{method} {url}: public, got {status} {location}")
                     continue

@@ -22,6 +22,7 @@ from filum.people.permissions import get_person_for_actor
 from filum.records.services import log_read, log_security_event
 from filum.tenancy.policy import Actor, Section, requires
 from filum.web.forms import add_service_errors
+from filum.web.once import once_per_token
 
 PAGE_SIZE = 25
 
@@ -73,6 +74,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
 
 
 @requires("case.create")
+@once_per_token
 def case_create(request: HttpRequest, person_id: uuid.UUID) -> HttpResponse:
     actor: Actor = request.actor  # type: ignore[attr-defined]
     person = get_person_for_actor(actor=actor, person_id=person_id)
@@ -159,6 +161,7 @@ def _owner_access(request: HttpRequest, case_id: uuid.UUID) -> CaseAccess:
 
 
 @requires("share.manage")
+@once_per_token
 def share_create(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     actor: Actor = request.actor  # type: ignore[attr-defined]
     access = _owner_access(request, case_id)
@@ -203,6 +206,7 @@ def share_revoke(request: HttpRequest, case_id: uuid.UUID, share_id: uuid.UUID) 
 
 
 @requires("share.manage")
+@once_per_token
 def consent_create(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     actor: Actor = request.actor  # type: ignore[attr-defined]
     access = _owner_access(request, case_id)

@@ -18,6 +18,7 @@ from filum.documents.models import Document
 from filum.followup.permissions import get_task_access
 from filum.records.services import log_read
 from filum.tenancy.policy import Actor, Section, requires
+from filum.web.once import once_per_token
 
 
 @requires("documents.read")
@@ -40,6 +41,7 @@ def case_documents(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
 
 
 @requires("documents.write")
+@once_per_token
 def document_upload(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     actor: Actor = request.actor  # type: ignore[attr-defined]
     access = get_case_access(actor=actor, case_id=case_id, section=Section.DOCUMENTS, write=True)
@@ -62,6 +64,7 @@ def document_upload(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
 
 @requires("task.manage")
 @require_POST
+@once_per_token
 def task_document_upload(request: HttpRequest, task_id: int) -> HttpResponse:
     """A document dropped onto a task (I8): it belongs to the dossier and points at the task."""
     actor: Actor = request.actor  # type: ignore[attr-defined]

@@ -46,6 +46,7 @@ from filum.followup.steering_forms import (
 )
 from filum.tenancy.policy import Actor, Section, requires
 from filum.web.forms import add_service_errors
+from filum.web.once import once_per_token
 
 Kind = SegmentProposal.Kind
 Status = SegmentProposal.Status
@@ -296,6 +297,7 @@ def _segment_page(
 
 
 @requires("segment.propose")
+@once_per_token
 def segment_propose(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     """The first segment proposal at Intake 2, for a section head to confirm (S1, S2)."""
     actor: Actor = request.actor  # type: ignore[attr-defined]
@@ -334,6 +336,7 @@ def segment_propose(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
 
 
 @requires("segment.propose")
+@once_per_token
 def segment_final(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     """The receiving worker's final decision within 3 months of receipt (S3)."""
     actor: Actor = request.actor  # type: ignore[attr-defined]
@@ -376,6 +379,7 @@ def segment_final(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
 
 
 @requires("segment.propose")
+@once_per_token
 def segment_change(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     """A change of segment at any time (S4): the section head performs it, a worker proposes it."""
     actor: Actor = request.actor  # type: ignore[attr-defined]
@@ -430,6 +434,7 @@ def segment_change(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
 
 
 @requires("segment.propose")
+@once_per_token
 def segment_review(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     """Keep or move at the end of the segment's time limit (S5), for the section head."""
     actor: Actor = request.actor  # type: ignore[attr-defined]
@@ -470,6 +475,7 @@ def segment_review(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
 
 
 @requires("segment.request")
+@once_per_token
 def segment_request(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     """The administrative assistant asks for segment A or B for a C dossier (S4, S10)."""
     actor: Actor = request.actor  # type: ignore[attr-defined]

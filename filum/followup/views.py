@@ -24,6 +24,7 @@ from filum.followup.forms import CloseTaskForm, TaskForm
 from filum.followup.models import TaskStatus
 from filum.followup.permissions import get_task_access, may_manage_tasks, tasks_visible_to
 from filum.tenancy.policy import Actor, Relation, Section, requires
+from filum.web.once import once_per_token
 
 TASK_PAGE = 100
 
@@ -146,6 +147,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
 
 
 @requires("task.manage")
+@once_per_token
 def task_create(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     actor: Actor = request.actor  # type: ignore[attr-defined]
     access = get_case_access(actor=actor, case_id=case_id)

@@ -23,6 +23,7 @@ from filum.journal.models import Contact, ServiceAgreement
 from filum.records.services import log_read
 from filum.tenancy.policy import Actor, Section, requires
 from filum.web.forms import add_service_errors
+from filum.web.once import once_per_token
 
 PAGE_SIZE = 50
 
@@ -87,6 +88,7 @@ def journal_list(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
 
 
 @requires("journal.write")
+@once_per_token
 def contact_create(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     actor: Actor = request.actor  # type: ignore[attr-defined]
     access = get_case_access(actor=actor, case_id=case_id, section=Section.JOURNAL, write=True)

@@ -17,6 +17,7 @@ from filum.people.permissions import get_person_for_actor
 from filum.people.search import find_candidates, search_visible
 from filum.records.services import log_read
 from filum.tenancy.policy import Section, requires
+from filum.web.once import once_per_token
 
 
 @requires("person.search")
@@ -43,6 +44,7 @@ def person_duplicates(request: HttpRequest) -> HttpResponse:
 
 
 @requires("person.create")
+@once_per_token
 def person_create(request: HttpRequest) -> HttpResponse:
     actor = request.actor  # type: ignore[attr-defined]
     form = PersonForm(request.POST or None)

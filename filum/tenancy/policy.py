@@ -227,7 +227,7 @@ class NoActor(Exception):
 V = TypeVar("V", bound=Callable[..., Any])
 
 # URL names that need no sign-in (R10 allowlist).
-PUBLIC_VIEWS = frozenset({"login", "healthz", "set_language", "javascript-catalog"})
+PUBLIC_VIEWS = frozenset({"login", "healthz", "readyz", "set_language", "javascript-catalog"})
 # URL names that need sign-in but no particular role (own account pages).
 ACCOUNT_VIEWS = frozenset(
     {"home", "logout", "switch_membership", "mfa_setup", "mfa_verify", "account"}

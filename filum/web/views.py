@@ -1,10 +1,8 @@
-"""Start page and health check."""
+"""Start page (the health probes are in filum/web/probes.py)."""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_not_required
-from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from filum.tenancy.middleware import memberships_of
@@ -19,21 +17,6 @@ START_PAGES = {
     "intake_worker": "cockpit",
     "admin_assistant": "cockpit",
 }
-
-
-@login_not_required
-def healthz(request: HttpRequest) -> HttpResponse:
-    """200 when the database answers, 503 otherwise."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except Exception:
-        return JsonResponse({"status": "database unavailable"}, status=503)
-    return JsonResponse({"status": "ok"})
-
-
-healthz.filum_action = "public"  # type: ignore[attr-defined]
 
 
 @account_view

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from filum.cases.models import Stage
 from filum.tenancy.middleware import memberships_of
 from filum.tenancy.policy import Section
+from filum.web.once import token_input
 
 register = template.Library()
 
@@ -181,3 +182,9 @@ def widget(field: BoundField, **attrs: Any) -> SafeString:
     if field.errors:
         final["aria-invalid"] = "true"
     return field.as_widget(attrs=final)
+
+
+@register.simple_tag
+def form_token() -> SafeString:
+    """The hidden one-time token of a create form (see filum/web/once.py)."""
+    return token_input()

@@ -105,6 +105,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "filum.web.probes.ProbeMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "filum.tenancy.middleware.UserLanguageMiddleware",
     "filum.tenancy.middleware.SessionTimeoutMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "filum.tenancy.middleware.ActorMiddleware",
@@ -260,6 +261,14 @@ EMAIL_BACKEND = os.environ.get(
     "FILUM_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = os.environ.get("FILUM_FROM_EMAIL", "filum@localhost")
+# for FILUM_EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend
+EMAIL_HOST = os.environ.get("FILUM_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("FILUM_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("FILUM_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("FILUM_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("FILUM_EMAIL_TLS", False)
+# Links in e-mails (invitations, password resets) start with this, e.g. https://filum.example.ch
+PUBLIC_URL = os.environ.get("FILUM_PUBLIC_URL", "").rstrip("/")
 
 LOGGING = {
     "version": 1,

@@ -1,7 +1,6 @@
-from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
-from django.views.i18n import set_language
 
+from filum.tenancy import views as tenancy_views
 from filum.web import probes
 from filum.web import views as web_views
 
@@ -9,7 +8,7 @@ urlpatterns = [
     path("healthz", probes.healthz, name="healthz"),
     path("readyz", probes.readyz, name="readyz"),
     # The language is chosen on the sign-in page too (PUBLIC_VIEWS).
-    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("i18n/setlang/", tenancy_views.set_language, name="set_language"),
     path("", web_views.home, name="home"),
     path("", include("filum.tenancy.urls")),
     path("persons/", include("filum.people.urls")),

@@ -38,11 +38,12 @@ from filum.followup.models import Task
 from filum.journal.models import Contact, Topic
 from filum.people.models import Person
 from filum.records.models import ReadLog
-from filum.tenancy.models import Membership, Organisation, OrganisationKind
+from filum.tenancy.models import Membership, Organisation, OrganisationKind, SignInLink
 from filum.tenancy.policy import (
     ACCOUNT_VIEWS,
     ACTIONS,
     MATRIX,
+    PLATFORM_VIEWS,
     PUBLIC_VIEWS,
     SECTIONS,
     Actor,
@@ -50,6 +51,7 @@ from filum.tenancy.policy import (
     allowed_relations,
     is_allowed,
 )
+from filum.tenancy.signin import token_hash
 from tests import factories
 
 PERSONAS = (
@@ -132,6 +134,9 @@ def test_r9_r10_every_view_declares_its_access():
         elif name in ACCOUNT_VIEWS:
             if action != "account":
                 problems.append(f"{name}: account view not marked with @account_view")
+        elif name in PLATFORM_VIEWS:
+            if action != "platform":
+                problems.append(f"{name}: platform view not marked with @platform_view")
         elif action not in ACTIONS:
             problems.append(f"{name}: no @requires(<action>) (found {action!r})")
         if name not in PUBLIC_VIEWS and not login_required:
@@ -140,6 +145,8 @@ def test_r9_r10_every_view_declares_its_access():
             problems.append(f"{name}: marked public but not in PUBLIC_VIEWS")
         if action == "account" and name not in ACCOUNT_VIEWS:
             problems.append(f"{name}: marked account but not in ACCOUNT_VIEWS")
+        if action == "platform" and name not in PLATFORM_VIEWS:
+            problems.append(f"{name}: marked platform but not in PLATFORM_VIEWS")
     assert problems == []
 
 
@@ -271,7 +278,7 @@ class Model:
 
 @dataclass(frozen=True)
 class Endpoint:
-    kind: str  # "public", "account" or "policy"
+    kind: str  # "public", "account", "platform" (platform administrator only) or "policy"
     targets: tuple[str, ...] = ("none",)
     needs: tuple[tuple[str, str], ...] = ()
     ok_get: frozenset[int] = frozenset({200})
@@ -313,7 +320,20 @@ ENDPOINTS: dict[str, Endpoint] = {
     ),
     "mfa_setup": _ep("account", ok_post=frozenset({200})),
     "mfa_verify": _ep("account", ok_get=frozenset({302}), ok_post=frozenset({302})),
+    "password_forgot": _ep("public", ok_post=frozenset({200})),
+    # a valid link opens the password form; an empty POST shows its errors
+    "signin_link": _ep("public", "signin_link", ok_post=frozenset({200})),
+    "platform_organisations": _ep("platform", ok_post=frozenset({302})),
     "members": _ep("policy", needs=(("org.manage_users", "org"),)),
+    "organisation_security": _ep("policy", needs=(("org.manage_users", "org"),)),
+    "member_invite": _ep(
+        "policy",
+        "membership",
+        "partner_membership",
+        "missing_membership",
+        needs=(("org.manage_users", "org"),),
+        **POST_ONLY,
+    ),
     "member_deactivate": _ep(
         "policy",
         "membership",
@@ -440,6 +460,17 @@ def build_target(world: Any, bystander: Organisation, kind: str) -> Target:
         return Target({"membership_id": membership.pk}, Subject(membership=membership), kind)
     if kind == "missing_membership":
         return Target({"membership_id": 987654321}, Subject(missing=True), kind)
+    if kind == "signin_link":
+        token = "matrix-" + uuid.uuid4().hex
+        now = timezone.now()
+        SignInLink.objects.create(
+            user=factories.UserFactory(),
+            purpose="invitation",
+            token_hash=token_hash(token),
+            created_at=now,
+            expires_at=now + datetime.timedelta(hours=1),
+        )
+        return Target({"token": token}, Subject(), kind)
     if kind.startswith("missing_"):
         arg = {"contact": "contact_id", "task": "task_id", "proposal": "proposal_id"}
         name = kind.removeprefix("missing_")
@@ -518,6 +549,8 @@ def fingerprint() -> tuple[Any, ...]:
         list(SegmentProposal.objects.order_by("pk").values_list("pk", "status")),
         Contact.objects.count(),
         Document.objects.count(),
+        SignInLink.objects.count(),
+        list(Organisation.objects.order_by("pk").values_list("pk", "mfa_required")),
     )
 
 
@@ -592,6 +625,8 @@ def test_r11_r12_every_persona_on_every_url_gets_what_the_matrix_says(world, sta
                         model.allows(persona, need, target.subject) for need in endpoint.needs
                     )
                     role_has_action = bool(allowed_relations(persona.membership.role, route.action))
+                elif endpoint.kind == "platform":
+                    allowed = role_has_action = persona.user.is_superuser
                 else:
                     allowed = role_has_action = True
                 reads_before = ReadLog.objects.count()
@@ -649,7 +684,8 @@ def test_r12_forbidden_and_missing_objects_answer_the_same_404(world):
         endpoint = ENDPOINTS[name]
         method = "POST" if endpoint.post_only else "GET"
         # A super-user of another organisation probes memberships, the outsider the rest.
-        prober = world.partner_superuser if name == "member_deactivate" else world.outsider
+        members = ("member_deactivate", "member_invite")
+        prober = world.partner_superuser if name in members else world.outsider
         client = prober.client()
         forbidden_kind = next(t for t in endpoint.targets if not t.startswith(("missing", "other")))
         missing_kind = next(t for t in endpoint.targets if t.startswith("missing"))

@@ -12,10 +12,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 from django.db.models import Count, F
+from django.test import Client
+from django.urls import reverse
 from stdnum.ch import ssn
 
 from filum.cases.models import Case, CaseStatus, Share
 from filum.cases.services import rows_before_opening
+from filum.demo.mfa import demo_totp_secret
 from filum.demo.seed import DEMO_LOGINS, DEMO_PASSWORD, ahv_number
 from filum.demo.volume import BULK_TABLES
 from filum.people.models import Person, UnitMember
@@ -175,3 +178,27 @@ def test_benchmark_volume_loads_persons_and_half_as_many_dossiers_and_restores_t
     assert person is not None
     Person.objects.filter(pk=person.pk).update(first_name="Audited")
     assert person_events.filter(pgh_obj_id=person.pk, pgh_label="update").exists()
+
+
+def test_r1_a_demo_organisation_requires_totp_and_the_demo_code_is_printed():
+    seed()
+    org = Organisation.objects.get(name="Service social régional du Jura bernois")
+    assert org.mfa_required
+    logins = StringIO()
+    call_command("demo_logins", stdout=logins)
+    assert "demo_totp as.jb" in logins.getvalue()
+    assert demo_totp_secret() in logins.getvalue()
+    out = StringIO()
+    call_command("demo_totp", "as.jb", stdout=out)
+    code = out.getvalue().strip()
+    assert len(code) == 6 and code.isdigit()
+    # the demo user passes the second factor with it
+    client = Client()
+    client.post(reverse("login"), {"username": "as.jb", "password": DEMO_PASSWORD})
+    assert client.get(reverse("home"))["Location"] == reverse("mfa_verify")
+    assert client.post(reverse("mfa_verify"), {"token": code}).status_code == 302
+    assert client.get(reverse("home"))["Location"] == reverse("cockpit")
+    # never for anyone else, nor for a demo user of an organisation without it
+    for username in ("as.bienne", "someone"):
+        with pytest.raises(CommandError):
+            call_command("demo_totp", username, stdout=StringIO())

@@ -29,6 +29,7 @@ from stdnum import ean
 
 from filum.cases import services as case_services
 from filum.cases.models import Case, ClosureReason, Domain, Share, Stage
+from filum.demo.mfa import require_demo_mfa
 from filum.people.models import (
     AssistanceUnit,
     Person,
@@ -50,6 +51,8 @@ from filum.tenancy.policy import Actor
 # Shared by every demo login; documented in the README and printed by `demo_logins`.
 DEMO_PASSWORD = "filum-demo-2026"  # noqa: S105 (public demo data, never a real account)
 DEMO_EMAIL_DOMAIN = "demo.filum.example"
+# Demo organisations that require two-factor sign-in (their users share the demo TOTP key).
+DEMO_MFA_ORGS = ("jb",)
 
 
 @dataclass(frozen=True)
@@ -411,6 +414,7 @@ def create_logins(ctx: SeedContext, logins: tuple[LoginSpec, ...]) -> None:
 def step_organisations(ctx: SeedContext) -> None:
     create_organisations(ctx, DEMO_ORGS)
     create_logins(ctx, DEMO_LOGINS)
+    require_demo_mfa(ctx.orgs[key] for key in DEMO_MFA_ORGS)
 
 
 def _random_day(rng: random.Random, start: datetime.date, end: datetime.date) -> datetime.date:

@@ -54,8 +54,9 @@ def audit_find(request: HttpRequest) -> HttpResponse:
 def audit_case(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     actor: Actor = request.actor  # type: ignore[attr-defined]
     case = get_case_for_audit(actor=actor, case_id=case_id)
+    # Only the DPO's own organisation: the filter must not list other services' staff.
     users = (
-        User.objects.filter(memberships__isnull=False)
+        User.objects.filter(memberships__organisation_id=actor.organisation_id)
         .distinct()
         .order_by("last_name", "first_name")
     )

@@ -139,3 +139,46 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} – {self.get_role_display()} – {self.organisation}"
+
+
+class LinkPurpose(models.TextChoices):
+    INVITATION = "invitation", _("Invitation")
+    RESET = "reset", _("Password reset")
+
+
+class SignInLink(models.Model):
+    """A single-use, expiring link by e-mail to choose a password (X1, R1).
+
+    Only the SHA-256 of the token is stored: a copy of the table cannot be used to sign in.
+    A link is open until it is used, replaced by a newer link for the same user, or expires.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="signin_links")
+    purpose = models.CharField(max_length=16, choices=LinkPurpose.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    replaced_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("created_at")),
+                name="signinlink_expires_after_creation",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(token_hash__regex=r"^[0-9a-f]{64}$"),  # noqa: S106
+                name="signinlink_token_hash_is_sha256",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(used_at__isnull=True) | models.Q(replaced_at__isnull=True),
+                name="signinlink_used_or_replaced_not_both",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} link for {self.user_id}"

@@ -227,7 +227,17 @@ class NoActor(Exception):
 V = TypeVar("V", bound=Callable[..., Any])
 
 # URL names that need no sign-in (R10 allowlist).
-PUBLIC_VIEWS = frozenset({"login", "healthz", "readyz", "set_language", "javascript-catalog"})
+PUBLIC_VIEWS = frozenset(
+    {
+        "login",
+        "healthz",
+        "readyz",
+        "set_language",
+        "javascript-catalog",
+        "signin_link",
+        "password_forgot",
+    }
+)
 # URL names that need sign-in but no particular role (own account pages).
 ACCOUNT_VIEWS = frozenset(
     {"home", "logout", "switch_membership", "mfa_setup", "mfa_verify", "account"}
@@ -256,6 +266,38 @@ def requires(action: str) -> Callable[[V], V]:
         return wrapped  # type: ignore[return-value]
 
     return decorator
+
+
+# URL names for the platform administrator only (see ``platform_view``).
+PLATFORM_VIEWS = frozenset({"platform_organisations"})
+
+
+def is_platform_admin(user: Any) -> bool:
+    """The platform administrator is Django's ``is_superuser`` flag: an account for whoever
+    runs the installation, above every organisation (decision 0005)."""
+    return bool(getattr(user, "is_authenticated", False) and user.is_superuser)
+
+
+def platform_view(view: V) -> V:
+    """A view for the platform administrator only, in a session confirmed with a one-time
+    code; anyone else gets the uniform 404."""
+
+    def wrapped(request: Any, *args: Any, **kwargs: Any) -> Any:
+        from django.shortcuts import redirect
+        from django_otp import devices_for_user
+
+        if not is_platform_admin(request.user):
+            raise Http404
+        if not request.user.is_verified():
+            has_device = any(devices_for_user(request.user, confirmed=True))
+            return redirect("mfa_verify" if has_device else "mfa_setup")
+        return view(request, *args, **kwargs)
+
+    wrapped.filum_action = "platform"  # type: ignore[attr-defined]
+    wrapped.__name__ = getattr(view, "__name__", "view")
+    wrapped.__doc__ = view.__doc__
+    wrapped.__wrapped__ = view  # type: ignore[attr-defined]
+    return wrapped  # type: ignore[return-value]
 
 
 def account_view(view: V) -> V:

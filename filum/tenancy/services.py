@@ -5,8 +5,13 @@ from __future__ import annotations
 from django.db import transaction
 from django.http import Http404
 
-from filum.tenancy.models import Membership, Team, User
+from filum.tenancy.models import Membership, Organisation, Team, User
 from filum.tenancy.policy import Actor
+
+
+class SelfGrantRefused(Exception):
+    """A super-user tried to give a role to their own account (X1): that needs another
+    super-user of the organisation or the platform administrator."""
 
 
 def get_membership_for_actor(*, actor: Actor, membership_id: int) -> Membership:
@@ -29,12 +34,20 @@ def do_add_member(
     email: str,
     role: str,
     team: Team | None,
-) -> Membership:
-    """Add a role in the actor's organisation, creating the user if new. A new user gets an
-    unusable password and sets one through the password-reset link sent by e-mail."""
+    language: str = "fr",
+) -> tuple[Membership, bool]:
+    """Add a role in the actor's organisation, creating the user if new (then True). A new
+    user gets an unusable password and chooses one through the invitation link."""
+    if username == actor.user.get_username():
+        raise SelfGrantRefused
     user, created = User.objects.get_or_create(
         username=username,
-        defaults={"first_name": first_name, "last_name": last_name, "email": email},
+        defaults={
+            "first_name": first_name,
+            "last_name": last_name,
+            "email": email,
+            "language": language,
+        },
     )
     if created:
         user.set_unusable_password()
@@ -45,7 +58,7 @@ def do_add_member(
         role=role,
         defaults={"is_active": True, "team": team},
     )
-    return membership
+    return membership, created
 
 
 @transaction.atomic
@@ -54,3 +67,14 @@ def do_deactivate_membership(*, actor: Actor, membership: Membership) -> None:
         raise Http404
     membership.is_active = False
     membership.save(update_fields=["is_active"])
+
+
+@transaction.atomic
+def do_set_mfa_required(*, organisation: Organisation, required: bool) -> bool:
+    """Switch two-factor sign-in for an organisation; True if that changed anything."""
+    changed = Organisation.objects.filter(pk=organisation.pk).exclude(mfa_required=required)
+    if not changed.exists():
+        return False
+    organisation.mfa_required = required
+    organisation.save(update_fields=["mfa_required"])
+    return True

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from filum.tenancy.middleware import memberships_of
-from filum.tenancy.policy import account_view
+from filum.tenancy.policy import account_view, is_platform_admin
 
 # Where each role starts; roles not listed start on their dossier list.
 START_PAGES = {
@@ -23,6 +23,8 @@ START_PAGES = {
 def home(request: HttpRequest) -> HttpResponse:
     actor = getattr(request, "actor", None)
     if actor is None:
+        if is_platform_admin(request.user):
+            return redirect("platform_organisations")
         return render(request, "web/no_membership.html", status=403)
     if actor.role in START_PAGES:
         return redirect(START_PAGES[actor.role])

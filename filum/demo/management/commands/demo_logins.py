@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from filum.demo.mfa import demo_totp_secret, mfa_login_names
 from filum.demo.seed import login_rows
 
 
@@ -30,3 +31,12 @@ class Command(BaseCommand):
             return
         self.stdout.write("Demo logins (all with the same password):")
         self.stdout.write(format_table(rows, ("username", "role", "organisation", "password")))
+        mfa = mfa_login_names()
+        if mfa:
+            self.stdout.write(
+                "\nTwo-factor sign-in is required for "
+                + ", ".join(sorted({f"{u} ({org})" for u, org in mfa}))
+                + f".\nDemo-only TOTP key (add it to an authenticator app): {demo_totp_secret()}"
+                + "\nor print the current code: "
+                + f"python3 scripts/_bootstrap.py manage demo_totp {mfa[0][0]}"
+            )

@@ -44,8 +44,9 @@ class CaseForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["responsible"].queryset = _staff_of(organisation_id)  # type: ignore[attr-defined]
         self.fields["domain"].choices = Domain.choices  # type: ignore[attr-defined]
-        if not self.instance.pk:
-            self.fields["opened_on"].initial = timezone.localdate()
+        if self.instance._state.adding and not self.initial.get("opened_on"):
+            # a new dossier (its UUID pk is set at once): an empty date would win over the field
+            self.initial["opened_on"] = timezone.localdate()
         limit_dates(self, "opened_on")
 
     def clean_opened_on(self) -> Any:

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from filum.cases import services
 from filum.cases.forms import CaseEditForm, CaseForm, ConsentForm, ShareForm
-from filum.cases.models import Case, CaseTransition, Consent, Share
+from filum.cases.models import Case, CaseTransition, Consent, Share, Stage
 from filum.cases.permissions import CaseAccess, get_case_access
 from filum.people.permissions import get_person_for_actor
 from filum.records.services import log_read, log_security_event
@@ -88,6 +88,10 @@ def case_create(request: HttpRequest, person_id: uuid.UUID) -> HttpResponse:
             responsible=form.cleaned_data["responsible"],
             title=form.cleaned_data["title"],
         )
+        if case.stage == Stage.INTAKE_1 and actor.may("case.transition"):
+            # straight on to the intake decision: register, open, decide in three pages (P1)
+            messages.success(request, _("The dossier was opened. Record the intake decision."))
+            return redirect("intake_decide", case_id=case.pk)
         messages.success(request, _("The dossier was opened."))
         return redirect("case_detail", case_id=case.pk)
     return render(request, "cases/case_form.html", {"form": form, "person": person})

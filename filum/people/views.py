@@ -49,6 +49,7 @@ def person_create(request: HttpRequest) -> HttpResponse:
     actor = request.actor  # type: ignore[attr-defined]
     form = PersonForm(request.POST or None)
     candidates = []
+    then = request.POST.get("then", "person")
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
         candidates = find_candidates(
@@ -60,13 +61,23 @@ def person_create(request: HttpRequest) -> HttpResponse:
         )
         if not candidates or request.POST.get("confirm_new") == "1":
             person = services.do_create_person(actor=actor, data=data)
+            if then == "case" and actor.may("case.create"):
+                # the most frequent intake task goes on to the dossier without a detour (P1)
+                messages.success(request, _("The person was registered. Now open their dossier."))
+                return redirect("case_create", person_id=person.pk)
             messages.success(request, _("The person was registered."))
             return redirect("person_detail", person_id=person.pk)
         messages.warning(
             request,
             _("Similar persons are already registered. Check them before creating a new record."),
         )
-    return render(request, "people/person_form.html", {"form": form, "candidates": candidates})
+    context = {
+        "form": form,
+        "candidates": candidates,
+        "then": then,
+        "may_open_case": actor.may("case.create"),
+    }
+    return render(request, "people/person_form.html", context)
 
 
 @requires("core.read")

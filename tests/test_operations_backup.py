@@ -36,6 +36,11 @@ def database_url(name: str | None = None) -> str:
     return f"postgresql://{db['USER']}:{db['PASSWORD']}@{netloc}/{name or db['NAME']}{query}"
 
 
+def database_exists(name: str) -> bool:
+    with backup.Server.from_url(database_url("postgres")).connect() as conn:
+        return bool(conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone())
+
+
 @pytest.fixture
 def scratch_database() -> Iterator[str]:
     """A fresh database name on the test server, dropped afterwards."""
@@ -43,7 +48,8 @@ def scratch_database() -> Iterator[str]:
     yield name
     server = backup.Server.from_url(database_url("postgres"))
     with server.connect(autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for made in (name, f"{name}_2"):
+            conn.execute(f'DROP DATABASE IF EXISTS "{made}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -128,6 +134,7 @@ def test_x7_backup_restore_and_verify_give_equal_counts_and_checksums(
     with pytest.raises(CommandError, match="documents folder .* is not empty"):
         run("restore", str(folder), "--database-url", database_url(f"{scratch_database}_2"),
             "--documents-dir", str(restored))  # fmt: skip
+    assert not database_exists(f"{scratch_database}_2")  # refused: nothing was created
 
     # a changed document or a changed row count fails the verification
     damaged = next(p for p in restored.rglob("*") if p.is_file())
@@ -147,12 +154,7 @@ def test_x7_a_damaged_backup_is_refused_before_anything_is_restored(
     with pytest.raises(CommandError, match="database.dump: checksum differs"):
         run("restore", str(folder), "--database-url", database_url(scratch_database),
             "--documents-dir", str(tmp_path / "restored"))  # fmt: skip
-    server = backup.Server.from_url(database_url("postgres"))
-    with server.connect() as conn:
-        exists = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [scratch_database]
-        ).fetchone()
-    assert exists is None
+    assert not database_exists(scratch_database)
     assert not (tmp_path / "restored").exists()
 
 

@@ -7,11 +7,15 @@ from __future__ import annotations
 import datetime
 import io
 import re
+import threading
+import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.db import connection, transaction
 from django.db.models import Model
 from django.test import Client
 from django.urls import reverse
@@ -23,7 +27,9 @@ from filum.followup import services as followup_services
 from filum.followup.models import Task
 from filum.journal.models import Contact
 from filum.people.models import Person
+from filum.web import once
 from filum.web.models import SubmittedForm
+from tests import factories
 from tests.test_cases import share_data
 from tests.test_documents import private_storage  # noqa: F401 (autouse: files in tmp_path)
 from tests.test_people import person_data
@@ -217,3 +223,44 @@ def test_x7_old_form_tokens_are_purged_and_recent_ones_kept(world):
     call_command("purge_form_tokens", stdout=out)
     assert "form tokens deleted: 1" in out.getvalue()
     assert list(SubmittedForm.objects.values_list("pk", flat=True)) == [recent.pk]
+
+
+def test_x7_a_second_send_while_the_first_is_being_stored_waits_and_stores_nothing(
+    transactional_db,
+):
+    """A double click: the second request's claim waits for the first transaction, then finds
+    the token taken (and claims it if the first one was rolled back)."""
+    user = factories.UserFactory()
+    token = uuid.uuid4()  # a new one per round, below
+    results: list[tuple[str, bool]] = []
+    claimed, release = threading.Event(), threading.Event()
+
+    def first(outcome: str) -> None:
+        with transaction.atomic():
+            results.append(("first", once._claim(user.pk, token)))
+            claimed.set()
+            release.wait(10)
+            transaction.set_rollback(outcome == "rollback")
+        connection.close()
+
+    def second() -> None:
+        claimed.wait(10)
+        with transaction.atomic():
+            results.append(("second", once._claim(user.pk, token)))
+        connection.close()
+
+    for outcome, second_gets_it in (("rollback", True), ("commit", False)):
+        token = uuid.uuid4()
+        results.clear()
+        claimed.clear()
+        release.clear()
+        threads = [threading.Thread(target=first, args=(outcome,)), threading.Thread(target=second)]
+        for thread in threads:
+            thread.start()
+        claimed.wait(10)
+        time.sleep(0.3)
+        assert results == [("first", True)]  # the second one waits on the first's row
+        release.set()
+        for thread in threads:
+            thread.join(10)
+        assert results == [("first", True), ("second", second_gets_it)]

@@ -356,6 +356,12 @@ def restore(
     manifest = read_manifest(source)
     check_backup(source, manifest)
     pg_restore = find_tool("pg_restore", int(manifest["postgresql"]["pg_dump"].split(".")[0]))
+    documents_full = not _is_empty(documents)
+    if documents_full and not force:
+        raise CommandError(
+            f"the documents folder {documents} is not empty: restore into an empty "
+            "folder, or add --force to replace its contents"
+        )
     _ensure_database(server, say)
     with server.connect(autocommit=True) as conn:
         tables = table_names(conn)
@@ -367,12 +373,7 @@ def restore(
         if tables:
             conn.execute("DROP SCHEMA public CASCADE")
             conn.execute("CREATE SCHEMA public")
-    if not _is_empty(documents):
-        if not force:
-            raise CommandError(
-                f"the documents folder {documents} is not empty: restore into an empty "
-                "folder, or add --force to replace its contents"
-            )
+    if documents_full:
         shutil.rmtree(documents)
     run_tool(server, pg_restore, "--exit-on-error", "--single-transaction", str(source / DUMP))
     shutil.copytree(source / DOCUMENTS, documents, dirs_exist_ok=True)

@@ -367,6 +367,9 @@ def test_r15_the_dossier_opened_on_year_one_is_refused_in_the_users_language(
 ):
     client = world.worker.client()
     client.cookies["django_language"] = language
+    # The date picker offers the same range.
+    form = text(client.get(reverse("case_edit", args=[world.case.pk])))
+    assert 'min="1950-01-01"' in form and f'max="{latest_allowed(today()).isoformat()}"' in form
     response = client.post(
         reverse("case_edit", args=[world.case.pk]),
         {**case_data(world), "opened_on": "0001-01-01"},

@@ -90,8 +90,9 @@ def first_dated_entry(case: Case) -> datetime.date | None:
         f"SELECT min({column}) FROM {table} WHERE case_id = %s"  # noqa: S608 (constant names)
         for table, column in DATED_CHILDREN.items()
     )
+    sql = f"SELECT min(d) FROM ({parts}) AS dates(d)"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT min(d) FROM ({parts}) AS dates(d)", [case.pk] * len(DATED_CHILDREN))  # noqa: S608
+        cursor.execute(sql, [case.pk] * len(DATED_CHILDREN))
         children = cursor.fetchone()[0]
     own = [case.stage_since, case.received_on, case.segment_since, case.closed_on, children]
     return min((day for day in own if day is not None), default=None)

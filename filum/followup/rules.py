@@ -35,7 +35,7 @@ from filum.dates import add_days, is_storable
 from filum.dates import add_months as add_months
 
 # Stage and segment values, as stored on Case (kept here as strings so this module imports
-# nothing from Django).
+# no models; filum.dates needs only Django's translation and validation utilities).
 INTAKE_1, INTAKE_2, COUNSELLING, CLOSED = "intake_1", "intake_2", "counselling", "closed"
 FINAL_DECISION = "final_decision"
 FINAL_KIND, REVIEW_KIND = "final", "review"

@@ -351,3 +351,14 @@ def test_x4_revoking_a_share_of_another_dossier_is_refused(world):
     assert world.worker.client().post(url).status_code == 404
     foreign.refresh_from_db()
     assert foreign.revoked_at is None
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    ["2026-01-01_99999999999999999999999", "9999-12-31_-1", "0001-01-01_1", "x_y", "2026-13-01_1"],
+)
+def test_r15_a_hand_edited_page_cursor_is_ignored_not_a_server_error(world, cursor):
+    client = world.worker.client()
+    assert client.get(reverse("case_list"), {"after": cursor}).status_code == 200
+    journal = reverse("journal_list", args=[world.case.pk])
+    assert client.get(journal, {"before": cursor}).status_code == 200

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import uuid
 
 from django.contrib import messages
@@ -23,16 +22,9 @@ from filum.records.services import log_read, log_security_event
 from filum.tenancy.policy import Actor, Section, requires
 from filum.web.forms import add_service_errors
 from filum.web.once import once_per_token
+from filum.web.paging import parse_date_cursor
 
 PAGE_SIZE = 25
-
-
-def _parse_cursor(value: str) -> tuple[datetime.date, int] | None:
-    try:
-        day, number = value.split("_", 1)
-        return datetime.date.fromisoformat(day), int(number)
-    except ValueError:
-        return None
 
 
 @requires("case.list")
@@ -55,7 +47,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "open")
     if status in {"open", "closed"}:
         qs = qs.filter(status=status)
-    cursor = _parse_cursor(request.GET.get("after", ""))
+    cursor = parse_date_cursor(request.GET.get("after", ""))
     if cursor:
         day, number = cursor
         qs = qs.filter(opened_on__lte=day).exclude(opened_on=day, number__gte=number)

@@ -3,7 +3,6 @@ service agreement (S6, S7, S9). Partners with a shared journal read or write it 
 
 from __future__ import annotations
 
-import datetime
 import uuid
 from typing import Any
 
@@ -24,16 +23,9 @@ from filum.records.services import log_read
 from filum.tenancy.policy import Actor, Section, requires
 from filum.web.forms import add_service_errors
 from filum.web.once import once_per_token
+from filum.web.paging import parse_date_cursor
 
 PAGE_SIZE = 50
-
-
-def _cursor(value: str) -> tuple[datetime.date, int] | None:
-    try:
-        day, pk = value.split("_", 1)
-        return datetime.date.fromisoformat(day), int(pk)
-    except ValueError:
-        return None
 
 
 @requires("journal.read")
@@ -47,7 +39,7 @@ def journal_list(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
         contacts = contacts.filter(is_face_to_face=True)
     elif kind == "not_counted":
         contacts = contacts.filter(counts=False)
-    cursor = _cursor(request.GET.get("before", ""))
+    cursor = parse_date_cursor(request.GET.get("before", ""))
     if cursor:
         day, pk = cursor
         contacts = contacts.filter(date__lte=day).exclude(date=day, pk__gte=pk)

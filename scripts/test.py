@@ -86,8 +86,8 @@ def main(args: list[str]) -> int:
         bs.ensure_apt_package("/usr/bin/chromium", "chromium")  # for the Playwright tests
         env = bs.base_env()
         bs.ensure_messages(env)
-        # as the owner: pytest creates the test databases; the tests take the app role
-        # themselves where they check its privileges (tests/conftest.py)
+        # as the owner: pytest creates the test databases; the tests then act as the app
+        # role (tests/conftest.py)
         with bs.database(env, data_dir="pg-test", as_owner=True) as env:
             steps = [] if args else quality_steps(env)
             steps.append(("pytest", pytest_command(args), env))

@@ -122,16 +122,33 @@ def as_app_role() -> Iterator[Any]:
     itself is the owner). A refused statement rolls the savepoint back, role included."""
     role = checked_role_name(settings.DB_APP_ROLE)
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        acting = cursor.fetchone()[0]
         cursor.execute(f"SET LOCAL ROLE {role}")
         yield cursor
-        cursor.execute("RESET ROLE")
+        cursor.execute("SELECT set_config('role', %s, true)", [acting])
 
 
 @pytest.fixture
-def app_role(db: object) -> Iterator[None]:
+def app_role(db: object) -> None:
     """Run the whole test as the app role, as production does (the role is reset when the
     test's transaction rolls back)."""
     role = checked_role_name(settings.DB_APP_ROLE)
     with connection.cursor() as cursor:
         cursor.execute(f"SET ROLE {role}")
-    yield
+
+
+@pytest.fixture(autouse=True)
+def _tests_run_as_the_app_role(request: pytest.FixtureRequest) -> None:
+    """Every test using the database acts as the app role, like the running app (R28), unless
+    marked `owner` (it does what only the tables' owner may: bulk loads with triggers off).
+    Transactional tests (browser tests) stay the owner: they are emptied with TRUNCATE."""
+    marker = request.node.get_closest_marker("django_db")
+    uses_db = "db" in request.fixturenames or marker is not None
+    if not uses_db or request.node.get_closest_marker("owner"):
+        return
+    if {"transactional_db", "live_server"} & set(request.fixturenames):
+        return
+    if marker and marker.kwargs.get("transaction"):
+        return
+    request.getfixturevalue("app_role")

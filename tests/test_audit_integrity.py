@@ -42,10 +42,15 @@ def read_dossier(persona: Any, case: Any, times: int = 1) -> None:
 
 
 def as_owner(*statements: str, params: list[Any] | None = None) -> None:
-    """Tamper as the owner would: triggers off, change the rows, triggers back on."""
+    """Tamper as the owner would (triggers off, change the rows, triggers back on), then act
+    as the app role again."""
     with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        acting = cursor.fetchone()[0]
+        cursor.execute("RESET ROLE")  # back to the session's role: the owner
         for statement in statements:
             cursor.execute(statement, params)
+        cursor.execute("SELECT set_config('role', %s, false)", [acting])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -139,6 +139,7 @@ def _schema_of_bulk_tables() -> tuple[list[tuple[str, str]], list[tuple[str, str
         return indexes, cursor.fetchall()
 
 
+@pytest.mark.owner  # the volume load switches triggers off: seed_demo runs as the owner
 def test_benchmark_volume_loads_persons_and_half_as_many_dossiers_and_restores_the_schema():
     before = _schema_of_bulk_tables()
     output = seed("--size", "600", "--seed", "3")

@@ -105,7 +105,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "filum.web.probes.ProbeMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
-    "filum.tenancy.middleware.UserLanguageMiddleware",
     "filum.tenancy.middleware.SessionTimeoutMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "filum.tenancy.middleware.ActorMiddleware",

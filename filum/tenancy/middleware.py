@@ -11,7 +11,7 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import resolve, reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from filum.tenancy.models import Membership
 from filum.tenancy.policy import PUBLIC_VIEWS, Actor
@@ -46,21 +46,6 @@ class SessionTimeoutMiddleware:
             if not started:
                 request.session[_STARTED] = now.isoformat()
             request.session[_SEEN] = now.isoformat()
-        return self.get_response(request)
-
-
-class UserLanguageMiddleware:
-    """A signed-in user sees their stored language, whatever the cookie or the browser says
-    (X1); switching FR/DE stores the choice on the user (``tenancy.views.set_language``)."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and user.language:
-            translation.activate(user.language)
-            request.LANGUAGE_CODE = user.language
         return self.get_response(request)
 
 

@@ -101,7 +101,8 @@ def configured_server(url: str | None) -> Server:
     must read every table and a restore must create them, which the app's role may not."""
     if url:
         return Server.from_url(url)
-    return Server.from_settings(settings.DATABASES.get("owner") or settings.DATABASES["default"])
+    owner = getattr(settings, "DATABASE_OWNER", None)
+    return Server.from_settings(owner or settings.DATABASES["default"])
 
 
 # --- client tools ----------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from filum.tenancy import services
 from filum.tenancy.forms import MemberForm, OtpForm, SignInForm
 from filum.tenancy.middleware import SESSION_MEMBERSHIP_KEY, memberships_of
 from filum.tenancy.models import Membership
-from filum.tenancy.policy import account_view, requires
+from filum.tenancy.policy import ActorRequest, account_view, requires
 
 
 class SignInView(auth_views.LoginView):
@@ -108,8 +108,8 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
 
 
 @requires("org.manage_users")
-def members(request: HttpRequest) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
+def members(request: ActorRequest) -> HttpResponse:
+    actor = request.actor
     rows = (
         Membership.objects.filter(organisation_id=actor.organisation_id)
         .select_related("user", "team")
@@ -136,8 +136,8 @@ def members(request: HttpRequest) -> HttpResponse:
 
 @requires("org.manage_users")
 @require_POST
-def member_deactivate(request: HttpRequest, membership_id: int) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
+def member_deactivate(request: ActorRequest, membership_id: int) -> HttpResponse:
+    actor = request.actor
     membership = services.get_membership_for_actor(actor=actor, membership_id=membership_id)
     services.do_deactivate_membership(actor=actor, membership=membership)
     log_security_event("membership.revoked", request=request, membership=membership.pk)

@@ -37,7 +37,7 @@ from filum.documents.models import Document
 from filum.followup.models import Task
 from filum.journal.models import Contact, Topic
 from filum.people.models import Person
-from filum.records.models import ReadLog
+from filum.records.models import DENIAL, ReadLog, SecurityEvent
 from filum.tenancy.models import Membership, Organisation, OrganisationKind, SignInLink
 from filum.tenancy.policy import (
     ACCOUNT_VIEWS,
@@ -195,6 +195,7 @@ class Subject:
     case: Case | None = None
     person: Person | None = None
     membership: Membership | None = None
+    task_owner: int | None = None  # the organisation a task belongs to
     missing: bool = False
 
 
@@ -252,6 +253,10 @@ class Model:
         if scope == "case:any":
             assert subject.case is not None
             return self.reads_any_section(persona, subject.case)
+        if scope == "task":  # a task of the persona's organisation, and task.manage there
+            assert subject.case is not None
+            own = subject.task_owner == persona.membership.organisation_id
+            return own and any(self.may_case(persona, action, subject.case, s) for s in SECTIONS)
         if scope.startswith("case:"):
             assert subject.case is not None
             return self.may_case(persona, action, subject.case, scope.removeprefix("case:"))
@@ -264,9 +269,10 @@ class Model:
         raise AssertionError(f"unknown scope {scope}")
 
     def sees_canary(self, persona: Any, case: Case) -> bool:
-        """May this persona see the client's name of this dossier anywhere?"""
+        """May this persona see the client's name of this dossier anywhere? A share of any
+        section identifies the person it concerns (name, birth date)."""
         role = persona.membership.role
-        if self.may_case(persona, "core.read", case, "core"):
+        if self.reads_any_section(persona, case):
             return True
         # The data protection officer sees their own organisation's dossiers in the audit.
         return is_allowed(role, "audit.read", self.org_relation(persona, case.owner_id))
@@ -285,6 +291,10 @@ class Endpoint:
     post_only: bool = False
     ok_post: frozenset[int] = frozenset({302})
     post: bool = True  # send the empty POST at all (not for login/logout)
+    # The dossier sections the page shows: an allowed GET logs a read of each of them that
+    # the persona may read (all of them for the audit, which reads as "audit").
+    reads: tuple[str, ...] = ()
+    read_kind: str = "view"
 
 
 def _ep(kind: str, *targets: str, needs: tuple[tuple[str, str], ...] = (), **kw: Any) -> Endpoint:
@@ -299,6 +309,7 @@ CONTACTS = ("contact", "other_contact", "missing_contact")
 TASKS = ("task", "other_task", "missing_task")
 DOCUMENTS = ("document", "other_document", "missing_document")
 PROPOSALS = ("proposal", "other_proposal", "missing_proposal")
+_CORE, _JOURNAL, _DOCUMENTS = ("core",), ("journal",), ("documents",)
 # A steering step that the dossier's stage does not allow yet answers with a redirect.
 _FORM_OR_NOT_NOW = frozenset({200, 302})
 
@@ -347,16 +358,22 @@ ENDPOINTS: dict[str, Endpoint] = {
     "person_duplicates": _ep(
         "policy", needs=(("person.create", "org"),), **POST_ONLY | {"ok_post": frozenset({200})}
     ),
-    "person_detail": _ep("policy", *PERSONS, needs=(("core.read", "person"),)),
+    "person_detail": _ep("policy", *PERSONS, needs=(("core.read", "person"),), reads=_CORE),
     "person_edit": _ep(
-        "policy", *PERSONS, needs=(("person.edit", "org"), ("core.write", "person:write"))
+        "policy",
+        *PERSONS,
+        needs=(("person.edit", "org"), ("core.write", "person:write")),
+        reads=_CORE,
     ),
     "case_list": _ep("policy", needs=(("case.list", "org"),)),
     "case_create": _ep("policy", *PERSONS, needs=(("case.create", "org"), ("core.read", "person"))),
-    "case_detail": _ep("policy", *CASES, needs=(("*.read", "case:any"),)),
-    "case_edit": _ep("policy", *CASES, needs=(("core.write", "case:core"),)),
+    "case_detail": _ep("policy", *CASES, needs=(("*.read", "case:any"),), reads=SECTIONS),
+    "case_edit": _ep("policy", *CASES, needs=(("core.write", "case:core"),), reads=_CORE),
     "case_close": _ep(
-        "policy", *CASES, needs=(("core.write", "case:core"), ("case.transition", "case:core"))
+        "policy",
+        *CASES,
+        needs=(("core.write", "case:core"), ("case.transition", "case:core")),
+        reads=_CORE,
     ),
     "share_create": _ep("policy", *CASES, needs=_OWNER),
     "share_revoke": _ep(
@@ -367,47 +384,70 @@ ENDPOINTS: dict[str, Endpoint] = {
         "policy", "consent", "other_consent", "missing_consent", needs=_OWNER, **POST_ONLY
     ),
     "audit_find": _ep("policy", needs=(("audit.read", "org"),)),
-    "audit_case": _ep("policy", *CASES, needs=(("audit.read", "audit"),)),
+    "audit_case": _ep(
+        "policy", *CASES, needs=(("audit.read", "audit"),), reads=SECTIONS, read_kind="audit"
+    ),
+    "audit_denials": _ep("policy", needs=(("audit.read", "org"),)),
     # case steering (issue 3): journal, cockpit, tasks, documents, segments and stages
-    "journal_list": _ep("policy", *CASES, needs=(("journal.read", "case:journal"),)),
+    "journal_list": _ep(
+        "policy", *CASES, needs=(("journal.read", "case:journal"),), reads=("journal", "core")
+    ),
     "contact_create": _ep("policy", *CASES, needs=(("journal.write", "case:journal"),)),
-    "contact_correct": _ep("policy", *CONTACTS, needs=(("journal.write", "case:journal"),)),
-    "contact_history": _ep("policy", *CONTACTS, needs=(("journal.read", "case:journal"),)),
-    "service_agreement": _ep("policy", *CASES, needs=(("journal.write", "case:journal"),)),
+    "contact_correct": _ep(
+        "policy", *CONTACTS, needs=(("journal.write", "case:journal"),), reads=_JOURNAL
+    ),
+    "contact_history": _ep(
+        "policy", *CONTACTS, needs=(("journal.read", "case:journal"),), reads=_JOURNAL
+    ),
+    "service_agreement": _ep(
+        "policy", *CASES, needs=(("journal.write", "case:journal"),), reads=_JOURNAL
+    ),
     "cockpit": _ep("policy", needs=(("case.list", "org"),)),
     "cockpit_team": _ep("policy", needs=(("cockpit.team", "org"),)),
     "task_list": _ep("policy", needs=(("task.manage", "role"),)),
     "task_create": _ep("policy", *CASES, needs=(("task.manage", "case:core"),)),
-    "task_detail": _ep("policy", *TASKS, needs=(("task.manage", "case:core"),)),
-    "task_done": _ep("policy", *TASKS, needs=(("task.manage", "case:core"),), **POST_ONLY),
-    "task_cancel": _ep("policy", *TASKS, needs=(("task.manage", "case:core"),), **POST_ONLY),
-    "case_documents": _ep("policy", *CASES, needs=(("documents.read", "case:documents"),)),
+    "task_detail": _ep(
+        "policy", *TASKS, needs=(("task.manage", "task"),), reads=("core", "documents")
+    ),
+    "task_done": _ep("policy", *TASKS, needs=(("task.manage", "task"),), **POST_ONLY),
+    "task_cancel": _ep("policy", *TASKS, needs=(("task.manage", "task"),), **POST_ONLY),
+    "case_documents": _ep(
+        "policy", *CASES, needs=(("documents.read", "case:documents"),), reads=_DOCUMENTS
+    ),
     "document_upload": _ep("policy", *CASES, needs=(("documents.write", "case:documents"),)),
-    "document_download": _ep("policy", *DOCUMENTS, needs=(("documents.read", "case:documents"),)),
+    "document_download": _ep(
+        "policy", *DOCUMENTS, needs=(("documents.read", "case:documents"),), reads=_DOCUMENTS
+    ),
     "task_document_upload": _ep(
         "policy",
         *TASKS,
-        needs=(("task.manage", "case:core"), ("documents.write", "case:documents")),
+        needs=(("task.manage", "task"), ("documents.write", "case:documents")),
         **POST_ONLY,
     ),
-    "case_steering": _ep("policy", *CASES, needs=(("core.read", "case:core"),)),
-    "case_steering_panel": _ep("policy", *CASES, needs=(("core.read", "case:core"),)),
-    "intake_decide": _ep("policy", *CASES, needs=_STEP("case.transition"), ok_get=_FORM_OR_NOT_NOW),
-    "segment_propose": _ep(
-        "policy", *CASES, needs=_STEP("segment.propose"), ok_get=_FORM_OR_NOT_NOW
+    "case_steering": _ep("policy", *CASES, needs=(("core.read", "case:core"),), reads=_CORE),
+    "case_steering_panel": _ep("policy", *CASES, needs=(("core.read", "case:core"),), reads=_CORE),
+    "intake_decide": _ep(
+        "policy", *CASES, needs=_STEP("case.transition"), ok_get=_FORM_OR_NOT_NOW, reads=_CORE
     ),
-    "case_transfer": _ep("policy", *CASES, needs=_STEP("case.transition"), ok_get=_FORM_OR_NOT_NOW),
-    "segment_final": _ep("policy", *CASES, needs=_STEP("segment.propose"), ok_get=_FORM_OR_NOT_NOW),
+    "segment_propose": _ep(
+        "policy", *CASES, needs=_STEP("segment.propose"), ok_get=_FORM_OR_NOT_NOW, reads=_CORE
+    ),
+    "case_transfer": _ep(
+        "policy", *CASES, needs=_STEP("case.transition"), ok_get=_FORM_OR_NOT_NOW, reads=_CORE
+    ),
+    "segment_final": _ep(
+        "policy", *CASES, needs=_STEP("segment.propose"), ok_get=_FORM_OR_NOT_NOW, reads=_CORE
+    ),
     "segment_change": _ep(
-        "policy", *CASES, needs=_STEP("segment.propose"), ok_get=_FORM_OR_NOT_NOW
+        "policy", *CASES, needs=_STEP("segment.propose"), ok_get=_FORM_OR_NOT_NOW, reads=_CORE
     ),
     "segment_review": _ep(
-        "policy", *CASES, needs=_STEP("segment.propose"), ok_get=_FORM_OR_NOT_NOW
+        "policy", *CASES, needs=_STEP("segment.propose"), ok_get=_FORM_OR_NOT_NOW, reads=_CORE
     ),
     "segment_request": _ep(
-        "policy", *CASES, needs=_STEP("segment.request"), ok_get=_FORM_OR_NOT_NOW
+        "policy", *CASES, needs=_STEP("segment.request"), ok_get=_FORM_OR_NOT_NOW, reads=_CORE
     ),
-    "proposal_decide": _ep("policy", *PROPOSALS, needs=_STEP("segment.decide")),
+    "proposal_decide": _ep("policy", *PROPOSALS, needs=_STEP("segment.decide"), reads=_CORE),
 }
 
 
@@ -503,7 +543,7 @@ def build_target(world: Any, bystander: Organisation, kind: str) -> Target:
             due_on=timezone.localdate(),
             assigned_role="social_worker",
         )
-        return Target({"task_id": task.pk}, Subject(case=obj), kind)
+        return Target({"task_id": task.pk}, Subject(case=obj, task_owner=task.owner_id), kind)
     if kind in ("document", "other_document"):
         document = Document.objects.filter(case=obj).first()
         if document is None:
@@ -572,6 +612,53 @@ def _not_found_text(body: str, url: str) -> str:
     return re.sub(r"\b[A-Za-z0-9]{64}\b", "<csrf>", body.replace(url, "<url>"))
 
 
+def _reads_since(last_id: int | None) -> list[tuple[str, str, str]]:
+    rows = ReadLog.objects.order_by("id")
+    if last_id is not None:
+        rows = rows.filter(id__gt=last_id)
+    return sorted(
+        (str(r.case_id or r.person_id), r.section, r.kind)
+        for r in rows.only("case_id", "person_id", "section", "kind")
+    )
+
+
+def _expected_reads(
+    model: Model, persona: Any, endpoint: Endpoint, target: Target
+) -> list[tuple[str, str, str]]:
+    """The read-log rows an allowed GET writes: the page's sections the persona may read (the
+    audit reads all of them; a person page reads the person's core data)."""
+    subject = target.subject
+    if subject.case is None:
+        if subject.person is None or not endpoint.reads:
+            return []
+        return sorted((str(subject.person.pk), s, endpoint.read_kind) for s in endpoint.reads)
+    case = subject.case
+    shown = [
+        s
+        for s in endpoint.reads
+        if endpoint.read_kind == "audit" or model.may_case(persona, f"{s}.read", case, s)
+    ]
+    return sorted((str(case.pk), s, endpoint.read_kind) for s in shown)
+
+
+def _denials(persona: Any) -> set[tuple[str, str]]:
+    return {
+        (e["object_type"], e["object_id"])
+        for e in SecurityEvent.objects.filter(kind=DENIAL, user=persona.user).values_list(
+            "detail", flat=True
+        )
+    }
+
+
+def _denied_object(target: Target) -> tuple[str, str]:
+    """What a refused request for this target is recorded as (the most specific object)."""
+    kwargs = target.kwargs
+    for key in ("task_id", "document_id", "contact_id", "proposal_id", "person_id", "case_id"):
+        if key in kwargs:
+            return key.removesuffix("_id"), str(kwargs[key])
+    return ("", "")
+
+
 def setup_state(world: Any, state: str) -> Model:
     Person.objects.filter(pk=world.case.client_id).update(last_name=CANARY["case"])
     Person.objects.filter(pk=world.other_case.client_id).update(last_name=CANARY["other_case"])
@@ -629,7 +716,8 @@ def test_r11_r12_every_persona_on_every_url_gets_what_the_matrix_says(world, sta
                     allowed = role_has_action = persona.user.is_superuser
                 else:
                     allowed = role_has_action = True
-                reads_before = ReadLog.objects.count()
+                last_read = ReadLog.objects.order_by("-id").values_list("id", flat=True).first()
+                denials_before = _denials(persona)
                 if endpoint.post_only:
                     expected_get = {405} if role_has_action else {404}
                 else:
@@ -644,15 +732,26 @@ def test_r11_r12_every_persona_on_every_url_gets_what_the_matrix_says(world, sta
                 for canary in hidden:
                     if canary in body:
                         problems.append(f"{where} GET shows the canary {canary}")
-                if name == "case_detail" and status == 200:
-                    case = target.subject.case
-                    assert case is not None
-                    readable = [
-                        s for s in SECTIONS if model.may_case(persona, f"{s}.read", case, s)
-                    ]
-                    logged = ReadLog.objects.count() - reads_before
-                    if logged != len(readable):
-                        problems.append(f"{where}: {logged} read-log rows for {readable}")
+                get_allowed = allowed and not endpoint.post_only
+                logged = _reads_since(last_read)
+                expected_reads = (
+                    _expected_reads(model, persona, endpoint, target) if get_allowed else []
+                )
+                if logged != expected_reads:
+                    problems.append(f"{where} GET: read log {logged}, expected {expected_reads}")
+                denied = _denials(persona) - denials_before
+                if denied - {_denied_object(target)}:
+                    problems.append(f"{where} GET: unexpected denials {denied}")
+                refused_object = (
+                    endpoint.kind == "policy"
+                    and not allowed
+                    and role_has_action
+                    and not endpoint.post_only
+                    and not target.subject.missing
+                    and target.label != "none"
+                )
+                if refused_object and _denied_object(target) not in _denials(persona):
+                    problems.append(f"{where} GET: refused, but no security event")
                 if not endpoint.post:
                     continue
                 if allowed and not endpoint.post_only:
@@ -753,9 +852,14 @@ def test_r12_partner_sees_only_the_shared_journal_and_loses_it_on_revocation(wor
         granted_by=world.worker.user,
     )
     reads_before = ReadLog.objects.filter(case_id=case_id).count()
+    Case.objects.filter(pk=case_id).update(title="Zytitlecanarywq")
     response = partner.get(detail)
     assert response.status_code == 200
-    assert CANARY["case"] not in response.content.decode()  # core data are not shared
+    body = response.content.decode()
+    # The share identifies the person it concerns; the rest of the core data is not shared.
+    assert CANARY["case"] in body
+    assert "Zytitlecanarywq" not in body
+    assert reverse("person_detail", kwargs={"person_id": world.case.client_id}) not in body
     assert response.context["access"].readable_sections == ["journal"]
     assert response.context["access"].writable_sections == []
     rows = ReadLog.objects.filter(case_id=case_id).order_by("id")[reads_before:]
@@ -1002,5 +1106,8 @@ def test_r12_model_detects_a_leak(world):
     assert model.relation(world.partner, world.case, "journal") == Relation.SHARED_READ
     assert model.relation(world.partner, world.case, "core") == Relation.OTHER
     assert model.reads_any_section(world.partner, world.case)
-    assert not model.sees_canary(world.partner, world.case)
+    assert model.sees_canary(world.partner, world.case)  # a share identifies the person
+    assert not model.sees_canary(world.outsider, world.case)
+    assert not model.reads_any_section(world.partner, world.other_case)
+    assert not model.sees_canary(world.partner, world.other_case)
     assert re.search(CANARY["case"], str(world.case.client))

@@ -231,8 +231,10 @@ def test_x2_x6_the_dpo_sees_reads_and_changes_with_author_and_values(world):
     rows = response.context["rows"]
     reads = [r for r in rows if r.kind == "read"]
     changes = [r for r in rows if r.kind == "change"]
-    assert {r.user for r in reads} == {world.worker.user, world.colleague.user}
-    assert len(reads) == 2 * len(SECTIONS)
+    # The DPO's own opening of the audit is on the record too, as an audit read (X6).
+    assert {r.user for r in reads} == {world.worker.user, world.colleague.user, world.dpo.user}
+    assert len(reads) == 3 * len(SECTIONS)
+    assert {r.what for r in reads if r.user == world.dpo.user} == {"audit"}
     title_change = next(
         r
         for r in changes

@@ -271,9 +271,15 @@ class Case(models.Model):
 
 class ShareQuerySet(models.QuerySet["Share"]):
     def active(self, on: datetime.date | None = None) -> ShareQuerySet:
+        """Shares in force on a day: not revoked, not past their end, and, if based on a
+        consent, not past the consent's end either (min of both, P2, X4) nor withdrawn. Every
+        visibility filter (dossiers, persons, lists, tasks) goes through here."""
         today = on or timezone.localdate()
+        consent_in_force = Q(consent__withdrawn_on__isnull=True) & (
+            Q(consent__valid_until__isnull=True) | Q(consent__valid_until__gte=today)
+        )
         return self.filter(revoked_at__isnull=True, valid_until__gte=today).filter(
-            Q(consent__isnull=True) | Q(consent__withdrawn_on__isnull=True)
+            Q(consent__isnull=True) | consent_in_force
         )
 
 
@@ -394,10 +400,18 @@ class Share(models.Model):
         return f"{self.case} → {self.organisation}"
 
     @property
+    def ends_on(self) -> datetime.date:
+        """The last day of the share: its own end, or the consent's if that comes first."""
+        if self.consent_id is not None and self.consent is not None:
+            if self.consent.valid_until is not None:
+                return min(self.valid_until, self.consent.valid_until)
+        return self.valid_until
+
+    @property
     def is_active(self) -> bool:
         return (
             self.revoked_at is None
-            and self.valid_until >= timezone.localdate()
+            and self.ends_on >= timezone.localdate()
             and (
                 self.consent_id is None or self.consent is None or self.consent.withdrawn_on is None
             )

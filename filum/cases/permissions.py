@@ -1,14 +1,18 @@
-"""The one access path to a dossier: relation of the actor to it, per section."""
+"""The one door to a dossier: the actor's relation to it per section, the check, and the
+log of what the page reads (issue 6 section 2, decision 0012)."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.http import Http404
 
 from filum.cases.models import Case, Share
-from filum.tenancy.policy import SECTIONS, Actor, Relation, Section, is_allowed
+from filum.records.models import ReadKind
+from filum.records.services import log_read, refuse
+from filum.tenancy.policy import SECTIONS, Actor, ActorRequest, Relation, Section, is_allowed
 
 
 @dataclass(frozen=True)
@@ -57,13 +61,56 @@ def relations_for(actor: Actor, case: Case, shares: list[Share]) -> dict[str, Re
     return relations
 
 
-def get_case_access(
-    *, actor: Actor, case_id: uuid.UUID, section: str | None = None, write: bool = False
-) -> CaseAccess:
-    """Fetch a dossier with the actor's access to it.
+def case_access(*, actor: Actor, case: Case) -> CaseAccess:
+    """The actor's relation to each section of a dossier already fetched (one query for the
+    actor's active shares of it, none for the owner). Grants nothing and logs nothing: pages
+    go through ``get_case_for_actor``."""
+    shares: list[Share] = []
+    if case.owner_id != actor.organisation_id:
+        shares = list(
+            Share.objects.active().filter(case=case, organisation_id=actor.organisation_id)
+        )
+    return CaseAccess(case=case, relations=relations_for(actor, case, shares), role=actor.role)
 
-    Without ``section`` the actor needs to read at least one section; with it, they need to
-    read (or write) that section. Missing and forbidden both raise the same 404 (R12)."""
+
+def record_reads(
+    request: ActorRequest,
+    access: CaseAccess,
+    reads: Iterable[str],
+    *,
+    kind: str = ReadKind.VIEW,
+) -> None:
+    """Log the read of the sections a page shows, among those the actor may read (X6, R25).
+
+    Only a page that is shown counts: GET requests. A POST either redirects or shows the
+    form again that its GET already logged."""
+    if request.method != "GET":
+        return
+    shown = [s for s in reads if access.can_read(s)]
+    if shown:
+        log_read(
+            actor=request.actor,
+            case_id=access.case.pk,
+            sections=shown,
+            kind=kind,
+            path=request.path,
+        )
+
+
+def get_case_for_actor(
+    *,
+    request: ActorRequest,
+    case_id: uuid.UUID,
+    need: str | None = None,
+    write: bool = False,
+    reads: Iterable[str] = (),
+) -> CaseAccess:
+    """The one door to a dossier: fetch it, check the actor's access and log what it shows.
+
+    ``need`` is the section the page needs to read (or, with ``write``, to write); without
+    it the actor needs to read at least one section. ``reads`` names the sections the page
+    shows: those the actor may read are logged as read. Missing and forbidden both raise the
+    same 404 (R12); a refused existing dossier leaves a security event (R14)."""
     case = (
         Case.objects.select_related("owner", "client", "responsible", "team", "assistance_unit")
         .filter(pk=case_id)
@@ -71,18 +118,14 @@ def get_case_access(
     )
     if case is None:
         raise Http404
-    shares = []
-    if case.owner_id != actor.organisation_id:
-        shares = list(
-            Share.objects.active().filter(case=case, organisation_id=actor.organisation_id)
-        )
-    access = CaseAccess(case=case, relations=relations_for(actor, case, shares), role=actor.role)
-    if section is None:
+    access = case_access(actor=request.actor, case=case)
+    if need is None:
         allowed = bool(access.readable_sections)
     elif write:
-        allowed = access.can_write(section)
+        allowed = access.can_write(need)
     else:
-        allowed = access.can_read(section)
+        allowed = access.can_read(need)
     if not allowed:
-        raise Http404
+        refuse(request, "case", case.pk, owner_id=case.owner_id)
+    record_reads(request, access, reads)
     return access

@@ -196,6 +196,11 @@ def check_share(
             errors["consent"] = _("Choose the consent this share is based on.")
         elif not consent.is_active:
             errors["consent"] = _("This consent is withdrawn or expired.")
+        elif consent.valid_until is not None and valid_until > consent.valid_until:
+            # A share based on a consent ends when the consent ends (P2, X4).
+            errors["valid_until"] = _(
+                "The consent ends on %(date)s: the share cannot last beyond it."
+            ) % {"date": f"{consent.valid_until:%d.%m.%Y}"}
         elif not unknown and not consent.covers(sections):
             errors["consent"] = _("The consent does not cover all the chosen sections.")
     if errors:

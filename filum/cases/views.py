@@ -7,7 +7,7 @@ import uuid
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Value
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,10 +16,10 @@ from django.views.decorators.http import require_POST
 from filum.cases import services
 from filum.cases.forms import CaseEditForm, CaseForm, ConsentForm, ShareForm
 from filum.cases.models import Case, CaseTransition, Consent, Share, Stage
-from filum.cases.permissions import CaseAccess, get_case_access
+from filum.cases.permissions import CaseAccess, get_case_for_actor
 from filum.people.permissions import get_person_for_actor
-from filum.records.services import log_read, log_security_event
-from filum.tenancy.policy import Actor, Section, requires
+from filum.records.services import log_security_event, refuse
+from filum.tenancy.policy import SECTIONS, ActorRequest, Section, requires
 from filum.web.forms import add_service_errors
 from filum.web.once import once_per_token
 from filum.web.paging import parse_date_cursor
@@ -28,9 +28,9 @@ PAGE_SIZE = 25
 
 
 @requires("case.list")
-def case_list(request: HttpRequest) -> HttpResponse:
+def case_list(request: ActorRequest) -> HttpResponse:
     """The actor's dossiers, newest first, paged by keyset (opened_on, number)."""
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+    actor = request.actor
     default_scope = "shared" if actor.role == "partner_staff" else "mine"
     scope = request.GET.get("scope", default_scope)
     if scope == "shared":
@@ -67,9 +67,9 @@ def case_list(request: HttpRequest) -> HttpResponse:
 
 @requires("case.create")
 @once_per_token
-def case_create(request: HttpRequest, person_id: uuid.UUID) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    person = get_person_for_actor(actor=actor, person_id=person_id)
+def case_create(request: ActorRequest, person_id: uuid.UUID) -> HttpResponse:
+    actor = request.actor
+    person = get_person_for_actor(request=request, person_id=person_id)
     form = CaseForm(request.POST or None, organisation_id=actor.organisation_id)
     if request.method == "POST" and form.is_valid():
         case = services.do_open_case(
@@ -110,19 +110,17 @@ def _detail_context(access: CaseAccess) -> dict[str, object]:
 
 
 @requires("core.read")
-def case_detail(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    access = get_case_access(actor=actor, case_id=case_id)
-    log_read(
-        actor=actor, case_id=access.case.pk, sections=access.readable_sections, path=request.path
-    )
+def case_detail(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
+    access = get_case_for_actor(request=request, case_id=case_id, reads=SECTIONS)
     return render(request, "cases/case_detail.html", _detail_context(access))
 
 
 @requires("core.write")
-def case_edit(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    access = get_case_access(actor=actor, case_id=case_id, section=Section.CORE, write=True)
+def case_edit(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
+    actor = request.actor
+    access = get_case_for_actor(
+        request=request, case_id=case_id, need=Section.CORE, write=True, reads=[Section.CORE]
+    )
     case = access.case
     form = CaseEditForm(request.POST or None, instance=case, organisation_id=case.owner_id)
     if request.method == "POST" and form.is_valid():
@@ -148,18 +146,18 @@ def case_edit(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     return render(request, "cases/case_edit.html", {"form": form, "case": case})
 
 
-def _owner_access(request: HttpRequest, case_id: uuid.UUID) -> CaseAccess:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    access = get_case_access(actor=actor, case_id=case_id, section=Section.CORE)
+def _owner_access(request: ActorRequest, case_id: uuid.UUID) -> CaseAccess:
+    """Shares and consents are managed by the dossier's owner (the forms show no content)."""
+    access = get_case_for_actor(request=request, case_id=case_id, need=Section.CORE)
     if not access.may("share.manage"):
-        raise Http404
+        refuse(request, "case", case_id, owner_id=access.case.owner_id)
     return access
 
 
 @requires("share.manage")
 @once_per_token
-def share_create(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+def share_create(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
+    actor = request.actor
     access = _owner_access(request, case_id)
     form = ShareForm(request.POST or None, case=access.case)
     if request.method == "POST" and form.is_valid():
@@ -183,8 +181,8 @@ def share_create(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
 
 @requires("share.manage")
 @require_POST
-def share_revoke(request: HttpRequest, case_id: uuid.UUID, share_id: uuid.UUID) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+def share_revoke(request: ActorRequest, case_id: uuid.UUID, share_id: uuid.UUID) -> HttpResponse:
+    actor = request.actor
     access = _owner_access(request, case_id)
     share = (
         Share.objects.filter(pk=share_id, case=access.case)
@@ -203,8 +201,8 @@ def share_revoke(request: HttpRequest, case_id: uuid.UUID, share_id: uuid.UUID) 
 
 @requires("share.manage")
 @once_per_token
-def consent_create(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+def consent_create(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
+    actor = request.actor
     access = _owner_access(request, case_id)
     form = ConsentForm(request.POST or None, case=access.case)
     if request.method == "POST" and form.is_valid():
@@ -222,8 +220,8 @@ def consent_create(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
 
 @requires("share.manage")
 @require_POST
-def consent_withdraw(request: HttpRequest, case_id: uuid.UUID, consent_id: int) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+def consent_withdraw(request: ActorRequest, case_id: uuid.UUID, consent_id: int) -> HttpResponse:
+    actor = request.actor
     access = _owner_access(request, case_id)
     consent = Consent.objects.filter(pk=consent_id, case=access.case).select_related("case").first()
     if consent is None:

@@ -6,31 +6,32 @@ import uuid
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from filum.cases.permissions import get_case_access
+from filum.cases.permissions import get_case_for_actor
 from filum.documents import services
 from filum.documents.forms import UploadForm
 from filum.documents.models import Document
-from filum.followup.permissions import get_task_access
-from filum.records.services import log_read
-from filum.tenancy.policy import Actor, Section, requires
+from filum.documents.permissions import get_document_for_actor
+from filum.followup.permissions import get_task_for_actor
+from filum.records.services import refuse
+from filum.tenancy.policy import ActorRequest, Section, requires
 from filum.web.once import once_per_token
 
 
 @requires("documents.read")
-def case_documents(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    access = get_case_access(actor=actor, case_id=case_id, section=Section.DOCUMENTS)
+def case_documents(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
+    access = get_case_for_actor(
+        request=request, case_id=case_id, need=Section.DOCUMENTS, reads=[Section.DOCUMENTS]
+    )
     documents = list(
         Document.objects.filter(case=access.case).select_related(
             "uploaded_by", "uploaded_by_org", "task"
         )
     )
-    log_read(actor=actor, case_id=access.case.pk, sections=[Section.DOCUMENTS], path=request.path)
     context = {
         "case": access.case,
         "access": access,
@@ -42,9 +43,11 @@ def case_documents(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
 
 @requires("documents.write")
 @once_per_token
-def document_upload(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    access = get_case_access(actor=actor, case_id=case_id, section=Section.DOCUMENTS, write=True)
+def document_upload(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
+    actor = request.actor
+    access = get_case_for_actor(
+        request=request, case_id=case_id, need=Section.DOCUMENTS, write=True
+    )
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         services.do_store_document(
@@ -65,13 +68,13 @@ def document_upload(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
 @requires("task.manage")
 @require_POST
 @once_per_token
-def task_document_upload(request: HttpRequest, task_id: int) -> HttpResponse:
+def task_document_upload(request: ActorRequest, task_id: int) -> HttpResponse:
     """A document dropped onto a task (I8): it belongs to the dossier and points at the task."""
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    task_access = get_task_access(actor=actor, task_id=task_id)
+    actor = request.actor
+    task_access = get_task_for_actor(request=request, task_id=task_id)
     task = task_access.task
     if not task_access.case_access.can_write(Section.DOCUMENTS):
-        raise Http404
+        refuse(request, "task", task.pk, owner_id=task.case.owner_id)
     form = UploadForm(request.POST, request.FILES)
     if form.is_valid():
         try:
@@ -94,17 +97,12 @@ def task_document_upload(request: HttpRequest, task_id: int) -> HttpResponse:
 
 
 @requires("documents.read")
-def document_download(request: HttpRequest, document_id: uuid.UUID) -> FileResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    document = Document.objects.filter(pk=document_id).first()
-    if document is None:
-        raise Http404
-    access = get_case_access(actor=actor, case_id=document.case_id, section=Section.DOCUMENTS)
+def document_download(request: ActorRequest, document_id: uuid.UUID) -> FileResponse:
+    document = get_document_for_actor(request=request, document_id=document_id)
     try:
         handle = document.file.open("rb")
     except FileNotFoundError as exc:
         raise Http404 from exc
-    log_read(actor=actor, case_id=access.case.pk, sections=[Section.DOCUMENTS], path=request.path)
     response = FileResponse(
         handle,
         as_attachment=True,

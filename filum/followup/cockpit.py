@@ -178,7 +178,9 @@ def build_cockpit(
     open_counts: Counter[uuid.UUID] = Counter()
     due_counts: Counter[uuid.UUID] = Counter()
     if ids:
-        for task in Task.objects.open().filter(case_id__in=ids).order_by("due_on", "id"):
+        # Only the tasks of the actor's organisation (a partner's tasks are the partner's).
+        own_tasks = Task.objects.open().filter(case_id__in=ids, owner_id=actor.organisation_id)
+        for task in own_tasks.order_by("due_on", "id"):
             next_tasks.setdefault(task.case_id, task)
             open_counts[task.case_id] += 1
             if task.due_on <= as_of:

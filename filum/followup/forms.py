@@ -28,12 +28,14 @@ class TaskForm(forms.Form):
         label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 4})
     )
 
-    def __init__(self, *args: Any, case: Case, actor_user: User, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, case: Case, actor_user: User, organisation_id: int, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         people = (
             User.objects.filter(
                 is_active=True,
-                memberships__organisation_id=case.owner_id,
+                memberships__organisation_id=organisation_id,
                 memberships__is_active=True,
             )
             .distinct()

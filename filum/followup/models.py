@@ -113,11 +113,10 @@ class TaskQuerySet(models.QuerySet["Task"]):
         return self.filter(status=TaskStatus.OPEN)
 
     def for_actor(self, actor: Actor) -> TaskQuerySet:
-        """Tasks addressed to the actor: to them personally, or to their role in their
-        organisation. (Which dossiers the actor may open is still checked per dossier.)"""
-        return self.filter(
-            Q(assigned_to=actor.user)
-            | Q(assigned_to__isnull=True, assigned_role=actor.role, owner_id=actor.organisation_id)
+        """Tasks of the actor's organisation addressed to them: personally, or to their role.
+        (Which dossiers the actor may open is still checked per dossier.)"""
+        return self.filter(owner_id=actor.organisation_id).filter(
+            Q(assigned_to=actor.user) | Q(assigned_to__isnull=True, assigned_role=actor.role)
         )
 
     def due_by(self, day: datetime.date) -> TaskQuerySet:
@@ -126,7 +125,9 @@ class TaskQuerySet(models.QuerySet["Task"]):
 
 @audited()
 class Task(models.Model):
-    """A dated task on a dossier, for a person or for a role in the owning organisation.
+    """A dated task on a dossier, for a person or for a role in the organisation it belongs
+    to (``owner``): the dossier's owner for rule tasks, the creating organisation for tasks
+    made by hand (a partner's tasks on a shared dossier are the partner's, decision 0012).
 
     Tasks made by the nightly rules carry a ``rule_key`` (kind and deadline); the key is unique
     per dossier whatever the status, so the rules never create the same task twice, and a

@@ -19,7 +19,7 @@ from filum.tenancy.models import Membership, Role, User
 from filum.tenancy.policy import Actor
 
 
-def check_assignee(*, case: Case, assigned_to: User | None, assigned_role: str) -> None:
+def check_assignee(*, organisation_id: int, assigned_to: User | None, assigned_role: str) -> None:
     if (assigned_to is None) == (not assigned_role):
         raise ValidationError(
             {"assigned_to": _("Assign the task either to a person or to a role.")}, code="assignee"
@@ -29,11 +29,11 @@ def check_assignee(*, case: Case, assigned_to: User | None, assigned_role: str) 
     if (
         assigned_to is not None
         and not Membership.objects.active()
-        .filter(user=assigned_to, organisation_id=case.owner_id)
+        .filter(user=assigned_to, organisation_id=organisation_id)
         .exists()
     ):
         raise ValidationError(
-            {"assigned_to": _("Choose a member of the dossier's organisation.")}, code="not_member"
+            {"assigned_to": _("Choose a member of your organisation.")}, code="not_member"
         )
 
 
@@ -48,17 +48,20 @@ def do_create_task(
     assigned_role: str = "",
     description: str = "",
 ) -> Task:
-    """A task made by hand, for a person or for a role in the dossier's organisation."""
+    """A task made by hand. It belongs to the actor's organisation (a partner's task on a
+    shared dossier is the partner's) and is for a person or a role there."""
     title = (title or "").strip()
     if not title:
         raise ValidationError({"title": _("Give the task a title.")}, code="required")
     if not case.is_open:
         raise ValidationError(_("This dossier is closed and can no longer be changed."))
-    check_assignee(case=case, assigned_to=assigned_to, assigned_role=assigned_role)
+    check_assignee(
+        organisation_id=actor.organisation_id, assigned_to=assigned_to, assigned_role=assigned_role
+    )
     check_dates({"due_on": due_on}, today=timezone.localdate(), opened_on=case.opened_on)
     return Task.objects.create(
         case=case,
-        owner_id=case.owner_id,
+        owner_id=actor.organisation_id,
         kind=TaskKind.MANUAL,
         title=title,
         description=description.strip(),

@@ -2,7 +2,7 @@
 four-eyes confirmation, the transfer to counselling, the receiving worker's final decision,
 changes, the assistant's request, reviews at the time limit and the segment history.
 
-Views are thin: access through ``get_case_access`` and the policy, a form for the shape of
+Views are thin: access through ``get_case_for_actor`` and the policy, a form for the shape of
 the input, then a function of ``filum.followup.lifecycle`` or ``filum.followup.segments`` that
 checks the rules; its ValidationError messages are shown on the form and nothing changes.
 """
@@ -17,7 +17,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -30,11 +30,12 @@ from filum.cases.models import (
     Stage,
     TransferReport,
 )
-from filum.cases.permissions import CaseAccess, get_case_access
+from filum.cases.permissions import CaseAccess, get_case_for_actor
 from filum.dates import add_days
 from filum.followup import lifecycle, segments
 from filum.followup.lights import CaseLight, light_for_case
 from filum.followup.models import NormRule, Task
+from filum.followup.permissions import get_proposal_for_actor
 from filum.followup.rules import SegmentPeriod, add_months, segment_state
 from filum.followup.steering_forms import (
     CloseCaseForm,
@@ -44,7 +45,8 @@ from filum.followup.steering_forms import (
     SegmentForm,
     TransferForm,
 )
-from filum.tenancy.policy import Actor, Section, requires
+from filum.records.services import refuse
+from filum.tenancy.policy import Actor, ActorRequest, Section, requires
 from filum.web.forms import add_service_errors
 from filum.web.once import once_per_token
 
@@ -52,18 +54,22 @@ Kind = SegmentProposal.Kind
 Status = SegmentProposal.Status
 
 
-def _access(request: HttpRequest, case_id: uuid.UUID, action: str | None = None) -> CaseAccess:
-    """The dossier with write access to its core data and, if given, the action allowed on it."""
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    access = get_case_access(
-        actor=actor, case_id=case_id, section=Section.CORE, write=action is not None
+def _access(request: ActorRequest, case_id: uuid.UUID, action: str | None = None) -> CaseAccess:
+    """The dossier with write access to its core data and, if given, the action allowed on it.
+    The steering forms show the dossier's stage and segment: a core read."""
+    access = get_case_for_actor(
+        request=request,
+        case_id=case_id,
+        need=Section.CORE,
+        write=action is not None,
+        reads=[Section.CORE],
     )
     if action is not None and not access.may(action):
-        raise Http404
+        refuse(request, "case", case_id, owner_id=access.case.owner_id)
     return access
 
 
-def _not_now(request: HttpRequest, case: Case, message: str) -> HttpResponse:
+def _not_now(request: ActorRequest, case: Case, message: str) -> HttpResponse:
     messages.info(request, message)
     return redirect("case_steering", case_id=case.pk)
 
@@ -152,7 +158,7 @@ def steering_state(
         time_limit=_time_limit(case),
         open_tasks=list(
             Task.objects.open()
-            .filter(case=case)
+            .filter(case=case, owner_id=actor.organisation_id)
             .select_related("assigned_to")
             .order_by("due_on")[:5]
         ),
@@ -219,9 +225,11 @@ def _actions(state: SteeringState, actor: Actor) -> list[Action]:
 
 
 @requires("core.read")
-def case_steering(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    access = get_case_access(actor=actor, case_id=case_id, section=Section.CORE)
+def case_steering(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
+    actor = request.actor
+    access = get_case_for_actor(
+        request=request, case_id=case_id, need=Section.CORE, reads=[Section.CORE]
+    )
     state = steering_state(access, actor)
     case = access.case
     context = {
@@ -245,17 +253,19 @@ def case_steering(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
 
 
 @requires("core.read")
-def case_steering_panel(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+def case_steering_panel(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
     """The steering block of the dossier page, loaded by htmx (a link without JavaScript)."""
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    access = get_case_access(actor=actor, case_id=case_id, section=Section.CORE)
+    actor = request.actor
+    access = get_case_for_actor(
+        request=request, case_id=case_id, need=Section.CORE, reads=[Section.CORE]
+    )
     state = steering_state(access, actor)
     return render(request, "followup/steering/_panel.html", {"case": access.case, "state": state})
 
 
 @requires("case.transition")
-def intake_decide(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+def intake_decide(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
+    actor = request.actor
     access = _access(request, case_id, "case.transition")
     case = access.case
     if case.stage != Stage.INTAKE_1 or not case.is_open:
@@ -284,7 +294,7 @@ def intake_decide(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
 
 
 def _segment_page(
-    request: HttpRequest,
+    request: ActorRequest,
     *,
     case: Case,
     form: SegmentForm | RequestForm,
@@ -298,9 +308,9 @@ def _segment_page(
 
 @requires("segment.propose")
 @once_per_token
-def segment_propose(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+def segment_propose(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
     """The first segment proposal at Intake 2, for a section head to confirm (S1, S2)."""
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+    actor = request.actor
     case = _access(request, case_id, "segment.propose").case
     if case.stage != Stage.INTAKE_2 or not case.is_open:
         return _not_now(request, case, _("The first segment is proposed in Intake 2."))
@@ -337,9 +347,9 @@ def segment_propose(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
 
 @requires("segment.propose")
 @once_per_token
-def segment_final(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+def segment_final(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
     """The receiving worker's final decision within 3 months of receipt (S3)."""
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+    actor = request.actor
     case = _access(request, case_id, "segment.propose").case
     if case.stage != Stage.COUNSELLING or not case.received_on or not case.is_open:
         return _not_now(
@@ -380,9 +390,9 @@ def segment_final(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
 
 @requires("segment.propose")
 @once_per_token
-def segment_change(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+def segment_change(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
     """A change of segment at any time (S4): the section head performs it, a worker proposes it."""
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+    actor = request.actor
     case = _access(request, case_id, "segment.propose").case
     if case.stage != Stage.COUNSELLING or not case.is_open:
         return _not_now(request, case, _("The segment can be changed in counselling."))
@@ -435,9 +445,9 @@ def segment_change(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
 
 @requires("segment.propose")
 @once_per_token
-def segment_review(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+def segment_review(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
     """Keep or move at the end of the segment's time limit (S5), for the section head."""
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+    actor = request.actor
     case = _access(request, case_id, "segment.propose").case
     if case.stage != Stage.COUNSELLING or not case.segment or not case.is_open:
         return _not_now(
@@ -476,9 +486,9 @@ def segment_review(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
 
 @requires("segment.request")
 @once_per_token
-def segment_request(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+def segment_request(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
     """The administrative assistant asks for segment A or B for a C dossier (S4, S10)."""
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+    actor = request.actor
     case = _access(request, case_id, "segment.request").case
     if case.stage != Stage.COUNSELLING or case.segment != Segment.C or not case.is_open:
         return _not_now(request, case, _("A request is possible for a dossier in segment C."))
@@ -514,22 +524,11 @@ def segment_request(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
 
 
 @requires("segment.decide")
-def proposal_decide(request: HttpRequest, case_id: uuid.UUID, proposal_id: int) -> HttpResponse:
+def proposal_decide(request: ActorRequest, case_id: uuid.UUID, proposal_id: int) -> HttpResponse:
     """The section head confirms or refuses a proposal (four eyes, S2)."""
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    case = _access(request, case_id, "segment.decide").case
-    criteria = Prefetch(
-        "criteria", queryset=SegmentCriterion.objects.order_by("segment", "position")
-    )
-    proposal = (
-        SegmentProposal.objects.filter(pk=proposal_id, case=case)
-        .select_related("proposed_by", "decided_by")
-        .prefetch_related(criteria)
-        .first()
-    )
-    if proposal is None:
-        raise Http404
-    proposal.case = case
+    actor = request.actor
+    proposal = get_proposal_for_actor(request=request, case_id=case_id, proposal_id=proposal_id)
+    case = proposal.case
     form = DecisionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -560,9 +559,9 @@ def proposal_decide(request: HttpRequest, case_id: uuid.UUID, proposal_id: int) 
 
 
 @requires("case.transition")
-def case_transfer(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+def case_transfer(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
     """Intake 2 -> counselling with the transfer report and the confirmed proposal (S2)."""
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+    actor = request.actor
     case = _access(request, case_id, "case.transition").case
     if case.stage != Stage.INTAKE_2 or not case.is_open:
         return _not_now(request, case, _("The transfer to counselling is made from Intake 2."))
@@ -608,11 +607,9 @@ def case_transfer(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
 
 
 @requires("case.transition")
-def case_close(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    access = get_case_access(actor=actor, case_id=case_id, section=Section.CORE, write=True)
-    if not access.may("case.transition"):
-        raise Http404
+def case_close(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
+    actor = request.actor
+    access = _access(request, case_id, "case.transition")
     form = CloseCaseForm(request.POST or None, initial={"closed_on": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         try:

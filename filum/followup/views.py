@@ -8,32 +8,39 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from filum.cases.models import Stage
-from filum.cases.permissions import get_case_access
+from filum.cases.permissions import get_case_for_actor
 from filum.documents.forms import UploadForm
 from filum.documents.models import Document
 from filum.followup import cockpit as data
 from filum.followup import services
 from filum.followup.forms import CloseTaskForm, TaskForm
 from filum.followup.models import TaskStatus
-from filum.followup.permissions import get_task_access, may_manage_tasks, tasks_visible_to
-from filum.tenancy.policy import Actor, Relation, Section, requires
+from filum.followup.permissions import (
+    get_task_for_actor,
+    may_manage_tasks,
+    tasks_visible_to,
+)
+from filum.records.services import refuse
+from filum.tenancy.policy import ActorRequest, Relation, Section, requires
 from filum.web.once import once_per_token
 
-TASK_PAGE = 100
+TASK_PAGE_SIZE = 100
+# The task page shows the dossier's reference and client, and the documents of the task.
+TASK_PAGE = (Section.CORE, Section.DOCUMENTS)
 
 
 @requires("case.list")
-def cockpit(request: HttpRequest) -> HttpResponse:
+def cockpit(request: ActorRequest) -> HttpResponse:
     """The start page of caseworkers: their open dossiers with light, segment, stage, next step
     and due tasks; sortable and filterable."""
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+    actor = request.actor
     today = timezone.localdate()
     view = data.build_cockpit(
         actor=actor,
@@ -76,11 +83,11 @@ def cockpit(request: HttpRequest) -> HttpResponse:
 
 
 @requires("cockpit.team")
-def cockpit_team(request: HttpRequest) -> HttpResponse:
+def cockpit_team(request: ActorRequest) -> HttpResponse:
     """The section head's view of their team: portfolios against the guide values (S8), red
     dossiers, pending four-eyes decisions, the contact-frequency check (S11), the distribution
     of dossiers and the workload (D5, S12)."""
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+    actor = request.actor
     actor.require("cockpit.team", Relation.OWN_ORG)
     view = data.build_team_view(
         actor=actor,
@@ -105,9 +112,9 @@ def cockpit_team(request: HttpRequest) -> HttpResponse:
 
 
 @requires("task.manage")
-def task_list(request: HttpRequest) -> HttpResponse:
+def task_list(request: ActorRequest) -> HttpResponse:
     """Tasks addressed to the actor (personally or to their role), open or closed."""
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+    actor = request.actor
     status = request.GET.get("status", "open")
     tasks = tasks_visible_to(actor)
     if status in TaskStatus.values:
@@ -115,11 +122,11 @@ def task_list(request: HttpRequest) -> HttpResponse:
     order = ("due_on", "id") if status == TaskStatus.OPEN else ("-due_on", "-id")
     rows = list(
         tasks.select_related("case", "case__client", "assigned_to", "closed_by").order_by(*order)[
-            : TASK_PAGE + 1
+            : TASK_PAGE_SIZE + 1
         ]
     )
-    truncated = len(rows) > TASK_PAGE
-    rows = rows[:TASK_PAGE]
+    truncated = len(rows) > TASK_PAGE_SIZE
+    rows = rows[:TASK_PAGE_SIZE]
     today = timezone.localdate()
     groups: list[tuple[str, list[object]]] = []
     if status == TaskStatus.OPEN:
@@ -148,13 +155,18 @@ def task_list(request: HttpRequest) -> HttpResponse:
 
 @requires("task.manage")
 @once_per_token
-def task_create(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    access = get_case_access(actor=actor, case_id=case_id)
+def task_create(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
+    actor = request.actor
+    access = get_case_for_actor(request=request, case_id=case_id)
     if not may_manage_tasks(access):
-        raise Http404
+        refuse(request, "case", case_id, owner_id=access.case.owner_id)
     case = access.case
-    form = TaskForm(request.POST or None, case=case, actor_user=actor.user)
+    form = TaskForm(
+        request.POST or None,
+        case=case,
+        actor_user=actor.user,
+        organisation_id=actor.organisation_id,
+    )
     if request.method == "POST" and form.is_valid():
         assigned_to, assigned_role = form.assigned()
         try:
@@ -185,9 +197,8 @@ def task_create(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
 
 
 @requires("task.manage")
-def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    task_access = get_task_access(actor=actor, task_id=task_id)
+def task_detail(request: ActorRequest, task_id: int) -> HttpResponse:
+    task_access = get_task_for_actor(request=request, task_id=task_id, reads=TASK_PAGE)
     task = task_access.task
     access = task_access.case_access
     documents: list[Document] = []
@@ -213,9 +224,9 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
     return render(request, "followup/task_detail.html", context)
 
 
-def _close_task(request: HttpRequest, task_id: int, *, done: bool) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    task = get_task_access(actor=actor, task_id=task_id).task
+def _close_task(request: ActorRequest, task_id: int, *, done: bool) -> HttpResponse:
+    actor = request.actor
+    task = get_task_for_actor(request=request, task_id=task_id).task
     form = CloseTaskForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
     try:
@@ -237,11 +248,11 @@ def _close_task(request: HttpRequest, task_id: int, *, done: bool) -> HttpRespon
 
 @requires("task.manage")
 @require_POST
-def task_done(request: HttpRequest, task_id: int) -> HttpResponse:
+def task_done(request: ActorRequest, task_id: int) -> HttpResponse:
     return _close_task(request, task_id, done=True)
 
 
 @requires("task.manage")
 @require_POST
-def task_cancel(request: HttpRequest, task_id: int) -> HttpResponse:
+def task_cancel(request: ActorRequest, task_id: int) -> HttpResponse:
     return _close_task(request, task_id, done=False)

@@ -8,30 +8,35 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from filum.cases.permissions import get_case_access
+from filum.cases.permissions import get_case_for_actor
 from filum.followup.lights import light_for_case
 from filum.followup.rules import add_months
 from filum.journal import services
 from filum.journal.forms import ContactForm, CorrectionForm, ServiceAgreementForm
 from filum.journal.models import Contact, ServiceAgreement
-from filum.records.services import log_read
-from filum.tenancy.policy import Actor, Section, requires
+from filum.journal.permissions import get_contact_for_actor
+from filum.tenancy.policy import ActorRequest, Section, requires
 from filum.web.forms import add_service_errors
 from filum.web.once import once_per_token
 from filum.web.paging import parse_date_cursor
 
 PAGE_SIZE = 50
+# The journal page shows the contacts and, to those who may read the core data, the dossier's
+# stage, segment and traffic light.
+JOURNAL_PAGE = (Section.JOURNAL, Section.CORE)
+JOURNAL = (Section.JOURNAL,)
 
 
 @requires("journal.read")
-def journal_list(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    access = get_case_access(actor=actor, case_id=case_id, section=Section.JOURNAL)
+def journal_list(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
+    access = get_case_for_actor(
+        request=request, case_id=case_id, need=Section.JOURNAL, reads=JOURNAL_PAGE
+    )
     case = access.case
     contacts = Contact.objects.visible().filter(case=case)
     kind = request.GET.get("kind", "")
@@ -62,7 +67,6 @@ def journal_list(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
         .values_list("date", flat=True)
         .first(),
     }
-    log_read(actor=actor, case_id=case.pk, sections=[Section.JOURNAL], path=request.path)
     context = {
         "case": case,
         "access": access,
@@ -81,9 +85,9 @@ def journal_list(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
 
 @requires("journal.write")
 @once_per_token
-def contact_create(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    access = get_case_access(actor=actor, case_id=case_id, section=Section.JOURNAL, write=True)
+def contact_create(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
+    actor = request.actor
+    access = get_case_for_actor(request=request, case_id=case_id, need=Section.JOURNAL, write=True)
     case = access.case
     form = ContactForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -109,25 +113,14 @@ def contact_create(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
     )
 
 
-def _current_contact(case_id: uuid.UUID, contact_id: int) -> Contact:
-    contact = (
-        Contact.objects.filter(pk=contact_id, case_id=case_id)
-        .select_related("topic", "recorded_by")
-        .first()
-    )
-    if contact is None:
-        raise Http404
-    return contact
-
-
 @requires("journal.write")
-def contact_correct(request: HttpRequest, case_id: uuid.UUID, contact_id: int) -> HttpResponse:
+def contact_correct(request: ActorRequest, case_id: uuid.UUID, contact_id: int) -> HttpResponse:
     """A correction is a new version; the previous text stays in the history (X2)."""
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    access = get_case_access(actor=actor, case_id=case_id, section=Section.JOURNAL, write=True)
+    actor = request.actor
+    contact, access = get_contact_for_actor(
+        request=request, case_id=case_id, contact_id=contact_id, write=True, reads=JOURNAL
+    )
     case = access.case
-    contact = _current_contact(case.pk, contact_id)
-    contact.case = case
     if not contact.is_current or contact.is_retracted:
         messages.info(request, _("This entry was corrected in the meantime; here is its history."))
         return redirect("contact_history", case_id=case.pk, contact_id=contact.pk)
@@ -159,12 +152,12 @@ def contact_correct(request: HttpRequest, case_id: uuid.UUID, contact_id: int) -
 
 
 @requires("journal.read")
-def contact_history(request: HttpRequest, case_id: uuid.UUID, contact_id: int) -> HttpResponse:
+def contact_history(request: ActorRequest, case_id: uuid.UUID, contact_id: int) -> HttpResponse:
     """Every version of an entry, newest first: the latest one and those it corrected."""
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    access = get_case_access(actor=actor, case_id=case_id, section=Section.JOURNAL)
+    contact, access = get_contact_for_actor(
+        request=request, case_id=case_id, contact_id=contact_id, reads=JOURNAL
+    )
     case = access.case
-    contact = _current_contact(case.pk, contact_id)
     # Start from the latest version of the chain this entry belongs to.
     latest = contact
     while latest.superseded_at is not None:
@@ -177,7 +170,6 @@ def contact_history(request: HttpRequest, case_id: uuid.UUID, contact_id: int) -
             break
         latest = following
     versions = services.contact_versions(latest)
-    log_read(actor=actor, case_id=case.pk, sections=[Section.JOURNAL], path=request.path)
     return render(
         request,
         "journal/contact_history.html",
@@ -191,10 +183,12 @@ def contact_history(request: HttpRequest, case_id: uuid.UUID, contact_id: int) -
 
 
 @requires("journal.write")
-def service_agreement(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
+def service_agreement(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
     """Record the service agreement of the dossier, or why there is none (S9)."""
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    access = get_case_access(actor=actor, case_id=case_id, section=Section.JOURNAL, write=True)
+    actor = request.actor
+    access = get_case_for_actor(
+        request=request, case_id=case_id, need=Section.JOURNAL, write=True, reads=[Section.JOURNAL]
+    )
     case = access.case
     current = services.current_service_agreement(case)
     initial: dict[str, Any] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -15,38 +15,37 @@ from filum.people import services
 from filum.people.forms import DuplicateCheckForm, PersonForm, PersonSearchForm
 from filum.people.permissions import get_person_for_actor
 from filum.people.search import find_candidates, search_visible
-from filum.records.services import log_read
-from filum.tenancy.policy import Section, requires
+from filum.tenancy.policy import ActorRequest, Section, requires
 from filum.web.once import once_per_token
 
 
 @requires("person.search")
-def person_search(request: HttpRequest) -> HttpResponse:
+def person_search(request: ActorRequest) -> HttpResponse:
     """Names travel in the POST body, never in the URL (R32)."""
-    actor = request.actor  # type: ignore[attr-defined]
+    actor = request.actor
     form = PersonSearchForm(request.POST or None)
     results = None
     if request.method == "POST" and form.is_valid():
         results = search_visible(actor=actor, text=form.cleaned_data["q"])
-    template = "people/_results.html" if request.htmx else "people/search.html"  # type: ignore[attr-defined]
+    template = "people/_results.html" if request.htmx else "people/search.html"
     return render(request, template, {"form": form, "results": results})
 
 
 @requires("person.create")
 @require_POST
-def person_duplicates(request: HttpRequest) -> HttpResponse:
+def person_duplicates(request: ActorRequest) -> HttpResponse:
     """htmx: the duplicate hints shown while the new person's data is typed."""
     form = DuplicateCheckForm(request.POST)
     candidates = []
     if form.is_valid():
-        candidates = find_candidates(actor=request.actor, **form.cleaned_data)  # type: ignore[attr-defined]
+        candidates = find_candidates(actor=request.actor, **form.cleaned_data)
     return render(request, "people/_duplicates.html", {"candidates": candidates, "form": form})
 
 
 @requires("person.create")
 @once_per_token
-def person_create(request: HttpRequest) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
+def person_create(request: ActorRequest) -> HttpResponse:
+    actor = request.actor
     form = PersonForm(request.POST or None)
     candidates = []
     then = request.POST.get("then", "person")
@@ -81,9 +80,9 @@ def person_create(request: HttpRequest) -> HttpResponse:
 
 
 @requires("core.read")
-def person_detail(request: HttpRequest, person_id: uuid.UUID) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
-    person = get_person_for_actor(actor=actor, person_id=person_id)
+def person_detail(request: ActorRequest, person_id: uuid.UUID) -> HttpResponse:
+    actor = request.actor
+    person = get_person_for_actor(request=request, person_id=person_id, reads=[Section.CORE])
     cases = list(
         Case.objects.visible_to(actor, section=Section.CORE)
         .filter(client=person)
@@ -95,16 +94,16 @@ def person_detail(request: HttpRequest, person_id: uuid.UUID) -> HttpResponse:
             :10
         ]
     )
-    log_read(actor=actor, person_id=person.pk, sections=[Section.CORE], path=request.path)
     return render(
         request, "people/person_detail.html", {"person": person, "cases": cases, "units": units}
     )
 
 
 @requires("person.edit")
-def person_edit(request: HttpRequest, person_id: uuid.UUID) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
-    person = get_person_for_actor(actor=actor, person_id=person_id, write=True)
+def person_edit(request: ActorRequest, person_id: uuid.UUID) -> HttpResponse:
+    person = get_person_for_actor(
+        request=request, person_id=person_id, write=True, reads=[Section.CORE]
+    )
     form = PersonForm(request.POST or None, instance=person)
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "version"}

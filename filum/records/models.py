@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.db.models.fields.json import KT
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -18,6 +21,7 @@ class ReadKind(models.TextChoices):
     EXPORT = "export", _("exported")
     PRINT = "print", _("printed")
     SEARCH = "search", _("found in a search")
+    AUDIT = "audit", _("read in the audit")
 
 
 class ReadLog(models.Model):
@@ -45,6 +49,9 @@ class ReadLog(models.Model):
         return f"{self.kind} {self.section} {self.at:%Y-%m-%d %H:%M}"
 
 
+DENIAL = "access_denied"
+
+
 class SecurityEvent(models.Model):
     """Sign-ins, failures, lockouts, MFA changes, access denials, grants (R14, R26)."""
 
@@ -64,6 +71,26 @@ class SecurityEvent(models.Model):
 
     class Meta:
         ordering = ["-at"]
+        constraints = [
+            # A refused request for an existing object leaves one event per user, object and
+            # hour (R14); inserts use ON CONFLICT DO NOTHING, so a scan cannot flood the table.
+            models.UniqueConstraint(
+                "user",
+                KT("detail__object_type"),
+                KT("detail__object_id"),
+                TruncHour("at"),
+                condition=Q(kind=DENIAL),
+                name="securityevent_denial_once_per_hour",
+            ),
+        ]
+        indexes = [
+            # The DPO's list of denials of their organisation, newest first (keyset pages).
+            models.Index(
+                fields=["organisation_id", "-at", "-id"],
+                condition=Q(kind=DENIAL),
+                name="securityevent_denials",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.at:%Y-%m-%d %H:%M}"

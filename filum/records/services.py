@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NoReturn
 
 from django.db import connection
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 
-from filum.records.models import ReadLog, SecurityEvent
-from filum.tenancy.policy import Actor
+from filum.records.models import DENIAL, ReadLog, SecurityEvent
+from filum.tenancy.policy import Actor, ActorRequest
 
 
 def log_read(
@@ -40,6 +40,39 @@ def log_read(
             for section in sections
         ]
     )
+
+
+def log_denial(
+    *, request: ActorRequest, object_type: str, object_id: Any, owner_id: int | None = None
+) -> None:
+    """A refused request for an existing object (R14): one event per user, object and hour.
+
+    The unique index ``securityevent_denial_once_per_hour`` decides in SQL; a repeated denial
+    inserts nothing (ON CONFLICT DO NOTHING), so scanning one object cannot flood the table."""
+    actor = request.actor
+    event = SecurityEvent(
+        at=timezone.now(),
+        kind=DENIAL,
+        user_id=actor.user.pk,
+        organisation_id=actor.organisation_id,
+        detail={
+            "object_type": object_type,
+            "object_id": str(object_id),
+            # The organisation the object belongs to: its DPO sees who was refused, too.
+            "owner_id": owner_id,
+            "path": request.path[:300],
+        },
+        ip_address=request.META.get("REMOTE_ADDR"),
+    )
+    SecurityEvent.objects.bulk_create([event], ignore_conflicts=True)
+
+
+def refuse(
+    request: ActorRequest, object_type: str, object_id: Any, *, owner_id: int | None = None
+) -> NoReturn:
+    """Refuse an existing object: record the denial (R14), answer as for a missing one (R12)."""
+    log_denial(request=request, object_type=object_type, object_id=object_id, owner_id=owner_id)
+    raise Http404
 
 
 def log_security_event(

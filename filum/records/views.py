@@ -2,35 +2,26 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import Q
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from filum.cases.models import Case
 from filum.records.audit import dossier_history
 from filum.records.forms import AuditFilterForm, FindCaseForm
-from filum.records.models import AuditVerification
+from filum.records.models import DENIAL, AuditVerification, SecurityEvent
+from filum.records.permissions import get_audited_case_for_actor
 from filum.tenancy.models import User
-from filum.tenancy.policy import Actor, requires
-
-
-def get_case_for_audit(*, actor: Actor, case_id: uuid.UUID) -> Case:
-    """Dossiers of the actor's own organisation; anything else answers 404."""
-    case = (
-        Case.objects.select_related("client")
-        .filter(pk=case_id, owner_id=actor.organisation_id)
-        .first()
-    )
-    if case is None:
-        raise Http404
-    return case
+from filum.tenancy.policy import ActorRequest, requires
 
 
 @requires("audit.read")
-def audit_find(request: HttpRequest) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
+def audit_find(request: ActorRequest) -> HttpResponse:
+    actor = request.actor
     form = FindCaseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         case = Case.objects.filter(
@@ -51,9 +42,9 @@ def audit_find(request: HttpRequest) -> HttpResponse:
 
 
 @requires("audit.read")
-def audit_case(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    case = get_case_for_audit(actor=actor, case_id=case_id)
+def audit_case(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
+    case = get_audited_case_for_actor(request=request, case_id=case_id)
+    actor = request.actor
     # Only the DPO's own organisation: the filter must not list other services' staff.
     users = (
         User.objects.filter(memberships__organisation_id=actor.organisation_id)
@@ -71,3 +62,42 @@ def audit_case(request: HttpRequest, case_id: uuid.UUID) -> HttpResponse:
             date_to=data.get("date_to"),
         )
     return render(request, "records/audit_case.html", {"case": case, "rows": rows, "form": form})
+
+
+DENIALS_PAGE = 50
+
+
+@requires("audit.read")
+def audit_denials(request: ActorRequest) -> HttpResponse:
+    """Refused requests for existing objects (R14): by the organisation's users, or for its
+    objects by anyone. Newest first, paged by keyset (at, id)."""
+    org_id = request.actor.organisation_id
+    events = SecurityEvent.objects.filter(kind=DENIAL).filter(
+        Q(organisation_id=org_id) | Q(detail__owner_id=org_id)
+    )
+    before = _denial_cursor(request.GET.get("before", ""))
+    if before is not None:
+        at, pk = before
+        events = events.filter(Q(at__lt=at) | Q(at=at, id__lt=pk))
+    rows = list(events.select_related("user").order_by("-at", "-id")[: DENIALS_PAGE + 1])
+    next_cursor = None
+    if len(rows) > DENIALS_PAGE:
+        rows = rows[:DENIALS_PAGE]
+        next_cursor = f"{rows[-1].at.isoformat()}_{rows[-1].pk}"
+    labels = {
+        "case": _("dossier"),
+        "task": _("task"),
+        "person": _("person"),
+        "document": _("document"),
+    }
+    shown = [(event, labels.get(event.detail.get("object_type"), "")) for event in rows]
+    context = {"rows": shown, "next_cursor": next_cursor}
+    return render(request, "records/audit_denials.html", context)
+
+
+def _denial_cursor(value: str) -> tuple[datetime.datetime, int] | None:
+    try:
+        at, pk = value.rsplit("_", 1)
+        return datetime.datetime.fromisoformat(at), int(pk)
+    except ValueError:
+        return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import logout
@@ -58,6 +58,10 @@ def memberships_of(user: Any) -> list[Membership]:
     )
 
 
+class _MaybeActorRequest(HttpRequest):
+    actor: Actor | None
+
+
 class ActorMiddleware:
     """Sets ``request.actor``: the user acting in their chosen membership, or None."""
 
@@ -65,7 +69,9 @@ class ActorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.actor = None  # type: ignore[attr-defined]
+        # Outside protected views the actor may be missing; ``@requires`` refuses those
+        # requests, so the views themselves see an ``ActorRequest`` with an actor.
+        actor: Actor | None = None
         if request.user.is_authenticated:
             chosen = request.session.get(SESSION_MEMBERSHIP_KEY)
             qs = (
@@ -76,7 +82,8 @@ class ActorMiddleware:
             )
             membership = (qs.filter(pk=chosen).first() if chosen else None) or qs.first()
             if membership is not None:
-                request.actor = Actor(user=request.user, membership=membership)  # type: ignore[attr-defined]
+                actor = Actor(user=request.user, membership=membership)
+        cast(_MaybeActorRequest, request).actor = actor
         return self.get_response(request)
 
 

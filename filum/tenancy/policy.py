@@ -16,9 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from django.http import Http404
+from django.http import Http404, HttpRequest
 
 if TYPE_CHECKING:
+    from django_htmx.middleware import HtmxDetails
+
     from filum.tenancy.models import Membership, Organisation, User
 
 
@@ -218,6 +220,14 @@ class Actor:
         """Raise the uniform 404 unless the action is allowed under this relation."""
         if not self.may(action, relation):
             raise Http404
+
+
+class ActorRequest(HttpRequest):
+    """The request a protected view receives: ``ActorMiddleware`` sets ``actor`` and
+    ``@requires`` refuses requests without one, so views can rely on it."""
+
+    actor: Actor
+    htmx: HtmxDetails
 
 
 class NoActor(Exception):

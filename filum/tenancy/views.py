@@ -38,7 +38,7 @@ from filum.tenancy.forms import (
 )
 from filum.tenancy.middleware import SESSION_MEMBERSHIP_KEY, memberships_of
 from filum.tenancy.models import LinkPurpose, Membership, Organisation
-from filum.tenancy.policy import account_view, platform_view, requires
+from filum.tenancy.policy import ActorRequest, account_view, platform_view, requires
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 # The one answer to "forgot password", whether or not the address belongs to an account.
@@ -221,8 +221,8 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
 
 
 @requires("org.manage_users")
-def members(request: HttpRequest) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
+def members(request: ActorRequest) -> HttpResponse:
+    actor = request.actor
     rows = (
         Membership.objects.filter(organisation_id=actor.organisation_id)
         .select_related("user", "team")
@@ -268,9 +268,9 @@ def members(request: HttpRequest) -> HttpResponse:
 
 @requires("org.manage_users")
 @require_POST
-def member_invite(request: HttpRequest, membership_id: int) -> HttpResponse:
+def member_invite(request: ActorRequest, membership_id: int) -> HttpResponse:
     """Send a new invitation; the links sent before stop working."""
-    actor = request.actor  # type: ignore[attr-defined]
+    actor = request.actor
     membership = services.get_membership_for_actor(actor=actor, membership_id=membership_id)
     user = membership.user
     if user.has_usable_password() or not user.is_active or not user.email:
@@ -299,8 +299,8 @@ def member_invite(request: HttpRequest, membership_id: int) -> HttpResponse:
 
 @requires("org.manage_users")
 @require_POST
-def member_deactivate(request: HttpRequest, membership_id: int) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
+def member_deactivate(request: ActorRequest, membership_id: int) -> HttpResponse:
+    actor = request.actor
     membership = services.get_membership_for_actor(actor=actor, membership_id=membership_id)
     services.do_deactivate_membership(actor=actor, membership=membership)
     log_security_event("membership.revoked", request=request, membership=membership.pk)
@@ -340,8 +340,8 @@ def _mfa_settings(request: HttpRequest, organisations: Any, *, platform: bool) -
 
 
 @requires("org.manage_users")
-def organisation_security(request: HttpRequest) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
+def organisation_security(request: ActorRequest) -> HttpResponse:
+    actor = request.actor
     organisations = Organisation.objects.filter(pk=actor.organisation_id)
     return _mfa_settings(request, organisations, platform=False)
 

@@ -32,7 +32,8 @@ $$;
 -- turns, so the chain order is the commit order and no two rows link to the same one.
 -- While the transaction holds the lock, the head it wrote last is kept in a transaction-local
 -- setting, so the rows of a bulk insert do not look the head up again (a rolled-back
--- savepoint rolls the setting back with its rows). Not for pghistory_context: it is written
+-- savepoint rolls the setting back with its rows). Not for pghistory_context nor the security
+-- events (one denial per user, object and hour): both are written
 -- with INSERT ... ON CONFLICT, whose BEFORE trigger also fires for rows then not inserted.
 -- TimeZone is fixed because timestamps are rendered into the hashed text.
 CREATE OR REPLACE FUNCTION filum_chain_row() RETURNS trigger
@@ -44,7 +45,8 @@ DECLARE
     last_seq bigint;
     last_hash bytea;
 BEGIN
-    IF head LIKE xact || ':%' AND TG_TABLE_NAME <> 'pghistory_context' THEN
+    IF head LIKE xact || ':%'
+        AND TG_TABLE_NAME NOT IN ('pghistory_context', 'records_securityevent') THEN
         last_seq := split_part(head, ':', 2)::bigint;
         last_hash := decode(split_part(head, ':', 3), 'hex');
     ELSE

@@ -279,6 +279,9 @@ def test_r30_only_the_dpo_of_the_owner_organisation_sees_the_audit(world):
 
 
 def test_x6_the_dpo_finds_a_dossier_by_number_only_in_their_organisation(world):
+    # a name that no user's name on the page can contain
+    world.other_case.client.last_name = "Zyotherclientwq"
+    world.other_case.client.save()
     dpo = world.dpo.client()
     response = dpo.post(reverse("audit_find"), {"number": world.case.number})
     assert response.status_code == 302

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import time_machine
@@ -13,6 +15,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.test import Client
+from django.test.signals import template_rendered
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.oath import totp
@@ -184,6 +187,50 @@ def test_r7_logout_deletes_the_server_session_and_clears_the_browser(world):
     replay.cookies[settings.SESSION_COOKIE_NAME] = old_key
     response = replay.get(reverse("case_list"))
     assert response.status_code == 302 and response["Location"].startswith(LOGIN)
+
+
+@contextmanager
+def signing_out_elsewhere_while_rendering(client: Client) -> Iterator[None]:
+    """The same browser signs out (another tab, or the sign-out button) while ``client``'s
+    request is being rendered: the session row disappears between load and save."""
+    other_tab = Client()
+    other_tab.cookies = client.cookies
+    done = []
+
+    def sign_out(**_: object) -> None:
+        if not done:
+            done.append(True)
+            assert other_tab.post(reverse("logout")).status_code == 302
+
+    template_rendered.connect(sign_out)
+    try:
+        yield
+    finally:
+        template_rendered.disconnect(sign_out)
+    assert done, "the request rendered no template: the sign-out never happened"
+
+
+def test_r7_a_panel_whose_session_ends_while_it_loads_sends_the_page_to_the_login(world):
+    client = world.worker.client()
+    panel = reverse("case_steering_panel", args=[world.case.pk])
+    with signing_out_elsewhere_while_rendering(client):
+        response = client.get(panel, headers={"HX-Request": "true"})
+    # htmx replaces the whole page, instead of showing the login form inside the panel
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == LOGIN
+    assert b"steering" not in response.content.lower()
+    again = client.get(panel, headers={"HX-Request": "true"})
+    assert again.status_code == 200 and again["HX-Redirect"].startswith(LOGIN)
+
+
+def test_r7_a_page_whose_session_ends_while_it_loads_goes_to_the_login(world):
+    client = world.worker.client()
+    detail = reverse("case_detail", args=[world.case.pk])
+    with signing_out_elsewhere_while_rendering(client):
+        response = client.get(detail)
+    assert response.status_code == 302
+    assert response["Location"] == f"{LOGIN}?next={detail}"
+    assert client.get(detail).status_code == 302
 
 
 def test_r7_the_session_key_changes_at_sign_in(world):

@@ -119,7 +119,10 @@ def test_r15_an_opening_date_in_the_future_is_refused(world):
     assert Case.objects.count() == before
 
 
-def test_r15_a_responsible_worker_of_another_organisation_is_refused(world):
+# Only roles that do casework may hold a dossier (the super-user, the DPO and the assistant do
+# none), and only in the dossier's organisation.
+@pytest.mark.parametrize("persona", ["outsider", "superuser", "dpo", "assistant"])
+def test_r15_p6_a_responsible_who_does_no_casework_here_is_refused(world, persona):
     before = Case.objects.count()
     response = world.worker.client().post(
         reverse("case_create", args=[world.case.client_id]),
@@ -127,12 +130,22 @@ def test_r15_a_responsible_worker_of_another_organisation_is_refused(world):
             "domain": "economic_aid",
             "title": "Demande",
             "opened_on": TODAY().isoformat(),
-            "responsible": world.outsider.user.pk,
+            "responsible": getattr(world, persona).user.pk,
         },
     )
     assert response.status_code == 200
-    assert "responsible" in response.context["form"].errors
+    assert "Sélectionnez un choix valide" in response.context["form"].errors["responsible"][0]
     assert Case.objects.count() == before
+
+
+def test_p6_the_new_dossier_form_opens_today_for_a_caseworker(world):
+    response = world.worker.client().get(reverse("case_create", args=[world.case.client_id]))
+    form = response.context["form"]
+    assert form["opened_on"].value() == TODAY()
+    assert f'value="{TODAY().isoformat()}"' in text(response)  # what the date input shows
+    # not the super-user, the DPO, the analyst or the assistant, nor anyone of another org
+    offered = {user.username for user in form.fields["responsible"].queryset}
+    assert offered == {"worker", "colleague", "head", "intake"}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ view, and documents dropped onto a task."""
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import re
 import zipfile
@@ -114,8 +115,26 @@ def test_r21_oversized_file_is_refused(world):
     content = PDF + b"0" * (MAX_SIZE + 1 - len(PDF))
     response = upload(world.worker.client(), world.case, "gros.pdf", content)
     assert response.status_code == 400
-    assert "10" in response.context["form"].errors["file"][0]
+    assert "La limite est de 10 Mo." in response.context["form"].errors["file"][0]
+    content = PDF + b"0" * (MAX_SIZE * 5 // 4 - len(PDF))
+    response = upload(world.worker.client(), world.case, "gros.pdf", content)
+    assert response.context["form"].errors["file"] == [
+        "Le fichier est trop volumineux (12,5 Mo). La limite est de 10 Mo."
+    ]
     assert not Document.objects.exists()
+
+
+def test_r21_sizes_and_the_limit_are_written_in_the_readers_language(world):
+    upload(world.worker.client(), world.case, "bail.pdf", PDF + b" " * (13824 - len(PDF)))
+    url = reverse("case_documents", args=[world.case.pk])
+    french = html.unescape(world.worker.client().get(url).content.decode())
+    assert "13,5 Ko" in french
+    assert "10 Mo au maximum" in french
+    german = world.worker.client().get(url, HTTP_ACCEPT_LANGUAGE="de")
+    german_text = html.unescape(german.content.decode())
+    assert "13,5 kB" in german_text
+    assert "höchstens 10 MB" in german_text
+    assert "KB" not in french + german_text
 
 
 def test_r23_file_is_stored_under_a_server_made_name_in_private_storage(world, private_storage):

@@ -63,8 +63,9 @@ def test_r15_a_valid_person_is_registered(world):
         reverse("person_create"), person_data(ahv_number=ahv(123456789), confirm_new="1")
     )
     assert response.status_code == 302
-    person = Person.objects.get(last_name="Berger")
-    assert person.ahv_number == "7561234567897"
+    # the AHV number is unique: other persons named Berger may exist
+    person = Person.objects.get(ahv_number="7561234567897")
+    assert (person.last_name, person.first_name) == ("Berger", "Anna")
     assert person.registered_by == world.service_org
 
 

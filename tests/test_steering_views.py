@@ -5,6 +5,7 @@ and the team view (I5, I7, S8, S11, S12, D5) with pinned query counts, and tasks
 from __future__ import annotations
 
 import datetime
+import html
 
 import pytest
 import time_machine
@@ -37,6 +38,16 @@ def criterion(segment: str) -> SegmentCriterion:
 def in_intake_2(world, case: Case | None = None) -> Case:
     return lifecycle.do_accept_intake(
         actor=world.worker.actor, case=case or world.case, reason="Compétent"
+    )
+
+
+def propose_b(world, case: Case) -> SegmentProposal:
+    return segments.do_propose_segment(
+        actor=world.worker.actor,
+        case=case,
+        segment="B",
+        criteria=[criterion("B")],
+        justification="x",
     )
 
 
@@ -420,8 +431,14 @@ def test_i5_red_light_after_13_months_without_face_to_face_interview_with_reason
 
 def test_i7_cockpit_filters_and_sorts(world):
     red = in_counselling(world, segment="A")
+    red.client.last_name = "Amstutz"
+    red.client.save()
+    # opened later than ``red``: listed first until sorted by client
     other = factories.CaseFactory(
-        owner=world.service_org, responsible=world.worker.user, team=world.case.team
+        owner=world.service_org,
+        responsible=world.worker.user,
+        team=world.case.team,
+        client__last_name="Zaugg",
     )
     client = world.worker.client()
     rows = client.get(reverse("cockpit")).context["view"].rows
@@ -431,10 +448,9 @@ def test_i7_cockpit_filters_and_sorts(world):
     intake = client.get(reverse("cockpit"), {"stage": "intake_1"}).context["view"].rows
     assert [r.case.pk for r in intake] == [other.pk]
     by_client = client.get(reverse("cockpit"), {"sort": "client"}).context["view"].rows
-    names = [(r.case.client.last_name.lower(), r.case.client.first_name.lower()) for r in by_client]
-    assert names == sorted(names)
+    assert [r.case.pk for r in by_client] == [red.pk, other.pk]
     desc = client.get(reverse("cockpit"), {"sort": "-client"}).context["view"].rows
-    assert [r.case.pk for r in desc] == [r.case.pk for r in reversed(by_client)]
+    assert [r.case.pk for r in desc] == [other.pk, red.pk]
     # The colleague's cockpit shows none of the worker's dossiers.
     assert world.colleague.client().get(reverse("cockpit")).context["view"].rows == []
 
@@ -540,6 +556,48 @@ def test_s8_s11_s12_team_view_portfolio_guide_values_workload_and_contact_check(
     assert world.worker.client().get(reverse("cockpit_team")).status_code == 404
 
 
+def test_s12_team_average_and_headcount_count_the_same_caseworkers(world):
+    in_counselling(
+        world,
+        case=factories.CaseFactory(
+            owner=world.service_org, responsible=world.worker.user, team=world.case.team
+        ),
+        segment="A",
+    )
+    head = world.head.client()
+    response = head.get(reverse("cockpit_team"))
+    view = response.context["view"]
+    # The worker (Intake 1 and A: 2 + 3 points) and the colleague, who has no dossier yet but
+    # does casework; the section head holds no dossier and is not counted.
+    assert sorted(w.user.username for w in view.workers) == ["colleague", "worker"]
+    assert view.average_workload == 2.5
+    body = html.unescape(response.content.decode())
+    assert '<span class="kpi__value">2</span><span class="kpi__label">collaborateur·trice·s' in body
+    assert '<span class="kpi__value">2,5</span>' in body
+    # A section head holding a dossier (2 points in Intake 1) is one of the caseworkers.
+    factories.CaseFactory(
+        owner=world.service_org, responsible=world.head.user, team=world.case.team
+    )
+    view = head.get(reverse("cockpit_team")).context["view"]
+    assert sorted(w.user.username for w in view.workers) == ["colleague", "head", "worker"]
+    assert view.average_workload == round(7 / 3, 1)
+
+
+def test_u3_a_single_item_is_counted_in_the_singular(world):
+    case = in_intake_2(world)
+    propose_b(world, case)
+    head = world.head.client()
+    cockpit = html.unescape(head.get(reverse("cockpit")).content.decode())
+    assert '1</span><span class="kpi__label">proposition de segment attend votre décision' in (
+        cockpit
+    )
+    team = html.unescape(head.get(reverse("cockpit_team")).content.decode())
+    assert '1</span><span class="kpi__label">décision selon le principe des quatre yeux' in team
+    german = head.get(reverse("cockpit_team"), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert '1</span><span class="kpi__label">offener Vier-Augen-Entscheid<' in german
+    assert '0</span><span class="kpi__label">Dossiers mit roter Ampel<' in german
+
+
 # --- tasks ----------------------------------------------------------------------------------
 
 
@@ -596,13 +654,7 @@ def test_i8_outsider_cannot_reach_the_task(world):
 
 def test_s2_pending_decision_task_for_section_heads_links_to_the_proposal(world):
     case = in_intake_2(world)
-    proposal = segments.do_propose_segment(
-        actor=world.worker.actor,
-        case=case,
-        segment="B",
-        criteria=[criterion("B")],
-        justification="x",
-    )
+    proposal = propose_b(world, case)
     head = world.head.client()
     tasks = head.get(reverse("cockpit")).context["view"].my_tasks
     [task] = [t for t in tasks if t.rule_key == f"proposal:{proposal.pk}"]
@@ -628,15 +680,16 @@ def test_steering_panel_shows_light_and_actions_for_the_actor(world):
     )
 
 
+def test_i5_the_light_banner_states_its_meaning_once(world):
+    panel = world.worker.client().get(reverse("case_steering_panel", args=[world.case.pk]))
+    label = panel.context["state"].light.label
+    body = html.unescape(panel.content.decode()).lower()
+    assert body.count(label.lower()) == 1
+
+
 def test_other_head_of_another_organisation_cannot_decide(world):
     case = in_intake_2(world)
-    proposal = segments.do_propose_segment(
-        actor=world.worker.actor,
-        case=case,
-        segment="B",
-        criteria=[criterion("B")],
-        justification="x",
-    )
+    proposal = propose_b(world, case)
     foreign_head = make_persona(world.outsider_org, "section_head", "foreign_head")
     response = foreign_head.client().post(
         reverse("proposal_decide", args=[case.pk, proposal.pk]), {"decision": "confirm"}

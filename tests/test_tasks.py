@@ -124,6 +124,9 @@ def test_i5_digest_is_off_by_default_and_sent_on_commit_when_enabled(
     world, settings, django_capture_on_commit_callbacks
 ):
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    # a name that no other text of the e-mail (user names, titles) can contain
+    world.case.client.last_name = "Zyclientwq"
+    world.case.client.save()
     make_task(world)
     make_task(world, assigned_role="social_worker", title="Pour tous les AS")
     with django_capture_on_commit_callbacks(execute=True):

@@ -3,13 +3,14 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from filum.cases.models import Case, Consent, Domain, Share
 from filum.people.forms import DateInput
 from filum.tenancy.models import Organisation, User
-from filum.tenancy.policy import Section
+from filum.tenancy.policy import Section, dossier_holding_roles
 from filum.web.forms import limit_dates
 
 SECTION_CHOICES = [
@@ -22,13 +23,16 @@ SECTION_CHOICES = [
 ]
 
 
-def _staff_of(organisation_id: int) -> Any:
+def _caseworkers_of(organisation_id: int, *, keep: int | None = None) -> Any:
+    """Who may be made responsible for a dossier: active members of the organisation in a role
+    that does casework. ``keep`` (the current responsible) stays choosable even without one."""
+    holds = Q(
+        memberships__organisation_id=organisation_id,
+        memberships__is_active=True,
+        memberships__role__in=dossier_holding_roles(),
+    )
     return (
-        User.objects.filter(
-            memberships__organisation_id=organisation_id,
-            memberships__is_active=True,
-            is_active=True,
-        )
+        User.objects.filter(holds | Q(pk=keep), is_active=True)
         .distinct()
         .order_by("last_name", "first_name")
     )
@@ -42,10 +46,13 @@ class CaseForm(forms.ModelForm):
 
     def __init__(self, *args: Any, organisation_id: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["responsible"].queryset = _staff_of(organisation_id)  # type: ignore[attr-defined]
+        self.fields["responsible"].queryset = _caseworkers_of(  # type: ignore[attr-defined]
+            organisation_id, keep=self.instance.responsible_id
+        )
         self.fields["domain"].choices = Domain.choices  # type: ignore[attr-defined]
-        if self.instance._state.adding and not self.initial.get("opened_on"):
-            # a new dossier (its UUID pk is set at once): an empty date would win over the field
+        if self.instance._state.adding:
+            # Not ``instance.pk``: a new dossier has its UUID before it is saved. And in
+            # ``self.initial``, where the new instance's empty date would win over the field's.
             self.initial["opened_on"] = timezone.localdate()
         limit_dates(self, "opened_on")
 

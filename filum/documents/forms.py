@@ -6,7 +6,14 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from filum.documents.validation import ACCEPT, ALLOWED_LABELS, MAX_SIZE, FileType, check_upload
+from filum.documents.validation import (
+    ACCEPT,
+    ALLOWED_LABELS,
+    MAX_SIZE,
+    FileType,
+    check_upload,
+    format_size,
+)
 
 
 class UploadForm(forms.Form):
@@ -16,9 +23,9 @@ class UploadForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["file"].help_text = gettext("%(types)s, at most %(limit)s MB.") % {
+        self.fields["file"].help_text = gettext("%(types)s, at most %(limit)s.") % {
             "types": ALLOWED_LABELS,
-            "limit": MAX_SIZE // 1024 // 1024,
+            "limit": format_size(MAX_SIZE),
         }
 
     def clean_file(self) -> Any:

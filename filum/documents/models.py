@@ -9,7 +9,6 @@ download view, which checks access to the dossier's documents section.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import Storage, default_storage, storages
@@ -19,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from filum.cases.models import Case
+from filum.documents.validation import format_size
 from filum.records.tracking import audited
 from filum.tenancy.models import Organisation
 
@@ -90,13 +90,4 @@ class Document(models.Model):
 
     @property
     def size_display(self) -> str:
-        return _format_size(self.size)
-
-
-def _format_size(size: int) -> str:
-    value: Any = size
-    for unit in ("B", "KB", "MB"):
-        if value < 1024 or unit == "MB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value = value / 1024
-    return f"{size} B"
+        return format_size(self.size)

@@ -13,6 +13,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 MAX_SIZE = 10 * 1024 * 1024
@@ -21,6 +22,20 @@ MAX_ZIP_ENTRIES = 5000
 HEAD_BYTES = 8192
 ODT_MIMETYPE = b"application/vnd.oasis.opendocument.text"
 MARKUP = re.compile(rb"<\s*(!doctype\s+html|html|script|svg|iframe|body|head)\b", re.IGNORECASE)
+
+
+def format_size(size: int) -> str:
+    """A file size as the reader writes it: "13,5 Ko" in French, "13,5 kB" in German, and a
+    round "10 Mo" for the limit. Django's ``filesizeformat`` keeps "KB"/"MB" in French and
+    always shows a decimal. Units of 1024, like the limit."""
+    units = (_("%(size)s B"), _("%(size)s KB"), _("%(size)s MB"))
+    value, step = float(size), 0
+    while value >= 1024 and step < len(units) - 1:
+        value /= 1024
+        step += 1
+    rounded = round(value, 1)
+    shown = int(rounded) if rounded.is_integer() else rounded
+    return units[step] % {"size": number_format(shown, use_l10n=True)}
 
 
 def _is_pdf(head: bytes, upload: UploadedFile) -> bool:
@@ -134,8 +149,8 @@ def check_upload(upload: UploadedFile) -> tuple[str, FileType]:
         raise ValidationError(_("The file is empty."), code="empty")
     if size > MAX_SIZE:
         raise ValidationError(
-            _("The file is too large (%(size)s MB). The limit is %(limit)s MB.")
-            % {"size": f"{size / 1024 / 1024:.1f}", "limit": MAX_SIZE // 1024 // 1024},
+            _("The file is too large (%(size)s). The limit is %(limit)s.")
+            % {"size": format_size(size), "limit": format_size(MAX_SIZE)},
             code="too_large",
         )
     file_type = ALLOWED.get(extension_of(name))

@@ -329,10 +329,13 @@ def build_team_view(
     *, actor: Actor, as_of: datetime.date, whole_organisation: bool = False
 ) -> TeamView:
     workers: dict[int, WorkerLine] = {}
+    caseworkers: set[int] = set()
     for membership in team_members(actor, whole_organisation=whole_organisation):
         workers.setdefault(
             membership.user_id, WorkerLine(user=membership.user, role=membership.role)
         )
+        if membership.role != Role.SECTION_HEAD:
+            caseworkers.add(membership.user_id)
     cases = list(
         Case.objects.visible_to(actor)
         .open()
@@ -367,8 +370,11 @@ def build_team_view(
         key=lambda r: (r.case.responsible.last_name if r.case.responsible else "", r.case.number)
     )
     pending = list(SegmentProposal.objects.awaiting_head(actor)[:50])
-    lines = [w for w in workers.values()]
-    loads = [w.workload for w in lines if w.total]
+    # One population for the headcount, the tables, the charts and the average (S12): everyone
+    # who does casework here, with or without open dossiers; a section head only while holding
+    # dossiers (otherwise they steer the team and carry no portfolio).
+    lines = [w for w in workers.values() if w.total or w.user.pk in caseworkers]
+    loads = [w.workload for w in lines]
     team = None if whole_organisation else actor.membership.team
     return TeamView(
         team_name=str(team) if team else str(actor.organisation),
@@ -405,7 +411,7 @@ def portfolio_chart(view: TeamView) -> dict[str, Any]:
 
 def workload_chart(view: TeamView) -> dict[str, Any]:
     """Data for the bar chart of the distribution of dossiers and the workload (D5, S12)."""
-    lines = [w for w in view.workers if w.total]
+    lines = view.workers
     return {
         "type": "bar",
         "unit": "",

@@ -14,7 +14,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
-from django.utils.translation import override
+from django.utils.translation import ngettext, override
 from django_tasks import task
 
 from filum.followup.models import Task, TaskStatus, UserPreference
@@ -57,7 +57,8 @@ def send_task_digest(user_id: int, as_of: str) -> int:
         return 0
     with override(preference.user.language):
         lines = [f"{t.due_on:%d.%m.%Y}  {t.case.reference}  {t.title}" for t in tasks]
-        subject = _("Filum: %(count)d tasks due") % {"count": len(tasks)}
+        subject = ngettext("Filum: %(count)d task due", "Filum: %(count)d tasks due", len(tasks))
+        subject %= {"count": len(tasks)}
         body = _("Your tasks due by %(date)s:") % {
             "date": f"{day + datetime.timedelta(days=DIGEST_HORIZON_DAYS):%d.%m.%Y}"
         }

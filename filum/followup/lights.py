@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, npgettext
 
 from filum.followup.evaluation import evaluate_cases
 from filum.followup.rules import Evaluation, Finding, Level, RuleSet
@@ -39,6 +39,11 @@ def _window(params: dict) -> str:
     }
 
 
+def _days(days: int) -> str:
+    """The days after "within": German needs the dative ("innert 3 Tagen")."""
+    return npgettext("within", "%(days)d day", "%(days)d days", days) % {"days": days}
+
+
 def describe(finding: Finding) -> str:
     """The finding as one sentence in the active language."""
     p = dict(finding.params)
@@ -61,19 +66,19 @@ def describe(finding: Finding) -> str:
     if code == "norm_face_to_face_behind":
         return ngettext(
             "%(count)d of at least %(minimum)d face-to-face interview %(window)s: without a new "
-            "one the norm is missed within %(days)d days",
+            "one the norm is missed within %(days)s",
             "%(count)d of at least %(minimum)d face-to-face interviews %(window)s: without a new "
-            "one the norm is missed within %(days)d days",
+            "one the norm is missed within %(days)s",
             p["minimum"],
-        ) % {**p, "window": _window(p)}
+        ) % {**p, "window": _window(p), "days": _days(p["days"])}
     if code == "norm_behind":
         return ngettext(
             "%(count)d of at least %(minimum)d interview %(window)s: without a new one the norm "
-            "is missed within %(days)d days",
+            "is missed within %(days)s",
             "%(count)d of at least %(minimum)d interviews %(window)s: without a new one the norm "
-            "is missed within %(days)d days",
+            "is missed within %(days)s",
             p["minimum"],
-        ) % {**p, "window": _window(p)}
+        ) % {**p, "window": _window(p), "days": _days(p["days"])}
     if code == "face_to_face_share_low":
         return _(
             "%(percent)d%% of the contacts %(window)s were face to face; at least %(target)d%% "

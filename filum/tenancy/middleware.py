@@ -1,17 +1,23 @@
-"""Request middleware: session timeouts, the acting membership, mandatory MFA."""
+"""Request middleware: sessions and their timeouts, the acting membership, mandatory MFA."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from django.conf import settings
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.contrib.auth import middleware as auth_middleware
+from django.contrib.auth.views import redirect_to_login
+from django.contrib.sessions import middleware as session_middleware
+from django.contrib.sessions.exceptions import SessionInterrupted
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, resolve_url
 from django.urls import resolve, reverse
 from django.utils import timezone
+from django_htmx.http import HttpResponseClientRedirect
 
 from filum.tenancy.models import Membership
 from filum.tenancy.policy import PUBLIC_VIEWS, Actor
@@ -19,6 +25,57 @@ from filum.tenancy.policy import PUBLIC_VIEWS, Actor
 SESSION_MEMBERSHIP_KEY = "filum_membership_id"
 _STARTED = "filum_session_started"
 _SEEN = "filum_session_seen"
+SameSite = Literal["Lax", "Strict", "None", False] | None
+
+
+def to_login(request: HttpRequest, url: str) -> HttpResponseRedirect | HttpResponseClientRedirect:
+    """Send the browser to ``url`` (the login page). An htmx request gets ``HX-Redirect`` so
+    that the whole page goes there: a plain redirect would swap the login form into the panel
+    that asked."""
+    if request.headers.get("HX-Request") == "true":
+        return HttpResponseClientRedirect(url)
+    return HttpResponseRedirect(url)
+
+
+class SessionMiddleware(session_middleware.SessionMiddleware):
+    """Django's, except for a request whose session was deleted while it ran: the user signed
+    out in a parallel request (another tab, or the sign-out button while an htmx panel was
+    still loading). Django answers 400 ``SessionInterrupted``; the user should see the login
+    page, and nothing the request rendered (it ran signed in) may reach the signed-out browser."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        try:
+            return super().process_response(request, response)
+        except SessionInterrupted:
+            answer: HttpResponse
+            if request.method == "GET" and request.headers.get("HX-Request") != "true":
+                answer = redirect_to_login(request.get_full_path())
+            else:
+                answer = to_login(request, resolve_url(settings.LOGIN_URL))
+            answer.delete_cookie(
+                settings.SESSION_COOKIE_NAME,
+                path=settings.SESSION_COOKIE_PATH,
+                domain=settings.SESSION_COOKIE_DOMAIN,
+                samesite=cast(SameSite, settings.SESSION_COOKIE_SAMESITE),
+            )
+            return answer
+
+
+class LoginRequiredMiddleware(auth_middleware.LoginRequiredMiddleware):
+    """Django's, with the whole page sent to the login page when an htmx request arrives
+    without a session (signed out or expired while the page was open)."""
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., HttpResponseBase],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[Any, Any],
+    ) -> HttpResponseBase | None:
+        refused = super().process_view(request, view_func, view_args, view_kwargs)
+        if refused is not None and request.headers.get("HX-Request") == "true":
+            return to_login(request, resolve_url(self.get_login_url(view_func)))
+        return refused
 
 
 class SessionTimeoutMiddleware:
@@ -42,7 +99,7 @@ class SessionTimeoutMiddleware:
                 expired = True
             if expired:
                 logout(request)
-                return redirect(reverse("login") + "?expired=1")
+                return to_login(request, reverse("login") + "?expired=1")
             if not started:
                 request.session[_STARTED] = now.isoformat()
             request.session[_SEEN] = now.isoformat()

@@ -184,6 +184,13 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
 }
 
 
+def dossier_holding_roles() -> frozenset[str]:
+    """The roles that do casework and so may be responsible for a dossier: those who may take
+    their own dossier through its lifecycle (not the super-user, the DPO, the analyst, the
+    partner's staff or the administrative assistant)."""
+    return frozenset(role for role in MATRIX if is_allowed(role, "case.transition", R.OWN_CASE))
+
+
 def allowed_relations(role: str, action: str) -> frozenset[Relation]:
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")

@@ -4,18 +4,30 @@ Playwright's sync API keeps an asyncio loop running in the test's thread, and Dj
 ORM calls from a thread with a running loop. So every fixture that touches the database runs
 *before* the browser starts (``browser`` depends on them), and the browser is closed again at
 the end of each test; test bodies use only the browser and plain values.
+
+Tests never sleep: they wait for what the user waits for. ``expect(...)`` retries until its
+condition holds, navigations are awaited with ``expect_navigation``/``wait_for_url``, and
+``settle`` waits for htmx requests (a panel loaded after the page) to finish and swap.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.operations import RunPython
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
+from filum.cases.models import SegmentCriterion
+from filum.journal.models import Topic
 from tests.factories import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
@@ -29,6 +41,34 @@ CHROMIUM_ARGS = [
 ]
 AXE_SCRIPT = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
 AXE_FALLBACK = Path(settings.BASE_DIR) / "filum" / "web" / "static" / "vendor" / "axe.min.js"
+# expect()'s default of 5 s is too short on a busy 2-core machine running the suite in parallel
+expect.set_options(timeout=20_000)
+# what htmx marks while a request is in flight, swapped in or settling
+HTMX_BUSY = ".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added"
+
+
+@functools.cache
+def _seed_functions() -> list[Callable[[Any, Any], None]]:
+    """The data migrations' ``seed`` steps (segment criteria, topics, norm rules): idempotent,
+    with ``update_or_create``."""
+    loader = MigrationLoader(connection, ignore_no_migrations=True)
+    return [
+        operation.code
+        for key in sorted(loader.disk_migrations)
+        for operation in loader.disk_migrations[key].operations
+        if isinstance(operation, RunPython) and operation.code.__name__ == "seed"
+    ]
+
+
+@pytest.fixture
+def reference_data(transactional_db: object) -> None:
+    """The live server needs committed data, so every browser test ends by emptying the whole
+    database, including what the migrations seeded. Put that back, or a test would pass only
+    when it ran first (Django's serialized rollback cannot: it would rewrite append-only
+    history rows)."""
+    if not (SegmentCriterion.objects.exists() and Topic.objects.exists()):
+        for seed in _seed_functions():
+            seed(django_apps, None)
 
 
 @pytest.fixture
@@ -64,23 +104,35 @@ class ConsoleWatch:
         return taken
 
 
+def settle(page: Page) -> None:
+    """Wait until the page is done: loaded, no request in flight for half a second (which
+    covers the htmx panels that load after the page), and nothing htmx is still swapping."""
+    page.wait_for_load_state("networkidle")
+    expect(page.locator(HTMX_BUSY)).to_have_count(0)
+
+
 def sign_in(page: Page, base_url: str, username: str, password: str = PASSWORD) -> None:
     """Sign in through the login form, as a person would."""
     page.goto(f"{base_url}/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
-    page.click("main form button[type=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
     assert "/login/" not in page.url, f"sign-in as {username} failed: {page.url}"
+    settle(page)
 
 
 def sign_out(page: Page) -> None:
+    # A panel still loading when the sign-out deletes the session would race it: wait first.
+    settle(page)
     page.click(".app-logout button[type=submit]")
     page.wait_for_url("**/login/")
+    settle(page)
 
 
 def axe_violations(page: Page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[str]:
     """Run axe-core on the current page; describe every violation of the given impacts."""
+    settle(page)
     script = AXE_SCRIPT if AXE_SCRIPT.exists() else AXE_FALLBACK
     page.add_script_tag(path=str(script))
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")

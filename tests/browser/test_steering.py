@@ -6,15 +6,17 @@ the reason in words. The pages run under the strict CSP without console errors."
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass
 
 import pytest
 import time_machine
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from filum.followup import lifecycle
+from filum.followup.models import Task
 from filum.followup.rules import add_months
-from tests.browser.conftest import ConsoleWatch, axe_violations, sign_in, sign_out
+from tests.browser.conftest import ConsoleWatch, axe_violations, settle, sign_in, sign_out
 
 pytestmark = [pytest.mark.browser]
 
@@ -28,9 +30,11 @@ class Scene:
 
 
 @pytest.fixture
-def scene(transactional_db: object, world: object, live_server: object) -> Scene:
+def scene(
+    transactional_db: object, reference_data: None, world: object, live_server: object
+) -> Scene:
     case = world.case  # type: ignore[attr-defined]
-    case.client.last_name = "Zbinden"
+    case.client.last_name = "Zwygart"  # no random (Faker) name contains it
     case.client.save()
     lifecycle.do_accept_intake(actor=world.worker.actor, case=case, reason="Compétent")  # type: ignore[attr-defined]
     return Scene(
@@ -67,12 +71,13 @@ def test_s2_i7_proposal_confirmation_transfer_and_red_light_after_13_months(
     page.fill("#id_justification", "Besoin de conseils pour la santé et la famille.")
     page.click("main form button[type=submit]")
     page.wait_for_url(steering)
-    assert page.locator(".proposal").count() == 1
+    expect(page.locator(".proposal")).to_have_count(1)
     sign_out(page)
 
     # The section head sees the pending decision in the team view and confirms it.
     sign_in(page, scene.base, "head")
     page.click("nav.app-nav a[href='/cockpit/team/']")
+    page.wait_for_url("**/cockpit/team/")
     page.click("#pending-title ~ div a[role=button]")
     page.check("input[name=decision][value=confirm]")
     page.click("main form button[type=submit]")
@@ -98,8 +103,8 @@ def test_s2_i7_proposal_confirmation_transfer_and_red_light_after_13_months(
     # The receiving worker finds the dossier in their cockpit, in segment B.
     sign_in(page, scene.base, "colleague")
     row = page.locator("table.cockpit-table tbody tr", has_text=scene.client_last)
-    assert row.count() == 1
-    assert row.locator(".seg").inner_text() == "B"
+    expect(row).to_have_count(1)
+    expect(row.locator(".seg")).to_have_text("B")
     assert watch.take() == []
 
     # 13 months later, without another face-to-face interview, the dossier is red.
@@ -108,18 +113,17 @@ def test_s2_i7_proposal_confirmation_transfer_and_red_light_after_13_months(
         page.goto(f"{scene.base}/login/")
         sign_in(page, scene.base, "colleague")
         row = page.locator("table.cockpit-table tbody tr", has_text=scene.client_last)
-        assert "row--red" in (row.get_attribute("class") or "")
-        assert (
+        expect(row).to_have_class(re.compile(r"\brow--red\b"))
+        expect(row).to_contain_text(
             "0 sur au moins 3 entretiens physiques au cours des 12 derniers mois"
-            in row.inner_text()
         )
         page.click("a.kpi--red")
         page.wait_for_url("**/cockpit/?light=red")
-        assert page.locator("table.cockpit-table tbody tr").count() == 1
+        expect(page.locator("table.cockpit-table tbody tr")).to_have_count(1)
         page.click(f"main a[href='/cases/{scene.case_id}/']")
         banner = page.locator("#steering-panel .light-banner--red")
-        banner.wait_for()
-        assert "entretiens physiques" in banner.inner_text()
+        expect(banner).to_contain_text("entretiens physiques")
+        settle(page)
     assert watch.take() == []
 
 
@@ -164,3 +168,80 @@ def test_r40_steering_pages_have_no_console_errors_or_csp_violations(
         page.wait_for_load_state("networkidle")
     assert page.evaluate("() => typeof Chart") in ("function", "undefined")
     assert watch.take() == []
+
+
+# Elements that stick out of their panel without being inside a scrolling container
+# (wide tables must scroll inside their .table-wrap, or wrap).
+OVERFLOWING = r"""() => {
+    const found = [];
+    for (const box of document.querySelectorAll("main .panel, main .kpis, main .page-header")) {
+        const limit = box.getBoundingClientRect().right;
+        for (const el of box.querySelectorAll("*")) {
+            let up = el.parentElement, scrolls = false;
+            while (up && up !== box && !scrolls) {
+                scrolls = getComputedStyle(up).overflowX !== "visible";
+                up = up.parentElement;
+            }
+            const right = el.getBoundingClientRect().right;
+            if (!scrolls && right > limit + 1) {
+                const where = box.querySelector("h2")?.id || box.className;
+                const by = Math.round(right - limit);
+                found.push(`${where}: ${el.tagName}.${el.className} by ${by}px`);
+            }
+        }
+    }
+    return found;
+}"""
+
+
+@pytest.fixture
+def busy_desk(scene: Scene, world: object) -> Scene:
+    """The worker's desk with dossiers in every segment, each with an overdue task of a long
+    (German) title, as a real service's cockpit and team view look."""
+    from tests import factories
+    from tests.test_steering_views import in_counselling
+
+    for segment in ("A", "B", "C", "B"):
+        case = in_counselling(
+            world,
+            case=factories.CaseFactory(
+                owner=world.service_org,  # type: ignore[attr-defined]
+                responsible=world.worker.user,  # type: ignore[attr-defined]
+                team=world.case.team,  # type: ignore[attr-defined]
+                client__last_name="Schwarzenbach-Zurbriggen",
+                client__first_name="Anne-Marie",
+            ),
+            segment=segment,
+        )
+        Task.objects.create(
+            case=case,
+            owner=case.owner,
+            title="Kostengutsprache für die Zahnbehandlung bei der Krankenkasse einholen",
+            due_on=datetime.date.today() - datetime.timedelta(days=3),
+            assigned_to=world.worker.user,  # type: ignore[attr-defined]
+        )
+    return scene
+
+
+@pytest.mark.parametrize("width", [1280, 1024, 800])
+def test_u3_the_german_cockpit_fits_its_containers(
+    busy_desk: Scene, browser: Browser, width: int
+) -> None:
+    page, _ = _page(browser)
+    page.set_viewport_size({"width": width, "height": 900})
+    for persona, path in (("worker", "/cockpit/"), ("head", "/cockpit/team/")):
+        sign_in(page, busy_desk.base, persona)
+        page.click(".app-lang button[value=de]")
+        expect(page.locator("html")).to_have_attribute("lang", "de")
+        page.goto(busy_desk.base + path)
+        settle(page)
+        assert page.evaluate(OVERFLOWING) == [], path
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= width, path
+        if path == "/cockpit/" and width >= 1024:
+            # on a laptop the whole table is in view, without scrolling sideways
+            sizes = page.evaluate(
+                "() => [...document.querySelectorAll('.table-wrap')]"
+                ".map(w => w.scrollWidth - w.clientWidth)"
+            )
+            assert sizes and max(sizes) <= 1, sizes
+        sign_out(page)

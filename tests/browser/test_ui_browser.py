@@ -7,10 +7,10 @@ import datetime
 from dataclasses import dataclass
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from tests import factories
-from tests.browser.conftest import ConsoleWatch, axe_violations, sign_in, sign_out
+from tests.browser.conftest import ConsoleWatch, axe_violations, settle, sign_in, sign_out
 
 pytestmark = [pytest.mark.browser]
 
@@ -35,14 +35,20 @@ class Scene:
 
 
 @pytest.fixture
-def scene(transactional_db: object, world: object, live_server: object) -> Scene:
+def scene(
+    transactional_db: object, reference_data: None, world: object, live_server: object
+) -> Scene:
+    # Names that no random (Faker) name equals, contains or resembles: the test looks for
+    # them in pages and in duplicate hints.
     case = world.case  # type: ignore[attr-defined]
-    case.client.last_name, case.client.first_name = "Zurbriggen", "Mélanie"
+    case.client.last_name, case.client.first_name = "Zurbriggen", "Mélisande"
     case.client.save()
     # A second dossier of the same organisation that is never shared.
     private = factories.CaseFactory(
         owner=world.service_org,  # type: ignore[attr-defined]
         responsible=world.worker.user,  # type: ignore[attr-defined]
+        client__last_name="Aeschlimann",
+        client__first_name="Ruedi",
     )
     other = world.other_case  # type: ignore[attr-defined]
     other.client.last_name = "Oberholzer"
@@ -87,8 +93,7 @@ def test_p2_x5_share_journal_with_partner_shows_exactly_that_section(
     page.wait_for_url(f"**/persons/{scene.client_id}/")
     page.click(f"main a[href='/cases/{scene.case_id}/']")
     page.wait_for_url(f"**/cases/{scene.case_id}/")
-    assert page.locator("#section-core").is_visible()
-    assert scene.client_last in page.locator("#section-core").inner_text()
+    expect(page.locator("#section-core")).to_contain_text(scene.client_last)
 
     # ... and shares the journal, read only, with the integration partner.
     page.click(f"main .actions a[href='/cases/{scene.case_id}/shares/new/']")
@@ -101,17 +106,20 @@ def test_p2_x5_share_journal_with_partner_shows_exactly_that_section(
     page.fill("#id_reason", "Mandat SSIP, art. 9 LASoc")
     page.click("main form button[type=submit]")
     page.wait_for_url(f"**/cases/{scene.case_id}/")
-    shares = page.locator("#section-shares").inner_text()
-    assert scene.partner_org in shares
+    expect(page.locator("#section-shares")).to_contain_text(scene.partner_org)
+    # The steering panel loads after the page (htmx): signing out while it is still loading
+    # would race it (the sign-out deletes the session the panel request runs in).
+    expect(page.locator("#steering-panel dl.facts")).to_be_visible()
     sign_out(page)
 
     # The partner's staff see the journal block and nothing else of the dossier.
     sign_in(page, scene.base, "partner")
-    assert page.locator(f"main a[href='/cases/{scene.case_id}/']").count() == 1
+    expect(page.locator(f"main a[href='/cases/{scene.case_id}/']")).to_have_count(1)
     assert scene.client_last not in page.content()
     page.click(f"main a[href='/cases/{scene.case_id}/']")
     page.wait_for_url(f"**/cases/{scene.case_id}/")
-    assert page.locator("#section-journal").is_visible()
+    expect(page.locator("#section-journal")).to_be_visible()
+    settle(page)
     for section in OTHER_SECTIONS:
         assert page.locator(f"#section-{section}").count() == 0, section
     assert page.locator("#section-shares, #section-consents, #section-lifecycle").count() == 0
@@ -147,6 +155,7 @@ def test_p8_duplicate_hints_while_registering_a_person(scene: Scene, browser: Br
     page.fill("#id_first_name", "")
     page.locator("#id_last_name").dispatch_event("change")
     hints.locator("li.hint-hidden").first.wait_for()
+    settle(page)
     assert scene.outsider_client_last not in hints.inner_text()
     assert hints.locator("a").count() == 0
     assert watch.take() == []
@@ -155,15 +164,16 @@ def test_p8_duplicate_hints_while_registering_a_person(scene: Scene, browser: Br
 def test_u3_language_switch_to_german_and_back(scene: Scene, browser: Browser) -> None:
     page, watch = _watched_page(browser)
     sign_in(page, scene.base, "worker")
-    assert page.locator("html").get_attribute("lang") == "fr"
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    # the switch reloads the same page: wait for what changes, not for a navigation
     page.click(".app-lang button[value=de]")
-    page.wait_for_load_state()
-    assert page.locator("html").get_attribute("lang") == "de"
-    assert page.locator("nav.app-nav a[href='/persons/']").inner_text() == "Personen"
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    expect(page.locator("nav.app-nav a[href='/persons/']")).to_have_text("Personen")
+    settle(page)
     page.click(".app-lang button[value=fr]")
-    page.wait_for_load_state()
-    assert page.locator("html").get_attribute("lang") == "fr"
-    assert page.locator("nav.app-nav a[href='/persons/']").inner_text() == "Personnes"
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.locator("nav.app-nav a[href='/persons/']")).to_have_text("Personnes")
+    settle(page)
     assert watch.take() == []
 
 
@@ -220,7 +230,33 @@ def test_a11y_axe_finds_no_serious_violations(scene: Scene, browser: Browser) ->
     # the share form again, with its error messages
     page.goto(f"{scene.base}/cases/{scene.case_id}/shares/new/")
     page.click("main form button[type=submit]")
-    page.wait_for_load_state()
-    assert page.locator("[aria-invalid=true]").count() > 0
+    expect(page.locator("[aria-invalid=true]").first).to_be_visible()
     problems["share form with errors"] = axe_violations(page)
     assert {name: found for name, found in problems.items() if found} == {}
+
+
+# How far the focus ring of a field (outline and box-shadow) stays below its label, in pixels.
+RING_CLEARANCE = r"""(selector) => {
+    const input = document.querySelector(selector);
+    const label = document.querySelector(`label[for="${input.id}"]`);
+    const style = getComputedStyle(input);
+    const outline = style.outlineStyle === "none" ? 0
+        : parseFloat(style.outlineWidth) + parseFloat(style.outlineOffset);
+    // each shadow "x y blur spread" reaches (spread + blur - y) above the box
+    const shadow = /(-?[\d.]+)px (-?[\d.]+)px (-?[\d.]+)px (-?[\d.]+)px/g;
+    const spreads = [...style.boxShadow.matchAll(shadow)]
+        .map(m => parseFloat(m[4]) + parseFloat(m[3]) - parseFloat(m[2]));
+    const ring = Math.max(outline, 0, ...spreads);
+    return input.getBoundingClientRect().top - ring - label.getBoundingClientRect().bottom;
+}"""
+
+
+def test_u1_the_focus_ring_of_the_person_search_leaves_its_label_readable(
+    scene: Scene, browser: Browser
+) -> None:
+    page, _ = _watched_page(browser)
+    sign_in(page, scene.base, "worker")
+    page.goto(f"{scene.base}/persons/")
+    page.focus("#id_q")
+    expect(page.locator("#id_q:focus-visible")).to_have_count(1)
+    assert page.evaluate(RING_CLEARANCE, "#id_q") >= 0

@@ -40,6 +40,7 @@ def reads(**filters: Any) -> list[tuple[str, str]]:
 # --- denials (R14) ---------------------------------------------------------------------------
 
 
+@pytest.mark.owner  # ages an event to test the hourly limit: the app role may not
 def test_r14_a_refused_existing_dossier_leaves_one_security_event(world):
     outsider = world.outsider.client()
     url = reverse("case_detail", args=[world.case.pk])
@@ -143,6 +144,7 @@ def test_r14_the_dpo_lists_the_denials_of_their_organisation_page_by_page(world)
 # --- read logging in the door (X6, R25) ------------------------------------------------------
 
 
+@pytest.mark.owner  # empties the read log between pages: the app role may not
 def test_x6_pages_that_showed_content_without_logging_now_log_their_reads(world):
     worker = world.worker.client()
     case = world.case

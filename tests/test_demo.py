@@ -3,6 +3,8 @@ the run command can call it on every start, and the benchmark volume loads the s
 
 from __future__ import annotations
 
+import datetime
+from collections import Counter, defaultdict
 from io import StringIO
 
 import pytest
@@ -14,13 +16,26 @@ from django.db import connection
 from django.db.models import Count, F
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from stdnum.ch import ssn
 
-from filum.cases.models import Case, CaseStatus, Share
+from filum.cases.models import (
+    Case,
+    CaseStatus,
+    SegmentAssignment,
+    SegmentProposal,
+    Share,
+    Stage,
+)
 from filum.cases.services import rows_before_opening
 from filum.demo.mfa import demo_totp_secret
 from filum.demo.seed import DEMO_LOGINS, DEMO_PASSWORD, ahv_number
+from filum.demo.steering import TEXTS as STEERING_TEXTS
 from filum.demo.volume import BULK_TABLES
+from filum.followup.lights import lights_for_cases
+from filum.followup.models import Task, TaskKind, TaskStatus
+from filum.followup.nightly import run_nightly_rules
+from filum.journal.models import Contact, ServiceAgreement
 from filum.people.models import Person, UnitMember
 from filum.tenancy.models import Membership, Organisation, OrganisationKind, Role, User
 
@@ -203,3 +218,108 @@ def test_r1_a_demo_organisation_requires_totp_and_the_demo_code_is_printed():
     for username in ("as.bienne", "someone"):
         with pytest.raises(CommandError):
             call_command("demo_totp", username, stdout=StringIO())
+
+
+# --- case steering in the demo (issue 6, section 6) -------------------------------------------
+
+# The bands the demo's portfolio is pinned to (S8: A at least 10 %, C at most 40 %, B the rest),
+# over the counselling dossiers of each demo social service with a caseload.
+PORTFOLIO_BANDS = {"A": (0.10, 0.30), "B": (0.35, 0.65), "C": (0.20, 0.40)}
+
+
+def _steering_counts() -> dict[str, Counter[str]]:
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for org, segment in Case.objects.filter(
+        status=CaseStatus.OPEN,
+        stage=Stage.COUNSELLING,
+        owner__kind=OrganisationKind.SOCIAL_SERVICE,
+    ).values_list("owner__name", "segment"):
+        counts[org][segment] += 1
+    return counts
+
+
+def test_s8_demo_carries_case_steering_with_a_realistic_spread():
+    seed()
+    today = timezone.localdate()
+    counselling = Case.objects.filter(
+        status=CaseStatus.OPEN,
+        stage=Stage.COUNSELLING,
+        owner__kind=OrganisationKind.SOCIAL_SERVICE,
+    )
+    # every counselling dossier has a segment and a history; every segment occurs
+    assert counselling.count() >= 40
+    assert not counselling.filter(segment="").exists()
+    assert set(counselling.values_list("segment", flat=True)) == {"A", "B", "C"}
+    assert not counselling.exclude(segment_history__until__isnull=True).exists()
+    for org, counts in _steering_counts().items():
+        total = sum(counts.values())
+        for segment, (low, high) in PORTFOLIO_BANDS.items():
+            assert low <= counts[segment] / total <= high, (org, segment, counts)
+    # intake stages, reviews done, contacts on most dossiers, service agreements
+    stages = set(
+        Case.objects.filter(
+            status=CaseStatus.OPEN, owner__kind=OrganisationKind.SOCIAL_SERVICE
+        ).values_list("stage", flat=True)
+    )
+    assert {Stage.INTAKE_2, Stage.COUNSELLING} <= stages
+    assert SegmentAssignment.objects.filter(kind="review").exists()
+    assert SegmentAssignment.objects.filter(kind="change").exists()
+    with_contacts = counselling.filter(contacts__isnull=False).distinct().count()
+    assert with_contacts >= 0.9 * counselling.count()
+    year_ago = today - datetime.timedelta(days=365)
+    entries = Contact.objects.filter(case__in=counselling, date__gt=year_ago).count()
+    assert entries / counselling.count() >= 5
+    assert Contact.objects.filter(is_face_to_face=True).exists()
+    assert Contact.objects.filter(counts=False).exists()
+    assert ServiceAgreement.objects.filter(signed_on__isnull=False).exists()
+    # proposals awaiting the four-eyes decision, each with its task
+    pending = SegmentProposal.objects.pending()
+    assert pending.count() >= 3
+    assert not pending.filter(decided_by__isnull=False).exists()
+    for proposal in pending:
+        assert Task.objects.filter(
+            case=proposal.case, rule_key=f"proposal:{proposal.pk}", status=TaskStatus.OPEN
+        ).exists()
+    # tasks: manual and rule-made (the nightly rules ran), some overdue, some done
+    tasks = Task.objects.all()
+    assert tasks.filter(kind=TaskKind.MANUAL, status=TaskStatus.OPEN).exists()
+    assert tasks.filter(kind=TaskKind.MANUAL, status=TaskStatus.DONE).exists()
+    assert tasks.exclude(kind=TaskKind.MANUAL).exclude(kind=TaskKind.SEGMENT_DECISION).exists()
+    assert tasks.filter(status=TaskStatus.OPEN, due_on__lt=today).exists()
+    # reviews due: a reminder of the rules or a keep-or-move proposal waiting
+    assert tasks.filter(kind=TaskKind.REVIEW_DUE).exists() or pending.filter(kind="review").exists()
+    assert summary_of_second_run(today) == 0
+    # a mix of lights, not all red
+    lights = Counter(
+        light.css for light in lights_for_cases(counselling.values_list("pk", flat=True)).values()
+    )
+    assert lights["green"] > lights["red"] > 0 and lights["orange"] > 0
+    # the texts are in the organisation's language
+    for name, language in (
+        ("Sozialdienst Thun", "de"),
+        ("Service social régional Bienne-Nidau", "fr"),
+    ):
+        notes = set(
+            Contact.objects.filter(owner__name=name, is_face_to_face=True).values_list(
+                "note", flat=True
+            )
+        )
+        assert notes and notes <= set(STEERING_TEXTS[language]["notes"]), name
+
+
+def summary_of_second_run(today: datetime.date) -> int:
+    """The demo already holds the morning's rule tasks: a second run creates none."""
+    return run_nightly_rules(as_of=today).created_total
+
+
+def test_s8_team_view_of_a_demo_section_head_shows_a_portfolio():
+    seed()
+    client = Client()
+    client.force_login(User.objects.get(username="rs.bienne"))
+    response = client.get(reverse("cockpit_team"))
+    assert response.status_code == 200
+    workers = [w for w in response.context["view"].workers if w.segmented]
+    assert workers, "no caseworker with segmented dossiers"
+    for worker in workers:
+        assert worker.share_a >= 10 and worker.share_c <= 40, worker
+    assert response.context["view"].pending

@@ -17,6 +17,7 @@ from filum.followup.evaluation import evaluate_cases, load_case_rows, load_rules
 from filum.followup.models import Task, TaskStatus
 from filum.followup.nightly import run_nightly_rules
 from filum.followup.rules import ContactRecord, plan_norm, tally_contacts
+from filum.followup.texts import task_description, task_title
 from filum.journal import services as journal
 from filum.journal.models import Contact, Topic
 from tests import factories
@@ -111,8 +112,10 @@ def test_i5_nightly_creates_the_due_tasks_and_a_second_run_creates_none(world, p
     assert (advance_task.assigned_to, advance_task.assigned_role) == (None, "section_head")
     silent = Task.objects.get(case=portfolio["silent_b"])
     assert silent.assigned_to == world.worker.user and silent.created_by is None
-    # in the worker's language (French); the counts are in the words
-    assert silent.title and "0" in silent.description and "3" in silent.description
+    # stored as a key and parameters; the counts are in the rendered words
+    description = task_description(silent)
+    assert silent.title_key == "rule.no_contact" and task_title(silent)
+    assert "0" in description and "3" in description
 
     second = run_nightly_rules(as_of=TODAY)
     assert second.created_total == 0 and second.resolved == 0

@@ -9,18 +9,10 @@ from django.utils.translation import gettext_lazy as _
 
 from filum.cases.models import Case, Consent, Domain, Share
 from filum.people.forms import DateInput
+from filum.tenancy.labels import SECTION_CHOICES
 from filum.tenancy.models import Organisation, User
-from filum.tenancy.policy import Section, dossier_holding_roles
+from filum.tenancy.policy import dossier_holding_roles
 from filum.web.forms import limit_dates
-
-SECTION_CHOICES = [
-    (Section.CORE, _("Core data")),
-    (Section.JOURNAL, _("Journal")),
-    (Section.ASSESSMENT, _("Assessment")),
-    (Section.PLAN, _("Plan")),
-    (Section.DOCUMENTS, _("Documents")),
-    (Section.FINANCES, _("Finances")),
-]
 
 
 def _caseworkers_of(organisation_id: int, *, keep: int | None = None) -> Any:

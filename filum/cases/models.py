@@ -418,9 +418,22 @@ class Share(models.Model):
         )
 
 
+class TransitionText(models.TextChoices):
+    """Keys of the reasons the system writes for a lifecycle step (the words are in
+    ``filum.followup.texts``, rendered in the reader's language)."""
+
+    TRANSFERRED_TO_COUNSELLING = "transferred_to_counselling"  # segment, worker
+    TRANSFERRED = "transferred"  # worker
+    SHARED = "shared"  # organisation, sections, access
+    CLOSED = "closed"  # closure reason code
+
+
 @audited()
 class CaseTransition(models.Model):
-    """A lifecycle step of a dossier (opening, transitions, closure, transfer): who, when, why."""
+    """A lifecycle step of a dossier (opening, transitions, closure, transfer): who, when, why.
+
+    ``reason`` is what a person typed; what the system adds is stored language-neutral as
+    ``reason_key`` and ``reason_params`` (names, codes, ISO dates) and rendered on display."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="lifecycle")
     owner = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
@@ -428,6 +441,8 @@ class CaseTransition(models.Model):
     from_stage = models.CharField(max_length=16, blank=True)
     to_stage = models.CharField(max_length=16, blank=True)
     reason = models.TextField(blank=True)
+    reason_key = models.CharField(max_length=32, blank=True)  # a TransitionText
+    reason_params = models.JSONField(default=dict, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField(default=timezone.now)
 

@@ -19,6 +19,7 @@ from filum.cases.models import (
     Consent,
     Share,
     Stage,
+    TransitionText,
 )
 from filum.dates import check_dates, date_error
 from filum.people.models import AssistanceUnit, Person
@@ -38,12 +39,18 @@ def _record(
     reason: str = "",
     from_stage: str = "",
     to_stage: str = "",
+    reason_key: str = "",
+    reason_params: dict[str, Any] | None = None,
 ) -> None:
+    """Record a lifecycle step. ``reason`` is text a person typed; what the system says goes
+    in ``reason_key`` and ``reason_params`` (rendered in the reader's language)."""
     CaseTransition.objects.create(
         case=case,
         owner_id=case.owner_id,
         kind=kind,
         reason=reason,
+        reason_key=reason_key,
+        reason_params=reason_params or {},
         from_stage=from_stage,
         to_stage=to_stage,
         actor=actor.user,
@@ -165,7 +172,9 @@ def do_close_case(
         case,
         actor=actor,
         kind="closed",
-        reason=note or reason,
+        reason=note,
+        reason_key=TransitionText.CLOSED,
+        reason_params={"reason": reason},
         from_stage=from_stage,
         to_stage=Stage.CLOSED,
     )
@@ -242,7 +251,11 @@ def do_share_case(
         granted_by=actor.user,
     )
     _record(
-        case, actor=actor, kind="shared", reason=f"{organisation}: {', '.join(sections)} ({access})"
+        case,
+        actor=actor,
+        kind="shared",
+        reason_key=TransitionText.SHARED,
+        reason_params={"organisation": str(organisation), "sections": sections, "access": access},
     )
     return share
 

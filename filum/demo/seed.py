@@ -30,6 +30,7 @@ from stdnum import ean
 from filum.cases import services as case_services
 from filum.cases.models import Case, ClosureReason, Domain, Share, Stage
 from filum.demo.mfa import require_demo_mfa
+from filum.demo.steering import step_steering
 from filum.people.models import (
     AssistanceUnit,
     Person,
@@ -662,6 +663,25 @@ def _advance(ctx: SeedContext, *, actor: Actor, case: Case, protection: bool) ->
         )
 
 
+# Reasons of the demo shares, in the owning organisation's language (the volume uses them too).
+SHARE_TEXTS = {
+    "fr": {
+        "consent_scope": "Journal et plan au partenaire d'insertion",
+        "mandate": "Mandat d'insertion professionnelle",
+        "child_notice": "Avis à l'APEA (art. 314c CC)",
+        "adult_notice": "Avis à l'APEA (art. 443 CC)",
+        "cooperation": "Collaboration avec le service social (art. 448 CC)",
+    },
+    "de": {
+        "consent_scope": "Journal und Plan an den Integrationspartner",
+        "mandate": "Auftrag Arbeitsintegration",
+        "child_notice": "Meldung an die KESB (Art. 314c ZGB)",
+        "adult_notice": "Meldung an die KESB (Art. 443 ZGB)",
+        "cooperation": "Zusammenarbeit mit dem Sozialdienst (Art. 448 ZGB)",
+    },
+}
+
+
 def step_shares(ctx: SeedContext) -> None:
     """Shares to the integration partner (with consent) and to the KESB (legal basis)."""
     rng = ctx.rng
@@ -714,7 +734,9 @@ def step_shares(ctx: SeedContext) -> None:
                 sections=["core", "journal"],
                 access=Share.Access.READ,
                 basis=Share.Basis.LEGAL,
-                reason="Avis à l'APEA (art. 314c CC)" if child else "Avis à l'APEA (art. 443 CC)",
+                reason=SHARE_TEXTS["fr" if owner.language == "fr" else "de"][
+                    "child_notice" if child else "adult_notice"
+                ],
                 valid_until=ctx.today + datetime.timedelta(days=rng.choice((60, 120, 180))),
             )
             ctx.counts["shares"] += 1
@@ -740,7 +762,7 @@ def step_shares(ctx: SeedContext) -> None:
 SeedStep = Callable[[SeedContext], None]
 
 # The demo world, in order. Later steps may use what earlier ones made (ctx.cases, ...).
-DEMO_STEPS: list[SeedStep] = [step_organisations, step_dossiers, step_shares]
+DEMO_STEPS: list[SeedStep] = [step_organisations, step_dossiers, step_shares, step_steering]
 
 
 def database_is_empty() -> bool:

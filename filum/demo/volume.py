@@ -24,13 +24,14 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any
 
-from django.apps import apps
-from django.db import connection, models, transaction
-from django.db.models import NOT_PROVIDED
+from django.db import connection, transaction
 
 from filum.cases.models import Domain, Stage
 from filum.demo import seed as demo
+from filum.demo.copytext import NULL, other_columns
 from filum.demo.seed import COMMUNE_BY_BFS, COMMUNES, SeedContext
+from filum.demo.steering import STEERING_TABLES, step_steering_volume
+from filum.followup.nightly import run_nightly_rules
 from filum.tenancy.models import Membership, Organisation, OrganisationKind, Role, Team, User
 
 FULL_VOLUME = 1_500_000
@@ -56,17 +57,21 @@ CASELOAD = 80  # open dossiers per social worker
 YEARS = 10
 MEAN_CASE_DAYS = 620  # mean duration of a dossier: gives ~80 open per worker at 75k a year
 PROTECTION_SHARE = 0.15  # of the dossiers owned by protection authorities
-BULK_TABLES = (
-    "people_person",
-    "people_assistanceunit",
-    "people_unitmember",
-    "cases_case",
-    "cases_consent",
-    "cases_share",
-    "cases_casetransition",
+BULK_TABLES = tuple(
+    dict.fromkeys(
+        (
+            "people_person",
+            "people_assistanceunit",
+            "people_unitmember",
+            "cases_case",
+            "cases_consent",
+            "cases_share",
+            "cases_casetransition",
+            *STEERING_TABLES,
+        )
+    )
 )
 CHUNK = 50_000  # dossiers generated and copied at a time
-NULL = "\\N"  # NULL in COPY's text format
 
 
 @dataclass
@@ -293,7 +298,8 @@ class Rows:
             "consent_id, valid_until, granted_by_id, granted_at, revoked_at, revoked_by_id"
         ),
         "cases_casetransition": (
-            "case_id, owner_id, kind, from_stage, to_stage, reason, actor_id, at"
+            "case_id, owner_id, kind, from_stage, to_stage, reason, reason_key, reason_params, "
+            "actor_id, at"
         ),
     }
 
@@ -303,7 +309,7 @@ class Rows:
         self.columns: dict[str, str] = {}
         self.suffix: dict[str, str] = {}
         for table, columns in self.COLUMNS.items():
-            extra = _other_columns(table, {c.strip() for c in columns.split(",")})
+            extra = other_columns(table, {c.strip() for c in columns.split(",")})
             self.columns[table] = ", ".join([columns, *(name for name, _ in extra)])
             self.suffix[table] = "".join(f"\t{value}" for _, value in extra)
 
@@ -319,39 +325,6 @@ class Rows:
                     copy.write(data)
                 self.vctx.rows[table] += len(lines)
                 lines.clear()
-
-
-def _copy_text(value: object) -> str:
-    if value is None:
-        return NULL
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, list | tuple):
-        return "{" + ",".join(str(v) for v in value) + "}"
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    text = str(value)
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
-
-
-def _other_columns(table: str, generated: set[str]) -> list[tuple[str, str]]:
-    """Columns the generator does not fill (added by later features): each gets its field's
-    default (or NULL), so the load keeps working when a model grows."""
-    model = next(m for m in apps.get_models() if m._meta.db_table == table)
-    extra = []
-    for model_field in model._meta.concrete_fields:
-        column = model_field.column
-        if column in generated or model_field.db_default is not NOT_PROVIDED:
-            continue
-        if model_field.primary_key and isinstance(model_field, models.AutoField):
-            continue
-        if model_field.null:
-            extra.append((column, NULL))
-        elif model_field.has_default() or model_field.empty_strings_allowed:
-            extra.append((column, _copy_text(model_field.get_default())))
-        else:
-            raise RuntimeError(f"seed_demo does not know what to put in {table}.{column}")
-    return extra
 
 
 def _reserve(sequence_sql: str, count: int) -> int:
@@ -545,11 +518,12 @@ class Generator:
                 f"{reason}\t{title}\t1\t{stamp}\t{stamp}\t{steering}\n"
             )
             rows["cases_casetransition"].append(
-                f"{case_id}\t{plan.org.pk}\topened\t\tintake_1\t\t{worker}\t{stamp}\n"
+                f"{case_id}\t{plan.org.pk}\topened\t\tintake_1\t\t\t{{}}\t{worker}\t{stamp}\n"
             )
             if case.closed is not None:
                 rows["cases_casetransition"].append(
-                    f"{case_id}\t{plan.org.pk}\tclosed\tcounselling\tclosed\t{reason}\t{worker}\t"
+                    f"{case_id}\t{plan.org.pk}\tclosed\tcounselling\tclosed\t\tclosed\t"
+                    f'{{"reason": "{reason}"}}\t{worker}\t'
                     f"{self.date(case.closed)} 16:00:00+01\n"
                 )
             self.share(plan, case, case_id, client, worker, consent_ids, protection)
@@ -605,6 +579,7 @@ class Generator:
             else self.date(case.closed)
         )
         granted = f"{self.date(case.opened + 20)} 11:00:00+01"
+        texts = demo.SHARE_TEXTS["fr" if plan.spec.language == "fr" else "de"]
         if not protection and roll < 0.10:
             partner = rng.choice(self.partners)
             consent = consent_ids + self.consents
@@ -615,12 +590,12 @@ class Generator:
             consent_end = end if case.closed is None else self.date(max(case.closed, signed_day))
             rows["cases_consent"].append(
                 f"{consent}\t{case_id}\t{plan.org.pk}\t{client}\tspecific\t"
-                f"Journal et plan au partenaire d'insertion\t{{journal,plan}}\t{signed}\t"
+                f"{texts['consent_scope']}\t{{journal,plan}}\t{signed}\t"
                 f"{consent_end}\t\\N\t{worker}\t{granted}\n"
             )
             rows["cases_share"].append(
                 f"{self.uuid()}\t{case_id}\t{plan.org.pk}\t{partner.org.pk}\t{{journal,plan}}\t"
-                f"write\tconsent\tMandat d'insertion professionnelle\t{consent}\t{end}\t{worker}\t"
+                f"write\tconsent\t{texts['mandate']}\t{consent}\t{end}\t{worker}\t"
                 f"{granted}\t\\N\t\\N\n"
             )
             self.shares += 1
@@ -628,7 +603,7 @@ class Generator:
             kesb = rng.choice(self.protection)
             rows["cases_share"].append(
                 f"{self.uuid()}\t{case_id}\t{plan.org.pk}\t{kesb.org.pk}\t{{core,journal}}\t"
-                f"read\tlegal\tAvis à l'APEA (art. 314c CC)\t\\N\t{end}\t{worker}\t{granted}\t"
+                f"read\tlegal\t{texts['child_notice']}\t\\N\t{end}\t{worker}\t{granted}\t"
                 f"\\N\t\\N\n"
             )
             self.shares += 1
@@ -636,7 +611,7 @@ class Generator:
             service = rng.choice(self.services)
             rows["cases_share"].append(
                 f"{self.uuid()}\t{case_id}\t{plan.org.pk}\t{service.org.pk}\t{{core}}\tread\t"
-                f"legal\tCollaboration avec le service social (art. 448 CC)\t\\N\t{end}\t"
+                f"legal\t{texts['cooperation']}\t\\N\t{end}\t"
                 f"{worker}\t{granted}\t\\N\t\\N\n"
             )
             self.shares += 1
@@ -698,6 +673,7 @@ VOLUME_STEPS: list[tuple[str, VolumeStep]] = [
     ("dossier plan", step_case_plan),
     ("users", step_volume_users),
     ("persons and dossiers (COPY)", step_bulk_rows),
+    ("case steering (COPY)", step_steering_volume),
 ]
 
 
@@ -723,5 +699,13 @@ def seed_volume(
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     vctx.timings["analyze"] = time.perf_counter() - t0
+    log(f"  analyze: {vctx.timings['analyze']:.1f} s")
+    # the rule tasks and lights of the morning after the load (run_nightly_rules commits
+    # per chunk, so it runs after the load's transaction)
+    t0 = time.perf_counter()
+    summary = run_nightly_rules(as_of=ctx.today)
+    vctx.rows["rule tasks"] += summary.created_total
+    vctx.timings["nightly rules"] = time.perf_counter() - t0
+    log(f"  nightly rules: {vctx.timings['nightly rules']:.1f} s")
     vctx.timings["total"] = time.perf_counter() - started
     return vctx

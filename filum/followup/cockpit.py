@@ -20,10 +20,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from filum.cases.models import Case, SegmentProposal, Stage
-from filum.followup.lights import CaseLight, lights_for_cases, task_title
+from filum.followup.lights import CaseLight, lights_for_cases
 from filum.followup.models import Task
 from filum.followup.permissions import tasks_visible_to
 from filum.followup.rules import Level
+from filum.followup.texts import finding_title, task_title
 from filum.tenancy.models import Membership, Role, User
 from filum.tenancy.policy import Actor
 
@@ -93,10 +94,10 @@ class Row:
     @cached_property
     def next_step(self) -> str:
         if self.next_task is not None:
-            return self.next_task.title
+            return task_title(self.next_task)
         if self.light is not None:
             for finding in self.light.evaluation.tasks:
-                return task_title(finding)
+                return finding_title(finding)
         return ""
 
     @cached_property

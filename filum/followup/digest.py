@@ -18,6 +18,7 @@ from django.utils.translation import ngettext, override
 from django_tasks import task
 
 from filum.followup.models import Task, TaskStatus, UserPreference
+from filum.followup.texts import task_title
 from filum.tenancy.models import Membership
 
 DIGEST_HORIZON_DAYS = 7
@@ -56,7 +57,7 @@ def send_task_digest(user_id: int, as_of: str) -> int:
     if not tasks:
         return 0
     with override(preference.user.language):
-        lines = [f"{t.due_on:%d.%m.%Y}  {t.case.reference}  {t.title}" for t in tasks]
+        lines = [f"{t.due_on:%d.%m.%Y}  {t.case.reference}  {task_title(t)}" for t in tasks]
         subject = ngettext("Filum: %(count)d task due", "Filum: %(count)d tasks due", len(tasks))
         subject %= {"count": len(tasks)}
         body = _("Your tasks due by %(date)s:") % {

@@ -29,6 +29,7 @@ from filum.cases.models import (
     SegmentProposal,
     Stage,
     TransferReport,
+    TransitionText,
 )
 from filum.followup.services import cancel_open_tasks
 from filum.tenancy.models import Membership, Role, Team, User
@@ -95,13 +96,23 @@ def _lock(case: Case) -> Case:
 
 
 def _record(
-    case: Case, *, actor: Actor, kind: str, reason: str, from_stage: str, to_stage: str
+    case: Case,
+    *,
+    actor: Actor,
+    kind: str,
+    from_stage: str,
+    to_stage: str,
+    reason: str = "",
+    reason_key: str = "",
+    reason_params: dict[str, str] | None = None,
 ) -> None:
     CaseTransition.objects.create(
         case=case,
         owner_id=case.owner_id,
         kind=kind,
         reason=reason,
+        reason_key=reason_key,
+        reason_params=reason_params or {},
         from_stage=from_stage,
         to_stage=to_stage,
         actor=actor.user,
@@ -294,8 +305,8 @@ def do_transfer_to_counselling(
         case,
         actor=actor,
         kind="transferred_to_counselling",
-        reason=_("Segment %(segment)s, to %(worker)s")
-        % {"segment": proposal.segment, "worker": to_worker},
+        reason_key=TransitionText.TRANSFERRED_TO_COUNSELLING,
+        reason_params={"segment": proposal.segment, "worker": str(to_worker)},
         from_stage=Stage.INTAKE_2,
         to_stage=Stage.COUNSELLING,
     )
@@ -345,7 +356,8 @@ def do_transfer_case(
         case,
         actor=actor,
         kind="transferred",
-        reason=_("To %(worker)s") % {"worker": to_worker},
+        reason_key=TransitionText.TRANSFERRED,
+        reason_params={"worker": str(to_worker)},
         from_stage=case.stage,
         to_stage=case.stage,
     )

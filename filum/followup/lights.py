@@ -160,20 +160,6 @@ def describe(finding: Finding) -> str:
     return code
 
 
-def task_title(finding: Finding) -> str:
-    """The title of the task a finding calls for, in the active language."""
-    p = {**finding.params, "due_text": _day(finding.due)}
-    if finding.task_kind == "no_contact":
-        return _("Contact norm missed: plan a face-to-face interview")
-    if finding.task_kind == "review_due":
-        return _("Segment %(segment)s time limit on %(due_text)s: propose keep or move") % p
-    if finding.task_kind == "decision_due":
-        return _("Final segment decision due by %(due_text)s") % p
-    if finding.task_kind == "intake_overdue":
-        return _("Intake time limit on %(due_text)s: decide, transfer or close") % p
-    return finding.task_kind
-
-
 @dataclass(frozen=True)
 class CaseLight:
     case_id: uuid.UUID

@@ -102,6 +102,17 @@ class TaskKind(models.TextChoices):
     SEGMENT_DECISION = "segment_decision", _("segment proposal to decide")
 
 
+class TaskText(models.TextChoices):
+    """Keys of the titles the system writes (the text is in ``filum.followup.texts``, rendered
+    in the reader's language). A task without a key has a title typed by a person."""
+
+    NO_CONTACT = "rule.no_contact"
+    REVIEW_DUE = "rule.review_due"
+    DECISION_DUE = "rule.decision_due"
+    INTAKE_OVERDUE = "rule.intake_overdue"
+    PROPOSAL_DECIDE = "proposal.decide"
+
+
 class TaskStatus(models.TextChoices):
     OPEN = "open", _("open")
     DONE = "done", _("done")
@@ -138,7 +149,12 @@ class Task(models.Model):
     kind = models.CharField(
         _("kind"), max_length=24, choices=TaskKind.choices, default=TaskKind.MANUAL
     )
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    # System titles are stored language-neutral: a key and its parameters (JSON: dates as
+    # ISO text); ``title`` then stays empty. For rule tasks the parameters also hold the
+    # finding (code and its parameters) that the description is rendered from.
+    title_key = models.CharField(max_length=40, blank=True)  # a TaskText
+    title_params = models.JSONField(default=dict, blank=True)
     description = models.TextField(_("description"), blank=True)
     due_on = models.DateField(_("due on"))
     assigned_to = models.ForeignKey(
@@ -190,6 +206,9 @@ class Task(models.Model):
                 fields=["case", "rule_key"], condition=~Q(rule_key=""), name="task_rule_key_unique"
             ),
             stored_range("due_on", name="task_due_on_range"),
+            models.CheckConstraint(
+                condition=~Q(title="") | ~Q(title_key=""), name="task_has_title_or_key"
+            ),
         ]
         triggers = [after_opening("task_after_opening", "followup_task")]
         indexes = [
@@ -207,7 +226,7 @@ class Task(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.title
+        return self.title or self.title_key
 
     @property
     def is_open(self) -> bool:

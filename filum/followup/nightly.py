@@ -10,6 +10,7 @@ taken, the norm is met again, the dossier moved on) are marked done.
 from __future__ import annotations
 
 import datetime
+import json
 import time
 import uuid
 from collections import Counter
@@ -21,10 +22,10 @@ from django.utils.translation import gettext, override
 
 from filum.cases.models import Case, CaseStatus
 from filum.followup.evaluation import evaluate_rows, load_case_rows, load_rules
-from filum.followup.lights import describe, task_title
 from filum.followup.models import TaskKind
 from filum.followup.rules import Evaluation, Finding, Level
-from filum.tenancy.models import Role, User
+from filum.followup.texts import finding_params, rule_task_key
+from filum.tenancy.models import Role
 
 RULE_KINDS = (
     TaskKind.REVIEW_DUE,
@@ -50,14 +51,14 @@ class NightlySummary:
 
 _INSERT_SQL = """
 INSERT INTO followup_task
-       (case_id, owner_id, kind, title, description, due_on, assigned_to_id, assigned_role,
-        status, closing_note, created_at, rule_key)
-SELECT t.case_id, t.owner_id, t.kind, t.title, t.description, t.due_on, t.assigned_to_id,
-       t.assigned_role, 'open', '', now(), t.rule_key
+       (case_id, owner_id, kind, title, title_key, title_params, description, due_on,
+        assigned_to_id, assigned_role, status, closing_note, created_at, rule_key)
+SELECT t.case_id, t.owner_id, t.kind, '', t.title_key, t.title_params::jsonb, '', t.due_on,
+       t.assigned_to_id, t.assigned_role, 'open', '', now(), t.rule_key
   FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::text[], %s::text[], %s::date[],
               %s::bigint[], %s::text[], %s::text[])
-       AS t(case_id, owner_id, kind, title, description, due_on, assigned_to_id, assigned_role,
-            rule_key)
+       AS t(case_id, owner_id, kind, title_key, title_params, due_on, assigned_to_id,
+            assigned_role, rule_key)
     ON CONFLICT (case_id, rule_key) WHERE NOT (rule_key = '') DO NOTHING
 RETURNING kind
 """
@@ -74,28 +75,23 @@ UPDATE followup_task AS task
 """
 
 
-def _task_rows(
-    findings: list[tuple[uuid.UUID, int, int | None, Finding]], languages: dict[int, str]
-) -> list[tuple]:
-    rows = []
-    for case_id, owner_id, responsible_id, finding in findings:
-        language = languages.get(responsible_id or 0, settings.LANGUAGE_CODE)
-        with override(language):
-            title, description = task_title(finding), describe(finding)
-        rows.append(
-            (
-                case_id,
-                owner_id,
-                finding.task_kind,
-                title[:200],
-                description,
-                finding.due,
-                responsible_id,
-                "" if responsible_id else Role.SECTION_HEAD,
-                finding.rule_key,
-            )
+def _task_rows(findings: list[tuple[uuid.UUID, int, int | None, Finding]]) -> list[tuple]:
+    """One row per task: the title as a key and parameters (rendered in the reader's
+    language when shown), so no per-row translation or query here."""
+    return [
+        (
+            case_id,
+            owner_id,
+            finding.task_kind,
+            rule_task_key(finding),
+            json.dumps(finding_params(finding)),
+            finding.due,
+            responsible_id,
+            "" if responsible_id else Role.SECTION_HEAD,
+            finding.rule_key,
         )
-    return rows
+        for case_id, owner_id, responsible_id, finding in findings
+    ]
 
 
 def run_nightly_rules(*, as_of: datetime.date, chunk_size: int = 5000) -> NightlySummary:
@@ -103,7 +99,6 @@ def run_nightly_rules(*, as_of: datetime.date, chunk_size: int = 5000) -> Nightl
     started = time.perf_counter()
     summary = NightlySummary(as_of=as_of)
     rules = load_rules(as_of)
-    languages = dict(User.objects.values_list("pk", "language"))
     with override(settings.LANGUAGE_CODE):
         resolved_note = gettext("The rule no longer applies")
     last_id: uuid.UUID | None = None
@@ -122,7 +117,7 @@ def run_nightly_rules(*, as_of: datetime.date, chunk_size: int = 5000) -> Nightl
             summary.lights[Level(evaluation.level).css] += 1
             for finding in evaluation.tasks:
                 due.append((row.id, row.owner_id, row.responsible_id, finding))
-        task_rows = _task_rows(due, languages)
+        task_rows = _task_rows(due)
         with transaction.atomic(), connection.cursor() as cursor:
             if task_rows:
                 columns = list(zip(*task_rows, strict=True))

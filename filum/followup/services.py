@@ -5,16 +5,14 @@ from __future__ import annotations
 import datetime
 from collections.abc import Sequence
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import override
 
 from filum.cases.models import Case, SegmentProposal
 from filum.dates import check_dates
-from filum.followup.models import Task, TaskKind, TaskStatus, UserPreference
+from filum.followup.models import Task, TaskKind, TaskStatus, TaskText, UserPreference
 from filum.tenancy.models import Membership, Role, User
 from filum.tenancy.policy import Actor
 
@@ -120,31 +118,37 @@ def resolve_rule_tasks(
     )
 
 
-def create_decision_task(*, proposal: SegmentProposal) -> Task:
-    """A pending four-eyes decision becomes a task for the section heads of the organisation
-    (or, for an assistant's request, for the responsible worker)."""
-    case = proposal.case
-    to_worker = proposal.kind == SegmentProposal.Kind.REQUEST and case.responsible_id is not None
-    language = (
-        case.responsible.language if to_worker and case.responsible else settings.LANGUAGE_CODE
-    )
-    with override(language):
-        title = _("Segment %(segment)s proposed for %(case)s: decide") % {
-            "segment": proposal.segment,
-            "case": case.reference,
-        }
-    task, _created = Task.objects.get_or_create(
-        case=case,
+def decision_task(
+    *, proposal: SegmentProposal, responsible_id: int | None, today: datetime.date
+) -> Task:
+    """The task (not saved) that a pending four-eyes decision is: for the section heads of the
+    organisation, or, for an assistant's request, for the responsible worker. Its title is a
+    key and parameters (rendered in the reader's language), so it can be made in bulk."""
+    to_worker = proposal.kind == SegmentProposal.Kind.REQUEST and responsible_id is not None
+    return Task(
+        case_id=proposal.case_id,
+        owner_id=proposal.owner_id,
+        kind=TaskKind.SEGMENT_DECISION,
+        title_key=TaskText.PROPOSAL_DECIDE,
+        title_params={"segment": proposal.segment, "proposal": proposal.kind},
+        due_on=today + datetime.timedelta(days=7),
+        assigned_to_id=responsible_id if to_worker else None,
+        assigned_role="" if to_worker else Role.SECTION_HEAD,
         rule_key=f"proposal:{proposal.pk}",
-        defaults={
-            "owner_id": case.owner_id,
-            "kind": TaskKind.SEGMENT_DECISION,
-            "title": title,
-            "due_on": timezone.localdate() + datetime.timedelta(days=7),
-            "assigned_to_id": case.responsible_id if to_worker else None,
-            "assigned_role": "" if to_worker else Role.SECTION_HEAD,
-        },
     )
+
+
+def create_decision_task(*, proposal: SegmentProposal) -> Task:
+    """A pending four-eyes decision becomes a task (see ``decision_task``)."""
+    task = decision_task(
+        proposal=proposal,
+        responsible_id=proposal.case.responsible_id,
+        today=timezone.localdate(),
+    )
+    existing = Task.objects.filter(case_id=task.case_id, rule_key=task.rule_key).first()
+    if existing is not None:
+        return existing
+    task.save()
     return task
 
 

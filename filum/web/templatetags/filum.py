@@ -17,20 +17,12 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from filum.cases.models import Stage
+from filum.followup import texts
+from filum.tenancy import labels
 from filum.tenancy.middleware import memberships_of
-from filum.tenancy.policy import Section
 from filum.web.once import token_input
 
 register = template.Library()
-
-SECTION_LABELS = {
-    Section.CORE: _("Core data"),
-    Section.JOURNAL: _("Journal"),
-    Section.ASSESSMENT: _("Assessment"),
-    Section.PLAN: _("Plan"),
-    Section.DOCUMENTS: _("Documents"),
-    Section.FINANCES: _("Finances"),
-}
 
 
 @register.filter
@@ -53,13 +45,35 @@ def can_write(access: Any, section: str) -> bool:
 
 @register.filter
 def section_label(section: str) -> str:
-    return str(SECTION_LABELS.get(section, section))  # type: ignore[call-overload]
+    return labels.section_label(section)
 
 
 @register.filter
 def section_labels(sections: Any) -> str:
-    """A list of section keys as a readable, comma-separated text."""
-    return ", ".join(section_label(s) for s in sections or [])
+    """A list of section codes as a readable, comma-separated text."""
+    return labels.section_labels(sections)
+
+
+@register.filter
+def role_label(role: str) -> str:
+    return labels.role_label(role)
+
+
+@register.filter
+def task_title(task: Any) -> str:
+    """A task's title in the reader's language (system titles are stored as keys)."""
+    return texts.task_title(task)
+
+
+@register.filter
+def task_description(task: Any) -> str:
+    return texts.task_description(task)
+
+
+@register.filter
+def event_reason(event: Any) -> str:
+    """The reason of a lifecycle event in the reader's language (typed reasons as typed)."""
+    return texts.transition_reason(event)
 
 
 # Lifecycle steps recorded by filum.cases.services (CaseTransition.kind).

@@ -386,6 +386,12 @@ ENDPOINTS: dict[str, Endpoint] = {
         "policy", *CASES, needs=_STEP("segment.request"), ok_get=_FORM_OR_NOT_NOW
     ),
     "proposal_decide": _ep("policy", *PROPOSALS, needs=_STEP("segment.decide")),
+    "exit_potential": _ep(
+        "policy", *CASES, needs=_STEP("segment.propose"), ok_get=_FORM_OR_NOT_NOW
+    ),
+    "request_answer": _ep(
+        "policy", *PROPOSALS, needs=_STEP("segment.propose"), ok_get=_FORM_OR_NOT_NOW
+    ),
 }
 
 

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from filum.cases.models import Segment, SegmentCriterion, SegmentProposal, Stage
 from filum.followup.rules import add_months
-from filum.journal.models import FACE_TO_FACE_KINDS, Topic
+from filum.journal.models import FACE_TO_FACE_KINDS, NOT_A_CONTACT_KINDS, Topic
 
 STEERING_TABLES = (
     "cases_case",
@@ -155,7 +155,7 @@ class _Generator:
         self.now = timezone.now()
         topics = list(Topic.objects.filter(is_active=True))
         self.social_topics = [t.pk for t in topics if t.is_social_work]
-        self.documents_topic = next(t.pk for t in topics if not t.is_social_work)
+        self.documents_topic = next(t.pk for t in topics if t.code == "documents")
         self.writer = _Writer()
         self.case_updates: list[tuple[Any, ...]] = []
         self.advances: list[uuid.UUID] = []
@@ -301,7 +301,7 @@ class _Generator:
                     self.documents_topic if drop else rng.choice(self.social_topics),
                     rng.choice((10, 15, 20, 30, 45, 45, 60, 60, 90)) if face else None,
                     rng.choice(texts["notes"]),
-                    not drop,
+                    kind not in NOT_A_CONTACT_KINDS,  # letters and drop-offs do not count
                     face,
                     False,
                     "",

@@ -448,6 +448,12 @@ ENDPOINTS: dict[str, Endpoint] = {
         "policy", *CASES, needs=_STEP("segment.request"), ok_get=_FORM_OR_NOT_NOW, reads=_CORE
     ),
     "proposal_decide": _ep("policy", *PROPOSALS, needs=_STEP("segment.decide"), reads=_CORE),
+    "exit_potential": _ep(
+        "policy", *CASES, needs=_STEP("segment.propose"), ok_get=_FORM_OR_NOT_NOW, reads=_CORE
+    ),
+    "request_answer": _ep(
+        "policy", *PROPOSALS, needs=_STEP("segment.propose"), ok_get=_FORM_OR_NOT_NOW, reads=_CORE
+    ),
 }
 
 

@@ -15,6 +15,7 @@ from hypothesis.extra.django import TestCase as HypothesisTestCase
 from filum.journal import services
 from filum.journal.models import (
     FACE_TO_FACE_KINDS,
+    NOT_A_CONTACT_KINDS,
     Contact,
     ContactEvent,
     ContactKind,
@@ -54,9 +55,12 @@ def test_s6_face_to_face_types_count_as_face_to_face(world):
     for kind in sorted(FACE_TO_FACE_KINDS):
         contact = record(world, kind=kind)
         assert contact.counts and contact.is_face_to_face
-    for kind in (ContactKind.PHONE, ContactKind.EMAIL, ContactKind.LETTER):
+    for kind in (ContactKind.PHONE, ContactKind.EMAIL):
         contact = record(world, kind=kind, duration_minutes=None)
         assert contact.counts and not contact.is_face_to_face
+    # a letter is no interview (seed 003, section 6)
+    letter = record(world, kind=ContactKind.LETTER, duration_minutes=None)
+    assert not letter.counts and not letter.is_face_to_face
 
 
 def test_s6_document_drop_off_is_no_contact(world):
@@ -274,7 +278,7 @@ class TestContactProperties(HypothesisTestCase):
                 ), errors
                 return
             assert day <= TODAY
-            assert contact.counts == (kind != ContactKind.DOCUMENT_DROP and chosen.is_social_work)
+            assert contact.counts == (kind not in NOT_A_CONTACT_KINDS and chosen.is_social_work)
             assert contact.is_face_to_face == (contact.counts and kind in FACE_TO_FACE_KINDS)
             if kind in FACE_TO_FACE_KINDS:
                 assert contact.duration_minutes and contact.duration_minutes > 0

@@ -16,11 +16,14 @@ from filum.followup.rules import (
     Norm,
     RuleSet,
     SegmentPeriod,
+    Tally,
     add_months,
     evaluate_case,
     norm_window,
     plan_norm,
     segment_state,
+    share_is_met,
+    stays_in_intake_2,
     tally_contacts,
 )
 
@@ -192,12 +195,12 @@ def test_s6_low_face_to_face_share_is_orange_when_the_minimum_is_met():
     as_of = D(2026, 3, 16)
     facts = counselling("B", B_SINCE)
     contacts = f2f(D(2025, 12, 1), D(2026, 1, 1), D(2026, 2, 1)) + phone(
-        *(D(2026, 3, d) for d in (1, 2, 3))
+        *(D(2026, 3, d) for d in (1, 2))
     )
     evaluation = evaluate_case(as_of=as_of, facts=facts, rules=DEFAULT_RULES, contacts=contacts)
     assert evaluation.level == Level.ORANGE
     assert codes(evaluation) == {"face_to_face_share_low"}
-    assert dict(evaluation.findings[0].params)["percent"] == 50
+    assert dict(evaluation.findings[0].params)["percent"] == 60
 
 
 def test_s6_non_counting_entries_are_ignored():
@@ -258,13 +261,147 @@ def test_s6_just_entered_segment_requires_nothing_yet():
     )
 
 
-def test_s6_intake_2_norm_counts_from_entry_into_intake_2():
+def test_seg5_intake_2_has_no_contact_frequency_only_the_face_to_face_share():
     facts = CaseFacts(stage="intake_2", opened_on=D(2025, 10, 1), stage_since=D(2025, 11, 16))
     as_of = D(2026, 3, 16)
     plan = plan_norm(facts, DEFAULT_RULES, as_of)
     assert plan.key == "intake_2" and plan.now.start == D(2025, 11, 15)
-    # 121 of 365 days: 4 * 121 // 365 = 1 interview, ceil(80 % of 1) = 1 face to face
-    assert (plan.now.required_total, plan.now.required_face_to_face) == (1, 1)
+    # no minimum at all: four months in Intake 2 without a contact are no finding
+    assert (plan.now.required_total, plan.now.required_face_to_face) == (0, 0)
+    assert evaluate_case(as_of=as_of, facts=facts, rules=DEFAULT_RULES).findings == ()
+    norm = DEFAULT_RULES.get("intake_2")
+    assert (norm.period_months, norm.min_interviews, norm.max_interviews) == (None, None, None)
+    assert norm.face_to_face_share == Fraction(4, 5)
+    # many contacts are no "above the maximum" either: Intake 2 has no frequency
+    many = f2f(*(D(2026, 1, d) for d in range(1, 20)))
+    assert (
+        evaluate_case(as_of=as_of, facts=facts, rules=DEFAULT_RULES, contacts=many).findings == ()
+    )
+
+
+def _share_codes(facts: CaseFacts, as_of: D, face: int, other: int) -> set[str]:
+    """Findings of ``face`` face-to-face and ``other`` phone contacts spread over the window."""
+    dates = [as_of - days(3 * i + 1) for i in range(face + other)]
+    contacts = f2f(*dates[:face]) + phone(*dates[face:])
+    return codes(evaluate_case(as_of=as_of, facts=facts, rules=DEFAULT_RULES, contacts=contacts))
+
+
+def test_s6_face_to_face_shares_are_exact_at_the_boundary_of_each_segment():
+    as_of = D(2026, 3, 16)
+    intake_2 = CaseFacts(stage="intake_2", opened_on=D(2025, 1, 1), stage_since=D(2025, 6, 1))
+    cases = {
+        "A": counselling("A", D(2026, 1, 1)),
+        "B": counselling("B", B_SINCE),
+        "intake_2": intake_2,
+    }
+    for name, facts in cases.items():
+        # 80 % exactly is enough; 75 % is not, although it rounds to 80 % in steps of 1/4
+        assert "face_to_face_share_low" not in _share_codes(facts, as_of, 4, 1), name
+        assert "face_to_face_share_low" in _share_codes(facts, as_of, 3, 1), name
+        # 79 of 100 would round up to 80 %: no rounding in the client's favour
+        assert not share_is_met(Fraction(4, 5), Tally(100, 79)), name
+        assert share_is_met(Fraction(4, 5), Tally(5, 4)), name
+    c = counselling("C", C_SINCE)
+    assert "face_to_face_share_low" not in _share_codes(c, as_of, 2, 0)
+    # C is 100 %: one phone call among three contacts misses it
+    assert "face_to_face_share_low" in _share_codes(c, as_of, 2, 1)
+    assert not share_is_met(Fraction(1), Tally(100, 99))
+
+
+def test_s6_above_the_upper_bound_informs_the_section_head_without_a_red_light():
+    as_of = D(2026, 3, 16)
+    for segment, since, maximum in (
+        ("A", D(2025, 12, 1), 6),
+        ("B", B_SINCE, 5),
+        ("C", C_SINCE, 3),
+    ):
+        facts = counselling(segment, since)
+        dates = [as_of - days(7 * i + 1) for i in range(maximum + 1)]
+        at_max = evaluate_case(
+            as_of=as_of, facts=facts, rules=DEFAULT_RULES, contacts=f2f(*dates[:maximum])
+        )
+        assert "norm_above_maximum" not in codes(at_max), segment
+        above = evaluate_case(as_of=as_of, facts=facts, rules=DEFAULT_RULES, contacts=f2f(*dates))
+        finding = next(f for f in above.findings if f.code == "norm_above_maximum")
+        assert finding.level == Level.GREEN and not finding.task_kind
+        assert dict(finding.params)["maximum"] == maximum
+        assert above.level == at_max.level  # information, the light does not change
+
+
+def test_seg5_intake_1_time_limit_applies_to_advances_only():
+    opened = D(2025, 10, 1)
+    plain = CaseFacts(stage="intake_1", opened_on=opened)
+    assert evaluate_case(as_of=D(2026, 6, 1), facts=plain, rules=DEFAULT_RULES).findings == ()
+    advance = CaseFacts(stage="intake_1", opened_on=opened, short_term_advance=True)
+    late = evaluate_case(as_of=D(2026, 1, 2), facts=advance, rules=DEFAULT_RULES)
+    assert codes(late) == {"intake_overdue"} and late.deadlines["intake"] == D(2026, 1, 1)
+
+
+def test_seg5_exit_potential_within_6_months_keeps_the_dossier_in_intake_2():
+    today = D(2026, 3, 16)
+
+    def stays(potential: str, by: D | None) -> bool:
+        return stays_in_intake_2(
+            exit_potential=potential, exit_expected_by=by, as_of=today, rules=DEFAULT_RULES
+        )
+
+    assert stays("labour_market", D(2026, 9, 16))
+    assert stays("social_insurance", D(2026, 4, 1))
+    assert not stays("labour_market", D(2026, 9, 17))
+    assert not stays("none", None) and not stays("", None)
+    # the expected exit is the dossier's deadline in Intake 2
+    facts = CaseFacts(
+        stage="intake_2",
+        opened_on=D(2025, 10, 1),
+        stage_since=D(2025, 11, 1),
+        exit_expected_by=D(2026, 3, 1),
+    )
+    evaluation = evaluate_case(as_of=today, facts=facts, rules=DEFAULT_RULES)
+    assert codes(evaluation) == {"exit_overdue"} and evaluation.level == Level.RED
+    assert evaluation.tasks[0].rule_key == "intake_overdue:intake_2:2026-03-01"
+
+
+def test_s5_segment_a_lasts_at_most_6_months_and_a_review_does_not_restart_the_clock():
+    entry = D(2025, 6, 1)
+    periods = (
+        SegmentPeriod("A", entry, D(2025, 11, 20), "final"),
+        SegmentPeriod("A", D(2025, 11, 20), None, "review"),
+    )
+    facts = CaseFacts(stage="counselling", opened_on=D(2025, 1, 1), segments=periods)
+    evaluation = evaluate_case(as_of=D(2026, 1, 1), facts=facts, rules=DEFAULT_RULES)
+    expired = next(f for f in evaluation.findings if f.code == "time_limit_expired")
+    assert expired.due == D(2025, 12, 1) and evaluation.level == Level.RED
+    assert "segment_beyond_maximum" in codes(evaluation)
+    assert evaluation.deadlines["time_limit"] == D(2025, 12, 1)
+    # B's time limit, by contrast, restarts with a review that keeps B
+    b = CaseFacts(
+        stage="counselling",
+        opened_on=D(2022, 1, 1),
+        segments=(
+            SegmentPeriod("B", D(2022, 6, 1), D(2024, 6, 1), "final"),
+            SegmentPeriod("B", D(2024, 6, 1), None, "review"),
+        ),
+    )
+    assert evaluate_case(as_of=D(2026, 1, 1), facts=b, rules=DEFAULT_RULES).deadlines == {
+        "time_limit": D(2026, 6, 1)
+    }
+
+
+def test_s5_segment_a_exception_keeps_a_until_its_end_then_red_again():
+    entry = D(2025, 6, 1)
+    periods = (
+        SegmentPeriod("A", entry, D(2025, 11, 25), "final"),
+        SegmentPeriod("A", D(2025, 11, 25), None, "exception", kept_until=D(2026, 3, 31)),
+    )
+    facts = CaseFacts(stage="counselling", opened_on=D(2025, 1, 1), segments=periods)
+    contacts = f2f(*(D(2026, 1, d) for d in (5, 12, 19, 26)))
+    during = evaluate_case(as_of=D(2026, 2, 1), facts=facts, rules=DEFAULT_RULES, contacts=contacts)
+    assert during.level == Level.GREEN
+    beyond = next(f for f in during.findings if f.code == "segment_beyond_maximum")
+    assert dict(beyond.params)["entry"] == entry  # the clock was not restarted
+    assert dict(beyond.params)["until"] == D(2026, 3, 31)
+    after = evaluate_case(as_of=D(2026, 4, 1), facts=facts, rules=DEFAULT_RULES, contacts=contacts)
+    assert "exception_expired" in codes(after) and after.level == Level.RED
 
 
 # --- deadlines ------------------------------------------------------------------------------

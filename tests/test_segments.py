@@ -368,17 +368,40 @@ def test_s4_worker_may_refuse_an_assistant_request(world):
     assert request.status == "rejected"
 
 
-def test_s5_review_keeping_the_segment_restarts_the_time_limit(world, frozen):
-    case = in_counselling(world, "A")
-    frozen.shift(datetime.timedelta(days=180))
-    review = propose(world, case, "A", kind="review")
+def test_s5_review_keeping_b_restarts_the_time_limit(world, frozen):
+    case = in_counselling(world, "B")
+    frozen.shift(datetime.timedelta(days=720))  # 24 months less 11 days
+    review = propose(world, case, "B", kind="review")
     segments.do_confirm_proposal(actor=world.head.actor, proposal=review)
     last = segments.segment_history(case)[-1]
     assert (last.segment, last.kind, last.since) == (
-        "A",
+        "B",
         "review",
-        TODAY + datetime.timedelta(days=180),
+        TODAY + datetime.timedelta(days=720),
     )
+
+
+def test_s5_keeping_a_needs_the_section_heads_reason_and_end_date(world, frozen):
+    case = in_counselling(world, "A")
+    frozen.shift(datetime.timedelta(days=180))
+    review = propose(world, case, "A", kind="review")
+    with pytest.raises(ValidationError) as exc:
+        segments.do_confirm_proposal(actor=world.head.actor, proposal=review)
+    assert set(exc.value.message_dict) == {"note", "kept_until"}
+    review.refresh_from_db()
+    assert review.is_pending
+    too_late = TODAY + datetime.timedelta(days=180 + 200)
+    with pytest.raises(ValidationError):
+        segments.do_confirm_proposal(
+            actor=world.head.actor, proposal=review, note="Crise", kept_until=too_late
+        )
+    until = TODAY + datetime.timedelta(days=180 + 60)
+    segments.do_confirm_proposal(
+        actor=world.head.actor, proposal=review, note="Relogement en cours", kept_until=until
+    )
+    last = segments.segment_history(case)[-1]
+    assert (last.segment, last.kind, last.kept_until) == ("A", "exception", until)
+    assert last.approved_by == world.head.user
 
 
 def test_s4_assignment_periods_cannot_overlap(world):

@@ -197,8 +197,8 @@ def test_i5_data_migration_converts_recognised_system_text_and_keeps_typed_text(
     typed = legacy("intake_accepted", "Compétence établie")
     with connection.cursor() as cursor:
         for module in (
-            "filum.cases.migrations.0008_transition_reasons_to_keys",
-            "filum.followup.migrations.0004_task_titles_to_keys",
+            "filum.cases.migrations.0010_transition_reasons_to_keys",
+            "filum.followup.migrations.0005_task_titles_to_keys",
         ):
             for sql in importlib.import_module(module).FORWARD:
                 cursor.execute(sql)

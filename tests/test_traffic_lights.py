@@ -145,8 +145,9 @@ def test_i5_several_reasons_the_worst_first(world):
     case = counselling_case(world, "A", since)
     light = light_for_case(case.pk)
     assert light.level == Level.RED
-    assert len(light.reasons) == 2
-    assert [level for level, _text in light.reason_levels] == ["red", "red"]
+    # the two red reasons first, then the information that A is past its 6 months
+    assert len(light.reasons) == 3
+    assert [level for level, _text in light.reason_levels] == ["red", "red", "green"]
 
 
 def test_p6_short_term_advance_beyond_3_months_is_red(world):

@@ -53,6 +53,15 @@ class Segment(models.TextChoices):
     C = "C", _("C – low need")
 
 
+class ExitPotential(models.TextChoices):
+    """The exit potential assessed at Intake 2 (SEG 5): through the labour market or social
+    insurance, expected by a date; within six months the dossier stays in Intake 2."""
+
+    LABOUR_MARKET = "labour_market", _("Exit through the labour market")
+    SOCIAL_INSURANCE = "social_insurance", _("Exit through social insurance")
+    NONE = "none", _("No exit potential within six months")
+
+
 class ClosureReason(models.TextChoices):
     REJECTED = "rejected", _("Request rejected (not competent or subsidiary)")
     EMPLOYMENT = "employment", _("Exit through employment")
@@ -202,6 +211,15 @@ class Case(models.Model):
         help_text=_("An advance of contributions: may stay in Intake 1 for at most 3 months."),
     )
     received_on = models.DateField(_("received in counselling on"), null=True, blank=True)
+    exit_potential = models.CharField(
+        _("exit potential"),
+        max_length=16,
+        choices=ExitPotential.choices,
+        blank=True,
+        default="",
+        db_default="",
+    )
+    exit_expected_by = models.DateField(_("exit expected by"), null=True, blank=True)
     # Denormalised from SegmentAssignment (kept in step by filum.followup.segments) so that lists
     # and the cockpit can filter and count by segment in SQL.
     segment = models.CharField(_("segment"), max_length=1, choices=Segment.choices, blank=True)
@@ -239,6 +257,15 @@ class Case(models.Model):
             stored_range("received_on", name="case_received_on_range"),
             not_before("segment_since", "opened_on", name="case_segment_since_after_opened"),
             stored_range("segment_since", name="case_segment_since_range"),
+            # An exit potential says by when; "none" (or nothing recorded) has no date.
+            models.CheckConstraint(
+                condition=Q(
+                    exit_potential__in=["labour_market", "social_insurance"],
+                    exit_expected_by__isnull=False,
+                )
+                | Q(exit_potential__in=["", "none"], exit_expected_by__isnull=True),
+                name="case_exit_potential_has_date",
+            ),
         ]
         triggers = [
             pgtrigger.Trigger(
@@ -465,8 +492,9 @@ class DateRange(models.Func):
     output_field = DateRangeField()
 
 
-class SegmentCriterion(models.Model):
-    """An assignment criterion of a segment (S1), kept as data so a canton can edit the list."""
+class SegmentText(models.Model):
+    """A text of the concept's section 6 about one segment (a criterion, an objective), in
+    French and German, kept as data so a canton can edit or deactivate it."""
 
     code = models.CharField(_("code"), max_length=32, unique=True)
     segment = models.CharField(_("segment"), max_length=1, choices=Segment.choices)
@@ -476,9 +504,8 @@ class SegmentCriterion(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
+        abstract = True
         ordering = ["segment", "position", "code"]
-        verbose_name = _("segment criterion")
-        verbose_name_plural = _("segment criteria")
 
     def __str__(self) -> str:
         return self.text
@@ -488,17 +515,45 @@ class SegmentCriterion(models.Model):
         return self.text_de if (get_language() or "fr").startswith("de") else self.text_fr
 
 
+class SegmentCriterion(SegmentText):
+    """An assignment criterion of a segment (S1)."""
+
+    class Meta(SegmentText.Meta):
+        verbose_name = _("segment criterion")
+        verbose_name_plural = _("segment criteria")
+
+
+class SegmentObjective(SegmentText):
+    """An objective of a segment (S13); the worker records at the review which were reached."""
+
+    class Meta(SegmentText.Meta):
+        verbose_name = _("segment objective")
+        verbose_name_plural = _("segment objectives")
+
+
 class ProposalQuerySet(models.QuerySet["SegmentProposal"]):
     def pending(self) -> ProposalQuerySet:
         return self.filter(status=SegmentProposal.Status.PROPOSED)
 
     def awaiting_head(self, actor: Actor) -> ProposalQuerySet:
         """Pending four-eyes decisions a section head may take: their organisation's, not
-        their own. Requests of an assistant are included (they also go to the worker)."""
+        their own. An assistant's request is the responsible worker's to decide (S4); the
+        section head sees it (``requests_to_control``) and decides it only for a dossier
+        nobody is responsible for."""
         return (
             self.pending()
             .filter(owner_id=actor.organisation_id)
+            .exclude(kind="request", case__responsible__isnull=False)
             .exclude(proposed_by=actor.user)
+            .select_related("case", "case__client", "case__responsible", "proposed_by")
+            .order_by("proposed_at")
+        )
+
+    def requests_to_control(self, actor: Actor) -> ProposalQuerySet:
+        """The assistants' requests of the organisation still waiting for the worker."""
+        return (
+            self.pending()
+            .filter(owner_id=actor.organisation_id, kind="request")
             .select_related("case", "case__client", "case__responsible", "proposed_by")
             .order_by("proposed_at")
         )
@@ -535,6 +590,15 @@ class SegmentProposal(models.Model):
             through="SegmentProposalCriterion",
             related_name="+",
             verbose_name=_("criteria"),
+        )
+    )
+    objectives_reached: models.ManyToManyField[SegmentObjective, SegmentProposalObjective] = (
+        models.ManyToManyField(
+            SegmentObjective,
+            through="SegmentProposalObjective",
+            related_name="+",
+            verbose_name=_("objectives reached"),
+            blank=True,
         )
     )
     justification = models.TextField(_("justification"))
@@ -606,6 +670,24 @@ class SegmentProposalCriterion(models.Model):
 
 
 @audited()
+class SegmentProposalObjective(models.Model):
+    """An objective of the segment the worker records as reached at the review (S13)."""
+
+    proposal = models.ForeignKey(SegmentProposal, on_delete=models.CASCADE, related_name="+")
+    objective = models.ForeignKey(SegmentObjective, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["proposal", "objective"], name="proposal_objective_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.proposal_id}: {self.objective_id}"
+
+
+@audited()
 class SegmentAssignment(models.Model):
     """One period of a dossier in a segment: ``[since, until)``; ``until`` empty means current.
     Periods of a dossier never overlap (exclusion constraint); the history is never rewritten,
@@ -616,6 +698,7 @@ class SegmentAssignment(models.Model):
         FINAL = "final", _("final decision")
         CHANGE = "change", _("change")
         REVIEW = "review", _("review at the time limit")
+        EXCEPTION = "exception", _("kept beyond the maximum (exception)")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="segment_history")
     owner = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
@@ -623,6 +706,9 @@ class SegmentAssignment(models.Model):
     since = models.DateField(_("since"))
     until = models.DateField(_("until"), null=True, blank=True)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    # Segment A lasts at most 6 months: keeping it longer is a section head's exception up to
+    # this date (the time limit is not restarted).
+    kept_until = models.DateField(_("kept until"), null=True, blank=True)
     justification = models.TextField(_("justification"))
     proposal = models.ForeignKey(
         SegmentProposal, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -646,6 +732,11 @@ class SegmentAssignment(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(justification__regex=r"^\s*$"), name="assignment_has_justification"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="exception", kept_until__gt=models.F("since"))
+                | ~Q(kind="exception") & Q(kept_until__isnull=True),
+                name="assignment_exception_has_end",
             ),
             ExclusionConstraint(
                 name="assignment_no_overlap",

@@ -31,7 +31,7 @@ from filum.cases.models import Segment, SegmentCriterion, SegmentProposal, Stage
 from filum.demo.copytext import NULL, copy_text, other_columns
 from filum.followup.rules import add_months
 from filum.followup.services import decision_task
-from filum.journal.models import FACE_TO_FACE_KINDS, Topic
+from filum.journal.models import FACE_TO_FACE_KINDS, NOT_A_CONTACT_KINDS, Topic
 
 STEERING_TABLES = (
     "cases_case",
@@ -490,7 +490,8 @@ class _Generator:
         rng = self.rng
         face = kind in FACE_TO_FACE_KINDS
         topic_id = rng.choice(self.topics[topic])
-        counts = kind != "document_drop" and topic_id in self.counted_topics
+        # letters and drop-offs are not interviews; administrative topics do not count
+        counts = kind not in NOT_A_CONTACT_KINDS and topic_id in self.counted_topics
         # the bulk of the rows: written as COPY text directly, the texts are plain
         if face:
             participants = rng.choice(texts["participants"])

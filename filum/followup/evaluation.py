@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet
@@ -32,6 +33,7 @@ from filum.followup.rules import (
     evaluate_case,
     plan_norm,
 )
+from filum.journal.models import Contact
 from filum.tenancy.models import OrganisationKind
 
 
@@ -51,6 +53,7 @@ def load_rules(as_of: datetime.date) -> RuleSet:
             ),
             time_limit_months=rule.time_limit_months,
             warning_days=rule.warning_days,
+            limit_is_maximum=rule.limit_is_maximum,
         )
     return RuleSet(norms=norms)
 
@@ -72,6 +75,7 @@ _FIELDS = (
     "stage_since",
     "received_on",
     "short_term_advance",
+    "exit_expected_by",
     "pending_review",
     "pending_final",
     "owner__kind",
@@ -92,12 +96,12 @@ def load_case_rows(cases: QuerySet[Case]) -> list[CaseRow]:
     periods: dict[uuid.UUID, list[SegmentPeriod]] = defaultdict(list)
     if rows:
         ids = [row[0] for row in rows]
-        for case_id, segment, since, until, kind in (
+        for case_id, segment, since, until, kind, kept_until in (
             SegmentAssignment.objects.filter(case_id__in=ids)
             .order_by("case_id", "since", "recorded_at")
-            .values_list("case_id", "segment", "since", "until", "kind")
+            .values_list("case_id", "segment", "since", "until", "kind", "kept_until")
         ):
-            periods[case_id].append(SegmentPeriod(segment, since, until, kind))
+            periods[case_id].append(SegmentPeriod(segment, since, until, kind, kept_until))
     return [
         CaseRow(
             id=case_id,
@@ -109,6 +113,7 @@ def load_case_rows(cases: QuerySet[Case]) -> list[CaseRow]:
                 stage_since=stage_since,
                 received_on=received_on,
                 short_term_advance=short_term_advance,
+                exit_expected_by=exit_expected_by,
                 segments=tuple(periods.get(case_id, ())),
                 pending_review=pending_review,
                 pending_final=pending_final,
@@ -124,6 +129,7 @@ def load_case_rows(cases: QuerySet[Case]) -> list[CaseRow]:
             stage_since,
             received_on,
             short_term_advance,
+            exit_expected_by,
             pending_review,
             pending_final,
             owner_kind,
@@ -139,14 +145,20 @@ SELECT v.case_id,
        count(*) FILTER (WHERE c.date > v.soon_start AND c.is_face_to_face),
        max(c.date) FILTER (WHERE c.date > v.now_start AND c.is_face_to_face)
   FROM unnest(%s::uuid[], %s::date[], %s::date[]) AS v(case_id, now_start, soon_start)
-  JOIN journal_contact c ON c.case_id = v.case_id
- WHERE c.superseded_at IS NULL
-   AND NOT c.is_retracted
-   AND c.counts
-   AND c.date > v.now_start
+  JOIN ({counted}) c ON c.case_id = v.case_id
+ WHERE c.date > v.now_start
    AND c.date <= %s
  GROUP BY v.case_id
 """
+
+
+def _counted_contacts_sql() -> tuple[str, tuple[Any, ...]]:
+    """The counted contacts as SQL, generated from ``Contact.objects.counted()`` so that the
+    definition of a counted contact lives in one place (``filum.journal.models.COUNTED``).
+    PostgreSQL inlines the subquery, so the per-dossier index is still used."""
+    queryset = Contact.objects.counted().order_by().values("case_id", "date", "is_face_to_face")
+    sql, params = queryset.query.sql_with_params()
+    return sql, tuple(params)
 
 
 def load_tallies(
@@ -158,13 +170,15 @@ def load_tallies(
     if not plans:
         return tallies
     ids = list(plans)
+    counted_sql, counted_params = _counted_contacts_sql()
     with connection.cursor() as cursor:
         cursor.execute(
-            _TALLY_SQL,
+            _TALLY_SQL.format(counted=counted_sql),
             [
                 ids,
                 [plans[i].now.start for i in ids],
                 [plans[i].soon.start for i in ids],
+                *counted_params,
                 as_of,
             ],
         )

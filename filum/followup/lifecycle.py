@@ -10,6 +10,7 @@ raises ``ValidationError`` before anything is written.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -25,15 +26,19 @@ from filum.cases.models import (
     Case,
     CaseTransition,
     ClosureReason,
+    ExitPotential,
+    Segment,
     SegmentAssignment,
     SegmentProposal,
     Stage,
     TransferReport,
     TransitionText,
 )
+from filum.followup import segments
+from filum.followup.rules import Evaluation
 from filum.followup.services import cancel_open_tasks
 from filum.tenancy.models import Membership, Role, Team, User
-from filum.tenancy.policy import Actor
+from filum.tenancy.policy import Actor, Relation
 
 OPEN_STAGES = frozenset({Stage.INTAKE_1, Stage.INTAKE_2, Stage.COUNSELLING})
 # Roles that can be responsible for a dossier in counselling.
@@ -208,6 +213,52 @@ def do_reject_intake(
 
 
 @transaction.atomic
+def do_record_exit_potential(
+    *,
+    actor: Actor,
+    case: Case,
+    potential: str,
+    expected_by: datetime.date | None,
+    reason: str = "",
+) -> Case:
+    """Intake 2's assessment of the exit potential (SEG 5): through the labour market or social
+    insurance, expected by a date, or none. Within six months the dossier stays in Intake 2
+    and is not segmented; the rules flag it when the expected date has passed."""
+    case = _lock(case)
+    guard_exit_potential(case)
+    if potential not in ExitPotential.values:
+        raise ValidationError({"potential": _("Choose the exit potential.")}, code="required")
+    if potential == ExitPotential.NONE:
+        expected_by = None
+    elif expected_by is None:
+        raise ValidationError(
+            {"expected_by": _("Give the date by which the exit is expected.")}, code="required"
+        )
+    elif expected_by < timezone.localdate():
+        raise ValidationError(
+            {"expected_by": _("The expected exit cannot lie in the past.")}, code="past"
+        )
+    Case.objects.filter(pk=case.pk).update(
+        exit_potential=potential,
+        exit_expected_by=expected_by,
+        version=F("version") + 1,
+        updated_at=timezone.now(),
+    )
+    case.refresh_from_db()
+    label = ExitPotential(potential).label
+    when = f" ({expected_by:%d.%m.%Y})" if expected_by else ""
+    _record(
+        case,
+        actor=actor,
+        kind="exit_potential_recorded",
+        reason=f"{label}{when}: {reason.strip()}" if reason.strip() else f"{label}{when}",
+        from_stage=case.stage,
+        to_stage=case.stage,
+    )
+    return case
+
+
+@transaction.atomic
 def do_set_short_term_advance(*, actor: Actor, case: Case, advance: bool, reason: str = "") -> Case:
     """Mark (or unmark) a dossier in Intake 1 as a short-term advance: it may stay in Intake 1
     for at most 3 months, after which it is flagged red (P6)."""
@@ -247,7 +298,7 @@ def do_transfer_to_counselling(
     report and a receiving worker. The proposed segment becomes the initial assignment; the
     receiving worker then has 3 months for the final decision (counted from ``on``)."""
     case = _lock(case)
-    check_transition(case, "transfer_to_counselling")
+    guard_transfer(case)
     if (
         proposal.case_id != case.pk
         or proposal.kind != SegmentProposal.Kind.INITIAL
@@ -397,3 +448,129 @@ def _wind_up(*, actor: Actor, case: Case, closed_on: datetime.date) -> None:
         decision_note=_("Dossier closed"),
     )
     cancel_open_tasks(actor=actor, case=case, note=_("Dossier closed"))
+
+
+# --- guards and the steps an actor can take now ---------------------------------------------
+
+
+def guard_accept_or_reject(case: Case) -> None:
+    services.check_case_is_open(case)
+    check_transition(case, "accept_intake")
+
+
+def guard_exit_potential(case: Case) -> None:
+    services.check_case_is_open(case)
+    if case.stage != Stage.INTAKE_2:
+        raise ValidationError(
+            _("The exit potential is assessed in Intake 2."), code="illegal_transition"
+        )
+
+
+def guard_transfer(case: Case) -> None:
+    services.check_case_is_open(case)
+    check_transition(case, "transfer_to_counselling")
+    segments.check_not_kept_in_intake_2(case)
+    if segments.unused_confirmed_initial(case) is None:
+        raise ValidationError(
+            {"proposal": _("The transfer needs a segment proposal confirmed by a section head.")},
+            code="no_confirmed_proposal",
+        )
+
+
+@dataclass(frozen=True)
+class Step:
+    """A step the actor can take on the dossier now, for the steering screens' buttons."""
+
+    url_name: str
+    label: Promise
+    primary: bool = False
+    args: tuple[object, ...] = ()
+
+
+def _relation(actor: Actor, case: Case) -> Relation | None:
+    if actor.organisation_id != case.owner_id:
+        return None
+    return Relation.OWN_CASE if case.responsible_id == actor.user.pk else Relation.OWN_ORG
+
+
+def passes(guard: Callable[..., None], *args: object, **kwargs: object) -> bool:
+    try:
+        guard(*args, **kwargs)
+    except ValidationError:
+        return False
+    return True
+
+
+def available_steps(
+    case: Case,
+    actor: Actor,
+    *,
+    evaluation: Evaluation | None = None,
+    pending: list[SegmentProposal] | None = None,
+) -> list[Step]:
+    """The steps the actor may take on the dossier now, from the same guards the steps check
+    (a refused guard hides its button). Only the dossier's own organisation steers it.
+    ``evaluation`` (the rules' findings as of today) and ``pending`` spare queries."""
+    relation = _relation(actor, case)
+    if relation is None or not case.is_open:
+        return []
+
+    def may(action: str) -> bool:
+        return actor.may(action, relation)
+
+    steps: list[Step] = []
+    if may("case.transition") and passes(guard_accept_or_reject, case):
+        steps.append(Step("intake_decide", gettext_lazy("Accept or reject the request"), True))
+    if case.stage == Stage.INTAKE_2:
+        if may("segment.propose") and passes(guard_exit_potential, case):
+            steps.append(Step("exit_potential", gettext_lazy("Exit potential")))
+        if may("segment.propose") and passes(segments.guard_propose_initial, case):
+            steps.append(Step("segment_propose", gettext_lazy("Propose a segment"), True))
+        if may("case.transition") and passes(guard_transfer, case):
+            steps.append(Step("case_transfer", gettext_lazy("Transfer to counselling"), True))
+    if case.stage == Stage.COUNSELLING:
+        head = segments.is_section_head_of(actor, case)
+        if may("segment.propose") and passes(segments.guard_final, actor, case):
+            steps.append(Step("segment_final", gettext_lazy("Final segment decision"), True))
+        if may("segment.propose") and passes(segments.guard_change, actor, case):
+            label = (
+                gettext_lazy("Change the segment")
+                if head
+                else gettext_lazy("Propose a segment change")
+            )
+            steps.append(Step("segment_change", label))
+        due = (
+            any(f.task_kind == "review_due" for f in evaluation.findings)
+            if evaluation is not None
+            else None
+        )
+        if may("segment.propose") and passes(segments.guard_review, case, due=due):
+            steps.append(Step("segment_review", gettext_lazy("Review at the time limit"), True))
+        if (
+            may("segment.request")
+            and case.segment == Segment.C
+            and passes(segments.guard_request, case)
+        ):
+            steps.append(Step("segment_request", gettext_lazy("Request segment A or B")))
+    if pending is None:
+        pending = list(SegmentProposal.objects.pending().filter(case=case).order_by("proposed_at"))
+    for proposal in pending:
+        if proposal.proposed_by_id == actor.user.pk:
+            continue
+        if proposal.kind == SegmentProposal.Kind.REQUEST:
+            if segments.may_answer_request(actor, case):
+                steps.append(
+                    Step(
+                        "request_answer",
+                        gettext_lazy("Answer the assistant's request"),
+                        True,
+                        (proposal.pk,),
+                    )
+                )
+        elif may("segment.decide") and segments.is_section_head_of(actor, case):
+            steps.append(
+                Step(
+                    "proposal_decide", gettext_lazy("Decide on the proposal"), True, (proposal.pk,)
+                )
+            )
+    return steps

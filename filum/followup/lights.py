@@ -47,7 +47,7 @@ def _days(days: int) -> str:
 def describe(finding: Finding) -> str:
     """The finding as one sentence in the active language."""
     p = dict(finding.params)
-    for key in ("due", "entry", "received", "since"):
+    for key in ("due", "entry", "received", "since", "until"):
         if key in p and isinstance(p[key], datetime.date):
             p[f"{key}_text"] = _day(p[key])
     code = finding.code
@@ -120,39 +120,56 @@ def describe(finding: Finding) -> str:
         return _("Final segment decision due by %(due_text)s (received on %(received_text)s)") % p
     if code == "decision_pending":
         return _("Final segment decision proposed, awaiting the section head's confirmation")
-    if code in ("intake_overdue", "intake_due_soon"):
-        overdue = code == "intake_overdue"
-        if p["stage"] == "intake_1" and p.get("advance"):
-            text = (
+    if code == "intake_overdue":
+        return (
+            _(
+                "Short-term advance in Intake 1 since %(entry_text)s: the limit passed on "
+                "%(due_text)s"
+            )
+            % p
+        )
+    if code == "intake_due_soon":
+        return (
+            _("Short-term advance in Intake 1 since %(entry_text)s: the limit ends on %(due_text)s")
+            % p
+        )
+    if code == "exit_overdue":
+        return (
+            _(
+                "In Intake 2 for an exit expected by %(due_text)s, which has passed: close the "
+                "dossier or propose a segment"
+            )
+            % p
+        )
+    if code == "exit_due_soon":
+        return _("In Intake 2 for an exit expected by %(due_text)s") % p
+    if code == "norm_above_maximum":
+        return _(
+            "%(count)d interviews %(window)s, above the guide value of at most %(maximum)d "
+            "(for the section head's information)"
+        ) % {**p, "window": _window(p)}
+    if code == "segment_beyond_maximum":
+        if p.get("until"):
+            return (
                 _(
-                    "Short-term advance in Intake 1 since %(entry_text)s: the limit passed on "
-                    "%(due_text)s"
+                    "In segment %(segment)s since %(entry_text)s, beyond its %(months)d months "
+                    "(%(due_text)s): kept by exception until %(until_text)s"
                 )
-                if overdue
-                else _(
-                    "Short-term advance in Intake 1 since %(entry_text)s: the limit ends on "
-                    "%(due_text)s"
-                )
+                % p
             )
-        elif p["stage"] == "intake_1":
-            text = (
-                _(
-                    "In Intake 1 since %(entry_text)s: the admission decision was due on "
-                    "%(due_text)s"
-                )
-                if overdue
-                else _(
-                    "In Intake 1 since %(entry_text)s: the admission decision is due by "
-                    "%(due_text)s"
-                )
+        return (
+            _(
+                "In segment %(segment)s since %(entry_text)s, beyond its maximum of %(months)d "
+                "months (%(due_text)s)"
             )
-        else:
-            text = (
-                _("In Intake 2 since %(entry_text)s: the time limit passed on %(due_text)s")
-                if overdue
-                else _("In Intake 2 since %(entry_text)s: the time limit ends on %(due_text)s")
-            )
-        return text % p
+            % p
+        )
+    if code == "exception_expired":
+        return (
+            _("The exception for segment %(segment)s ended on %(due_text)s: move the dossier") % p
+        )
+    if code == "exception_ends_soon":
+        return _("The exception for segment %(segment)s ends on %(due_text)s") % p
     if code == "no_segment":
         return _("In counselling without a segment")
     if code == "dates_out_of_range":

@@ -39,9 +39,10 @@ class NormRuleQuerySet(models.QuerySet["NormRule"]):
 class NormRule(models.Model):
     """The parameters of one rule, valid over a period so a canton can change them.
 
-    For a segment or Intake 2: the contact norm (interviews per period, face-to-face share)
-    and the time limit. For Intake 1: only the time limit (short-term advances, 3 months).
-    For the final decision: the months after receipt in counselling (S3)."""
+    For a segment: the contact norm (interviews per period, face-to-face share) and the time
+    limit. For Intake 2: only the face-to-face share, and the horizon of an exit potential
+    that keeps a dossier in Intake 2 (6 months). For Intake 1: the time limit of advances
+    (short-term aid, 3 months). For the final decision: the months after receipt (S3)."""
 
     key = models.CharField(_("applies to"), max_length=16, choices=RuleKey.choices)
     period_months = models.PositiveSmallIntegerField(_("period (months)"), null=True, blank=True)
@@ -54,6 +55,15 @@ class NormRule(models.Model):
         _("time limit (months)"), null=True, blank=True
     )
     warning_days = models.PositiveSmallIntegerField(_("warn this many days ahead"), default=30)
+    limit_is_maximum = models.BooleanField(
+        _("the time limit is a maximum"),
+        default=False,
+        db_default=False,
+        help_text=_(
+            "Segment A: a review does not restart the time limit; keeping the dossier longer "
+            "is an exception recorded by a section head."
+        ),
+    )
     valid_from = models.DateField(_("valid from"))
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
     note = models.CharField(_("source"), max_length=200, blank=True)

@@ -14,7 +14,12 @@ in docs/decisions/0002-case-steering-rules.md; in short:
   starts before the entry into the current segment (or stage, for Intake 2). When it is cut by
   the entry, the minimum is pro-rated by days and rounded down.
 * The face-to-face minimum is ``ceil(share * minimum)``: "2 of at least 3 face-to-face
-  interviews" for segment B (80 % of 3 = 2.4).
+  interviews" for segment B (80 % of 3 = 2.4). The share of the contacts in the window is
+  compared exactly (3 of 4 is 75 %, below 80 %). Intake 2 has a share and no minimum.
+* Above the upper bound (A 6 per semester, B 5 and C 3 a year) a finding informs the section
+  head; it does not change the light.
+* Segment A's time limit is a maximum: a review does not restart it; keeping A beyond it is an
+  exception a section head records with a reason and an end date.
 * A deadline D is red from the day after D, orange from ``D - warning_days`` to D.
 * Falling behind (orange): the norm is met today but, without a new contact, would be missed
   ``warning_days`` from now.
@@ -38,7 +43,12 @@ from filum.dates import add_months as add_months
 # no models; filum.dates needs only Django's translation and validation utilities).
 INTAKE_1, INTAKE_2, COUNSELLING, CLOSED = "intake_1", "intake_2", "counselling", "closed"
 FINAL_DECISION = "final_decision"
-FINAL_KIND, REVIEW_KIND = "final", "review"
+FINAL_KIND, REVIEW_KIND, EXCEPTION_KIND = "final", "review", "exception"
+# Exit potential recorded at Intake 2 (Case.exit_potential).
+EXIT_LABOUR_MARKET, EXIT_SOCIAL_INSURANCE = "labour_market", "social_insurance"
+EXIT_KINDS = frozenset({EXIT_LABOUR_MARKET, EXIT_SOCIAL_INSURANCE})
+# Findings that inform the section head without changing the light (level GREEN).
+INFO_CODES = frozenset({"norm_above_maximum", "segment_beyond_maximum"})
 
 
 class Level(enum.IntEnum):
@@ -66,10 +76,18 @@ class Norm:
     face_to_face_share: Fraction | None = None
     time_limit_months: int | None = None
     warning_days: int = 30
+    # True for segment A: "au maximum 6 mois"; a review does not restart the time limit.
+    limit_is_maximum: bool = False
 
     @property
     def has_contact_norm(self) -> bool:
+        """A minimum number of interviews per period (segments A, B, C)."""
         return bool(self.period_months) and self.min_interviews is not None
+
+    @property
+    def has_share_norm(self) -> bool:
+        """A face-to-face share of the contacts (A, B, C and Intake 2, which has no minimum)."""
+        return self.face_to_face_share is not None
 
     @property
     def min_face_to_face(self) -> int:
@@ -84,14 +102,17 @@ class RuleSet:
         return self.norms.get(key)
 
 
-# The defaults of the followup.0002 data migration, for tests and documentation.
+# The norms of the concept as the followup data migrations seed them (a test compares this
+# copy with the seeded rows). Intake 1: the 3 months apply to advances (short-term aid).
+# Intake 2: no contact frequency, only the face-to-face share; its 6 months are the horizon of
+# an exit potential that keeps a dossier in Intake 2 without a segment.
 DEFAULT_RULES = RuleSet(
     norms={
-        "A": Norm("A", 6, 4, 6, Fraction(4, 5), 6),
+        "A": Norm("A", 6, 4, 6, Fraction(4, 5), 6, limit_is_maximum=True),
         "B": Norm("B", 12, 3, 5, Fraction(4, 5), 24),
         "C": Norm("C", 12, 1, 3, Fraction(1), 36),
         INTAKE_1: Norm(INTAKE_1, time_limit_months=3),
-        INTAKE_2: Norm(INTAKE_2, 12, 4, 8, Fraction(4, 5), 6),
+        INTAKE_2: Norm(INTAKE_2, face_to_face_share=Fraction(4, 5), time_limit_months=6),
         FINAL_DECISION: Norm(FINAL_DECISION, time_limit_months=3),
     }
 )
@@ -106,6 +127,7 @@ class SegmentPeriod:
     since: datetime.date
     until: datetime.date | None = None
     kind: str = "initial"
+    kept_until: datetime.date | None = None  # kind "exception": kept beyond the maximum until
 
     def covers(self, day: datetime.date) -> bool:
         return self.since <= day and (self.until is None or day < self.until)
@@ -122,6 +144,7 @@ class CaseFacts:
     stage_since: datetime.date | None = None
     received_on: datetime.date | None = None
     short_term_advance: bool = False
+    exit_expected_by: datetime.date | None = None  # Intake 2: exit potential expected by
     segments: tuple[SegmentPeriod, ...] = ()
     pending_review: bool = False  # a keep-or-move proposal awaits the section head
     pending_final: bool = False  # a final decision (change) awaits the section head
@@ -184,6 +207,7 @@ class SegmentState:
     segment: str
     entry: datetime.date  # start of the uninterrupted stay in this segment
     clock_start: datetime.date  # entry, or the last confirmed review that kept the segment
+    kept_until: datetime.date | None = None  # the latest exception beyond a maximum
 
 
 @dataclass(frozen=True)
@@ -208,6 +232,9 @@ class Evaluation:
     segment: str = ""
     plan: NormPlan | None = None
     tally: ContactTally | None = None
+    # The dates the rules work with, whether or not a finding is due yet: "time_limit" (of
+    # the segment, or the end of an exception), "final_decision", "intake", "exit_expected".
+    deadlines: Mapping[str, datetime.date] = field(default_factory=dict)
 
     @property
     def tasks(self) -> tuple[Finding, ...]:
@@ -232,10 +259,15 @@ def segment_state(periods: Iterable[SegmentPeriod], as_of: datetime.date) -> Seg
     ):
         first -= 1
     clock = rows[first].since
+    kept_until = None
     for row in rows[first : current + 1]:
         if row.kind == REVIEW_KIND:
             clock = row.since
-    return SegmentState(segment=segment, entry=rows[first].since, clock_start=clock)
+        if row.kind == EXCEPTION_KIND and row.kept_until is not None:
+            kept_until = row.kept_until
+    return SegmentState(
+        segment=segment, entry=rows[first].since, clock_start=clock, kept_until=kept_until
+    )
 
 
 def has_final_decision(facts: CaseFacts) -> bool:
@@ -260,19 +292,24 @@ def facts_in_range(facts: CaseFacts) -> bool:
 
 
 def norm_window(norm: Norm, entry: datetime.date, as_of: datetime.date) -> Window:
-    if not norm.period_months or norm.min_interviews is None:
-        raise ValueError(f"rule {norm.key} has no contact norm")
-    full_start = add_months(as_of, -norm.period_months)
+    if not norm.has_contact_norm:
+        if not norm.has_share_norm:
+            raise ValueError(f"rule {norm.key} has no contact norm")
+        # A share without a period (Intake 2): every contact since the entry, no minimum.
+        start = add_days(entry, -1)
+        return Window(start, as_of, 0, True, 0, 0)
+    period, minimum = norm.period_months or 0, norm.min_interviews or 0
+    full_start = add_months(as_of, -period)
     start = max(full_start, add_days(entry, -1))
     # Never zero, even when both ends are clamped at date.min.
     period_days = max((as_of - full_start).days, 1)
     covered_days = max((as_of - start).days, 0)
-    required = norm.min_interviews * covered_days // period_days
+    required = minimum * covered_days // period_days
     share = norm.face_to_face_share or Fraction(0)
     return Window(
         start=start,
         end=as_of,
-        months=norm.period_months,
+        months=period,
         clamped=start > full_start,
         required_total=required,
         required_face_to_face=ceil_fraction(share * required),
@@ -291,7 +328,12 @@ def plan_norm(facts: CaseFacts, rules: RuleSet, as_of: datetime.date) -> NormPla
     else:
         return None
     norm = rules.get(key)
-    if norm is None or not norm.has_contact_norm or entry > as_of or not facts_in_range(facts):
+    if (
+        norm is None
+        or not (norm.has_contact_norm or norm.has_share_norm)
+        or entry > as_of
+        or not facts_in_range(facts)
+    ):
         return None
     soon_as_of = add_days(as_of, norm.warning_days)
     soon = norm_window(norm, entry, soon_as_of)
@@ -362,6 +404,14 @@ def _deadline(
     )
 
 
+def share_is_met(share: Fraction | None, tally: Tally) -> bool:
+    """At least ``share`` of the counted contacts face to face, compared exactly: no rounding
+    (3 of 4 is 75 %, below 80 %; in C one phone call among the contacts misses 100 %)."""
+    if share is None or tally.total == 0:
+        return True
+    return Fraction(tally.face_to_face, tally.total) >= share
+
+
 def _norm_findings(plan: NormPlan, tally: ContactTally, as_of: datetime.date) -> list[Finding]:
     now, soon, norm = plan.now, plan.soon, plan.norm
     base = {
@@ -369,9 +419,20 @@ def _norm_findings(plan: NormPlan, tally: ContactTally, as_of: datetime.date) ->
         "months": now.months,
         "since": add_days(now.start, 1) if now.clamped else None,
     }
+    findings = []
+    if norm.max_interviews is not None and tally.now.total > norm.max_interviews:
+        # The upper guide value (S6): information for the section head, not a red light.
+        findings.append(
+            Finding(
+                "norm_above_maximum",
+                Level.GREEN,
+                {**base, "count": tally.now.total, "maximum": norm.max_interviews},
+            )
+        )
     task_key = f"no_contact:{plan.key}:{plan.entry}:{tally.last_face_to_face or '-'}"
     if tally.now.face_to_face < now.required_face_to_face:
         return [
+            *findings,
             Finding(
                 "norm_face_to_face_missed",
                 Level.RED,
@@ -379,10 +440,11 @@ def _norm_findings(plan: NormPlan, tally: ContactTally, as_of: datetime.date) ->
                 task_kind="no_contact",
                 due=as_of,
                 rule_key=task_key,
-            )
+            ),
         ]
     if tally.now.total < now.required_total:
         return [
+            *findings,
             Finding(
                 "norm_missed",
                 Level.RED,
@@ -390,9 +452,8 @@ def _norm_findings(plan: NormPlan, tally: ContactTally, as_of: datetime.date) ->
                 task_kind="no_contact",
                 due=as_of,
                 rule_key=task_key,
-            )
+            ),
         ]
-    findings = []
     if tally.soon.face_to_face < soon.required_face_to_face:
         findings.append(
             Finding(
@@ -420,9 +481,7 @@ def _norm_findings(plan: NormPlan, tally: ContactTally, as_of: datetime.date) ->
             )
         )
     share = norm.face_to_face_share
-    # The share is checked with rounding in the worker's favour (3 of 4 is fine at 80 %): its
-    # binding part is already in the face-to-face minimum.
-    if share is not None and tally.now.face_to_face < int(share * tally.now.total):
+    if share is not None and not share_is_met(share, tally.now):
         findings.append(
             Finding(
                 "face_to_face_share_low",
@@ -435,6 +494,67 @@ def _norm_findings(plan: NormPlan, tally: ContactTally, as_of: datetime.date) ->
             )
         )
     return findings
+
+
+def stays_in_intake_2(
+    *,
+    exit_potential: str,
+    exit_expected_by: datetime.date | None,
+    as_of: datetime.date,
+    rules: RuleSet,
+) -> bool:
+    """SEG 5: a dossier with an exit potential (labour market or social insurance) within six
+    months stays in Intake 2 and is not segmented."""
+    norm = rules.get(INTAKE_2)
+    if exit_potential not in EXIT_KINDS or exit_expected_by is None:
+        return False
+    if norm is None or not norm.time_limit_months:
+        return False
+    return exit_expected_by <= add_months(as_of, norm.time_limit_months)
+
+
+def _segment_time_limit(
+    facts: CaseFacts, state: SegmentState, norm: Norm, as_of: datetime.date
+) -> tuple[list[Finding], datetime.date]:
+    """The time limit of the current segment (S5). B and C: from the entry or the last review
+    that kept the segment. A: a maximum from the entry; beyond it only a section head's
+    exception keeps the dossier in A, until the date it names."""
+    segment, months = state.segment, norm.time_limit_months or 0
+    findings: list[Finding] = []
+    params: dict[str, Any]
+    if norm.limit_is_maximum:
+        limit = add_months(state.entry, months)
+        params = {"segment": segment, "entry": state.entry, "months": months}
+        if as_of > limit:
+            findings.append(
+                Finding(
+                    "segment_beyond_maximum",
+                    Level.GREEN,
+                    {**params, "due": limit, "until": state.kept_until},
+                )
+            )
+        if state.kept_until is not None and state.kept_until > limit:
+            due, codes = state.kept_until, ("exception_expired", "exception_ends_soon")
+            params["until"] = state.kept_until
+        else:
+            due, codes = limit, ("time_limit_expired", "time_limit_soon")
+    else:
+        due = add_months(state.clock_start, months)
+        codes = ("time_limit_expired", "time_limit_soon")
+        params = {"segment": segment, "entry": state.clock_start, "months": months}
+    if facts.pending_review and as_of >= add_days(due, -norm.warning_days):
+        findings.append(Finding("review_pending", Level.ORANGE, {**params, "due": due}))
+        return findings, due
+    finding = _deadline(
+        due=due,
+        as_of=as_of,
+        warning_days=norm.warning_days,
+        codes=codes,
+        task_kind="review_due",
+        rule_key=f"review_due:{segment}:{due}",
+        params=params,
+    )
+    return ([*findings, finding] if finding else findings), due
 
 
 def evaluate_case(
@@ -460,10 +580,12 @@ def evaluate_case(
         findings += _norm_findings(plan, tally, as_of)
 
     segment = ""
-    if facts.stage in (INTAKE_1, INTAKE_2):
-        norm = rules.get(facts.stage)
+    deadlines: dict[str, datetime.date] = {}
+    if facts.stage == INTAKE_1 and facts.short_term_advance:
+        # SEG 5: only advances (short-term aid) are limited to 3 months in Intake 1.
+        norm = rules.get(INTAKE_1)
         if norm and norm.time_limit_months:
-            due = add_months(facts.stage_entry, norm.time_limit_months)
+            due = deadlines["intake"] = add_months(facts.stage_entry, norm.time_limit_months)
             finding = _deadline(
                 due=due,
                 as_of=as_of,
@@ -475,11 +597,26 @@ def evaluate_case(
                     "stage": facts.stage,
                     "entry": facts.stage_entry,
                     "months": norm.time_limit_months,
-                    "advance": facts.short_term_advance,
+                    "advance": True,
                 },
             )
             if finding:
                 findings.append(finding)
+    elif facts.stage == INTAKE_2 and facts.exit_expected_by is not None:
+        # A dossier kept in Intake 2 for its exit potential: the exit was expected by a date.
+        norm = rules.get(INTAKE_2)
+        deadlines["exit_expected"] = facts.exit_expected_by
+        finding = _deadline(
+            due=facts.exit_expected_by,
+            as_of=as_of,
+            warning_days=norm.warning_days if norm else 30,
+            codes=("exit_overdue", "exit_due_soon"),
+            task_kind="intake_overdue",
+            rule_key=f"intake_overdue:{facts.stage}:{facts.exit_expected_by}",
+            params={"stage": facts.stage, "entry": facts.stage_entry},
+        )
+        if finding:
+            findings.append(finding)
     elif facts.stage == COUNSELLING:
         state = segment_state(facts.segments, as_of)
         if state is None:
@@ -488,26 +625,10 @@ def evaluate_case(
             segment = state.segment
             norm = rules.get(state.segment)
             if norm and norm.time_limit_months:
-                due = add_months(state.clock_start, norm.time_limit_months)
-                params = {
-                    "segment": segment,
-                    "entry": state.clock_start,
-                    "months": norm.time_limit_months,
-                }
-                if facts.pending_review and as_of >= add_days(due, -norm.warning_days):
-                    findings.append(Finding("review_pending", Level.ORANGE, {**params, "due": due}))
-                else:
-                    finding = _deadline(
-                        due=due,
-                        as_of=as_of,
-                        warning_days=norm.warning_days,
-                        codes=("time_limit_expired", "time_limit_soon"),
-                        task_kind="review_due",
-                        rule_key=f"review_due:{segment}:{due}",
-                        params=params,
-                    )
-                    if finding:
-                        findings.append(finding)
+                limit_findings, deadlines["time_limit"] = _segment_time_limit(
+                    facts, state, norm, as_of
+                )
+                findings += limit_findings
         decision = rules.get(FINAL_DECISION)
         if (
             facts.received_on
@@ -515,7 +636,9 @@ def evaluate_case(
             and decision.time_limit_months
             and not has_final_decision(facts)
         ):
-            due = add_months(facts.received_on, decision.time_limit_months)
+            due = deadlines["final_decision"] = add_months(
+                facts.received_on, decision.time_limit_months
+            )
             params = {"received": facts.received_on, "months": decision.time_limit_months}
             if facts.pending_final:
                 findings.append(Finding("decision_pending", Level.ORANGE, {**params, "due": due}))
@@ -542,4 +665,5 @@ def evaluate_case(
         segment=segment,
         plan=plan,
         tally=tally,
+        deadlines=deadlines,
     )

@@ -9,9 +9,13 @@ Who decides (from the case steering concept):
   alone; a different segment is proposed to the section head, who performs the change;
 * change at any time (S4): the section head performs it (``do_change_segment``) or approves
   the worker's proposal; an administrative assistant may request A or B for a C dossier,
-  which the section head decides or the responsible worker rejects or turns into a proposal;
-* review at the time limit (S5): the worker proposes keep or move, the section head decides;
-  keeping restarts the time limit.
+  which the responsible worker decides (``do_answer_request``: accepting makes a change
+  proposal, refusing needs a reason); the section head sees the requests;
+* review at the time limit (S5): the worker proposes keep or move and records which of the
+  segment's objectives were reached (S13), the section head decides; keeping B or C restarts
+  the time limit. Segment A lasts at most 6 months: keeping it longer is an exception the
+  section head records with a reason and an end date, and the time limit is not restarted;
+* a dossier with an exit potential within six months stays in Intake 2 and gets no segment.
 
 Every decision closes the current ``SegmentAssignment`` period and opens the next, and keeps
 ``Case.segment`` / ``Case.segment_since`` in step.
@@ -34,10 +38,13 @@ from filum.cases.models import (
     Segment,
     SegmentAssignment,
     SegmentCriterion,
+    SegmentObjective,
     SegmentProposal,
     Stage,
 )
 from filum.cases.services import check_case_is_open
+from filum.followup.evaluation import evaluate_cases, load_rules
+from filum.followup.rules import add_months, stays_in_intake_2
 from filum.followup.services import create_decision_task, resolve_rule_tasks
 from filum.tenancy.policy import Actor, Relation
 
@@ -150,6 +157,84 @@ def has_final_decision(case: Case) -> bool:
     )
 
 
+def unused_confirmed_initial(case: Case) -> SegmentProposal | None:
+    """The confirmed first proposal not yet used for a transfer to counselling."""
+    return (
+        SegmentProposal.objects.filter(case=case, kind=Kind.INITIAL, status=Status.CONFIRMED)
+        .exclude(transfer_report__isnull=False)
+        .select_related("proposed_by", "decided_by")
+        .order_by("-decided_at")
+        .first()
+    )
+
+
+# --- guards: each step's conditions, used by the step itself and by available_steps ---------
+
+
+def guard_propose_initial(case: Case) -> None:
+    _check_stage(case, Kind.INITIAL)
+    check_not_kept_in_intake_2(case)
+    _check_pending(case, Kind.INITIAL)
+    if unused_confirmed_initial(case) is not None:
+        raise ValidationError(
+            _("A confirmed segment proposal is waiting for the transfer to counselling."),
+            code="confirmed",
+        )
+
+
+def guard_final(actor: Actor, case: Case) -> None:
+    _check_stage(case, Kind.FINAL)
+    if case.received_on is None:
+        raise ValidationError(
+            _("This dossier has not been received in counselling."), code="not_received"
+        )
+    if has_final_decision(case):
+        raise ValidationError(
+            _("The final segment decision has already been taken."), code="decided"
+        )
+    _check_pending(case, Kind.FINAL)
+    if not is_section_head_of(actor, case) and case.responsible_id != actor.user.pk:
+        raise ValidationError(
+            _("The final segment decision belongs to the responsible social worker."),
+            code="not_responsible",
+        )
+
+
+def guard_change(actor: Actor, case: Case) -> None:
+    _check_stage(case, Kind.CHANGE)
+    if not is_section_head_of(actor, case):
+        _check_pending(case, Kind.CHANGE)
+
+
+def review_is_due(case: Case) -> bool:
+    """The rules' time-limit finding of the current segment is there (from ``warning_days``
+    before the time limit, or before the end of an exception)."""
+    evaluation = evaluate_cases([case.pk], as_of=timezone.localdate())[case.pk]
+    return any(f.task_kind == "review_due" for f in evaluation.findings)
+
+
+def guard_review(case: Case, *, due: bool | None = None) -> None:
+    _check_stage(case, Kind.REVIEW)
+    if not case.segment:
+        raise ValidationError(_("The dossier has no segment."), code="no_segment")
+    _check_pending(case, Kind.REVIEW)
+    if not (review_is_due(case) if due is None else due):
+        raise ValidationError(
+            _("The review is made when the time limit of the segment comes near."),
+            code="not_due",
+        )
+
+
+def guard_request(case: Case) -> None:
+    _check_stage(case, Kind.REQUEST)
+    if case.segment != Segment.C:
+        raise ValidationError(
+            {"segment": _("A request can only ask for segment A or B for a dossier in segment C.")},
+            code="bad_request",
+        )
+    _check_pending(case, Kind.REQUEST)
+
+
 # --- assignment (the one place that writes the history) -------------------------------------
 
 
@@ -163,6 +248,7 @@ def _assign(
     approved_by_id: int | None,
     proposal: SegmentProposal | None = None,
     on: datetime.date | None = None,
+    kept_until: datetime.date | None = None,
 ) -> SegmentAssignment:
     """Close the current period on ``on`` (today) and open the next one."""
 
@@ -184,6 +270,7 @@ def _assign(
         segment=segment,
         since=day,
         kind=kind,
+        kept_until=kept_until,
         justification=justification,
         proposal=proposal,
         decided_by_id=decided_by_id,
@@ -198,7 +285,11 @@ def _assign(
     )
     case.refresh_from_db()
     # A decision answers the reminders that asked for it.
-    resolved = ["review_due"] if kind == SegmentAssignment.Kind.REVIEW or changed else []
+    resolved = (
+        ["review_due"]
+        if kind in (SegmentAssignment.Kind.REVIEW, SegmentAssignment.Kind.EXCEPTION) or changed
+        else []
+    )
     if kind == SegmentAssignment.Kind.FINAL:
         resolved.append("decision_due")
     if resolved:
@@ -218,23 +309,31 @@ def do_propose_segment(
     criteria: Sequence[SegmentCriterion],
     justification: str,
     kind: str = Kind.INITIAL,
+    objectives: Sequence[SegmentObjective] = (),
 ) -> SegmentProposal:
     """A worker's proposal: the first assignment at Intake 2 (``initial``), a change
-    (``change``) or the keep-or-move proposal at the time limit (``review``)."""
+    (``change``) or the keep-or-move proposal at the time limit (``review``), which records
+    the objectives of the current segment that were reached (S13)."""
 
     if kind not in (Kind.INITIAL, Kind.CHANGE, Kind.REVIEW):
         raise ValueError(f"use the dedicated function for {kind!r} proposals")
     case = _lock(case)
-    _check_stage(case, kind)
+    if kind == Kind.INITIAL:
+        guard_propose_initial(case)
+    elif kind == Kind.REVIEW:
+        guard_review(case)
+    else:
+        _check_stage(case, kind)
+        _check_pending(case, kind)
     check_segment(segment)
     justification = check_justification(justification)
     check_criteria(segment, criteria)
+    check_objectives(case, kind, objectives)
     if kind == Kind.CHANGE and segment == case.segment:
         raise ValidationError(
             {"segment": _("The dossier is already in segment %(segment)s.") % {"segment": segment}},
             code="same_segment",
         )
-    _check_pending(case, kind)
     proposal = _create_proposal(
         actor=actor,
         case=case,
@@ -243,8 +342,66 @@ def do_propose_segment(
         criteria=criteria,
         justification=justification,
     )
+    proposal.objectives_reached.set(objectives)
     create_decision_task(proposal=proposal)
     return proposal
+
+
+def check_not_kept_in_intake_2(case: Case) -> None:
+    if stays_in_intake_2(
+        exit_potential=case.exit_potential,
+        exit_expected_by=case.exit_expected_by,
+        as_of=timezone.localdate(),
+        rules=load_rules(timezone.localdate()),
+    ):
+        raise ValidationError(
+            _(
+                "An exit is expected by %(date)s: a dossier with an exit potential within six "
+                "months stays in Intake 2 and is not assigned to a segment."
+            )
+            % {"date": f"{case.exit_expected_by:%d.%m.%Y}"},
+            code="stays_in_intake_2",
+        )
+
+
+def check_objectives(case: Case, kind: str, objectives: Sequence[SegmentObjective]) -> None:
+    """Objectives are recorded at the review, from those of the current segment."""
+    if not objectives:
+        return
+    if kind != Kind.REVIEW or any(o.segment != case.segment or not o.is_active for o in objectives):
+        raise ValidationError(
+            {
+                "objectives": _(
+                    "Choose objectives of the current segment %(segment)s, at the review."
+                )
+                % {"segment": case.segment}
+            },
+            code="wrong_objectives",
+        )
+
+
+def keeps_a_maximum_segment(proposal: SegmentProposal) -> bool:
+    """A review that keeps a segment whose time limit is a maximum (A): an exception."""
+    if proposal.kind != Kind.REVIEW or proposal.segment != proposal.case.segment:
+        return False
+    norm = load_rules(timezone.localdate()).get(proposal.segment)
+    return bool(norm and norm.limit_is_maximum)
+
+
+def check_kept_until(case: Case, kept_until: datetime.date | None, note: str) -> None:
+    """The exception names its reason and its end, at most one more time limit away."""
+    norm = load_rules(timezone.localdate()).get(case.segment)
+    today = timezone.localdate()
+    latest = add_months(today, norm.time_limit_months) if norm and norm.time_limit_months else None
+    errors: dict[str, str] = {}
+    if not (note or "").strip():
+        errors["note"] = _("Give the reason for keeping the dossier in the segment.")
+    if kept_until is None or kept_until <= today or (latest and kept_until > latest):
+        errors["kept_until"] = _(
+            "Give the date until which the dossier stays in segment %(segment)s (at most %(date)s)."
+        ) % {"segment": case.segment, "date": f"{latest:%d.%m.%Y}" if latest else "—"}
+    if errors:
+        raise ValidationError(errors, code="exception")
 
 
 def _create_proposal(
@@ -282,14 +439,13 @@ def do_request_segment(
     """An administrative assistant asks that a C dossier move to A or B (S4)."""
 
     case = _lock(case)
-    _check_stage(case, Kind.REQUEST)
-    if case.segment != Segment.C or segment not in (Segment.A, Segment.B):
+    guard_request(case)
+    if segment not in (Segment.A, Segment.B):
         raise ValidationError(
             {"segment": _("A request can only ask for segment A or B for a dossier in segment C.")},
             code="bad_request",
         )
     justification = check_justification(justification)
-    _check_pending(case, Kind.REQUEST)
     proposal = _create_proposal(
         actor=actor,
         case=case,
@@ -304,23 +460,39 @@ def do_request_segment(
 
 @transaction.atomic
 def do_confirm_proposal(
-    *, actor: Actor, proposal: SegmentProposal, note: str = ""
+    *,
+    actor: Actor,
+    proposal: SegmentProposal,
+    note: str = "",
+    kept_until: datetime.date | None = None,
 ) -> SegmentProposal:
     """The section head's confirmation (four eyes). A confirmed first assignment takes effect at
-    the transfer to counselling; every other kind takes effect at once."""
+    the transfer to counselling; every other kind takes effect at once. Confirming a review
+    that keeps segment A is an exception: ``note`` gives the reason, ``kept_until`` its end."""
 
     case = _lock(proposal.case)
     proposal = SegmentProposal.objects.select_for_update().get(pk=proposal.pk)
+    proposal.case = case
     if proposal.status != Status.PROPOSED:
         raise ValidationError(_("This proposal was already decided."), code="decided")
     check_section_head(actor, case)
     check_four_eyes(actor, proposal)
+    if proposal.kind == Kind.REQUEST and case.responsible_id is not None:
+        raise ValidationError(
+            _("The responsible social worker decides on the assistant's request."),
+            code="worker_decides",
+        )
     if proposal.kind != Kind.INITIAL:
         _check_stage(case, proposal.kind)
+    exception = keeps_a_maximum_segment(proposal)
+    if exception:
+        check_kept_until(case, kept_until, note)
     _decide(proposal, actor=actor, status=Status.CONFIRMED, note=note)
     if proposal.kind != Kind.INITIAL:
         if proposal.kind == Kind.FINAL:
             kind = SegmentAssignment.Kind.FINAL
+        elif exception:
+            kind = SegmentAssignment.Kind.EXCEPTION
         elif proposal.kind == Kind.REVIEW and proposal.segment == case.segment:
             kind = SegmentAssignment.Kind.REVIEW
         else:
@@ -329,7 +501,8 @@ def do_confirm_proposal(
             case=case,
             segment=proposal.segment,
             kind=kind,
-            justification=proposal.justification,
+            kept_until=kept_until if exception else None,
+            justification=note.strip() if exception else proposal.justification,
             # An assistant only asks; the section head who grants the request decides.
             decided_by_id=actor.user.pk
             if proposal.kind == Kind.REQUEST
@@ -366,12 +539,9 @@ def do_reject_proposal(*, actor: Actor, proposal: SegmentProposal, note: str) ->
     proposal = SegmentProposal.objects.select_for_update().get(pk=proposal.pk)
     if proposal.status != Status.PROPOSED:
         raise ValidationError(_("This proposal was already decided."), code="decided")
-    worker_on_request = (
-        proposal.kind == Kind.REQUEST
-        and case.responsible_id == actor.user.pk
-        and actor.organisation_id == case.owner_id
-    )
-    if not worker_on_request:
+    if proposal.kind == Kind.REQUEST:
+        check_answers_request(actor, case)
+    else:
         check_section_head(actor, case)
     check_four_eyes(actor, proposal)
     note = (note or "").strip()
@@ -379,6 +549,80 @@ def do_reject_proposal(*, actor: Actor, proposal: SegmentProposal, note: str) ->
         raise ValidationError({"note": _("Give the reason for the refusal.")}, code="required")
     _decide(proposal, actor=actor, status=Status.REJECTED, note=note)
     _record(case, actor=actor, kind=f"segment_{proposal.kind}_rejected", reason=note)
+    return proposal
+
+
+def may_answer_request(actor: Actor, case: Case) -> bool:
+    """S4: the responsible social worker decides on the assistant's request; a section head
+    only when nobody is responsible for the dossier."""
+    if actor.organisation_id != case.owner_id:
+        return False
+    if case.responsible_id is not None:
+        return case.responsible_id == actor.user.pk
+    return is_section_head_of(actor, case)
+
+
+def check_answers_request(actor: Actor, case: Case) -> None:
+    if not may_answer_request(actor, case):
+        raise ValidationError(
+            _("The responsible social worker decides on the assistant's request."),
+            code="worker_decides",
+        )
+
+
+@transaction.atomic
+def do_accept_request(
+    *,
+    actor: Actor,
+    request: SegmentProposal,
+    criteria: Sequence[SegmentCriterion],
+    justification: str,
+) -> SegmentProposal | SegmentAssignment:
+    """The responsible worker accepts the assistant's request (S4): their change proposal
+    with criteria and justification goes to the section head, who controls it (a section
+    head answering for a dossier without a responsible worker changes the segment at once)."""
+    case = _lock(request.case)
+    request = SegmentProposal.objects.select_for_update().get(pk=request.pk)
+    if request.kind != Kind.REQUEST:
+        raise ValueError("not an assistant's request")
+    if request.status != Status.PROPOSED:
+        raise ValidationError(_("This proposal was already decided."), code="decided")
+    _check_stage(case, Kind.CHANGE)
+    check_answers_request(actor, case)
+    check_four_eyes(actor, request)
+    justification = check_justification(justification)
+    check_criteria(request.segment, criteria)
+    head = is_section_head_of(actor, case)
+    if not head:
+        _check_pending(case, Kind.CHANGE)
+    _decide(request, actor=actor, status=Status.CONFIRMED, note=justification)
+    _record(case, actor=actor, kind="segment_request_confirmed", reason=justification[:1000])
+    if head:
+        assignment = _assign(
+            case=case,
+            segment=request.segment,
+            kind=SegmentAssignment.Kind.CHANGE,
+            justification=justification,
+            decided_by_id=actor.user.pk,
+            approved_by_id=actor.user.pk,
+            proposal=request,
+        )
+        _record(
+            case,
+            actor=actor,
+            kind="segment_changed",
+            reason=f"{request.segment}: {justification}"[:1000],
+        )
+        return assignment
+    proposal = _create_proposal(
+        actor=actor,
+        case=case,
+        kind=Kind.CHANGE,
+        segment=request.segment,
+        criteria=criteria,
+        justification=justification,
+    )
+    create_decision_task(proposal=proposal)
     return proposal
 
 
@@ -415,21 +659,8 @@ def do_decide_final_segment(
     actor is a section head, who performs the change directly (S4)."""
 
     case = _lock(case)
-    _check_stage(case, Kind.FINAL)
-    if case.received_on is None:
-        raise ValidationError(
-            _("This dossier has not been received in counselling."), code="not_received"
-        )
-    if has_final_decision(case):
-        raise ValidationError(
-            _("The final segment decision has already been taken."), code="decided"
-        )
+    guard_final(actor, case)
     head = is_section_head_of(actor, case)
-    if not head and case.responsible_id != actor.user.pk:
-        raise ValidationError(
-            _("The final segment decision belongs to the responsible social worker."),
-            code="not_responsible",
-        )
     check_segment(segment)
     justification = check_justification(justification)
     check_criteria(segment, criteria)
@@ -449,7 +680,6 @@ def do_decide_final_segment(
             reason=f"{segment}: {justification}"[:1000],
         )
         return assignment
-    _check_pending(case, Kind.FINAL)
     proposal = _create_proposal(
         actor=actor,
         case=case,

@@ -12,7 +12,14 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from filum.cases.models import Case, ClosureReason, Segment, SegmentCriterion
+from filum.cases.models import (
+    Case,
+    ClosureReason,
+    ExitPotential,
+    Segment,
+    SegmentCriterion,
+    SegmentObjective,
+)
 from filum.people.forms import DateInput
 from filum.tenancy.models import Role, Team, User
 from filum.web.forms import limit_dates
@@ -62,8 +69,20 @@ class SegmentForm(forms.Form):
         help_text=_("Why this segment: the situation, the need for counselling, the prospects."),
     )
 
+    objectives = forms.ModelMultipleChoiceField(
+        label=_("Objectives reached"),
+        queryset=SegmentObjective.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_("Tick the objectives of the current segment that were reached."),
+    )
+
     def __init__(
-        self, *args: Any, segments: tuple[str, ...] = ("A", "B", "C"), **kwargs: Any
+        self,
+        *args: Any,
+        segments: tuple[str, ...] = ("A", "B", "C"),
+        objectives_of: str = "",
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         choices = [c for c in SEGMENT_CHOICES if c[0] in segments]
@@ -71,6 +90,13 @@ class SegmentForm(forms.Form):
         self.fields["criteria"].queryset = SegmentCriterion.objects.filter(  # type: ignore[attr-defined]
             is_active=True, segment__in=segments
         ).order_by("segment", "position", "code")
+        if objectives_of:
+            # S13: at the review, the objectives of the current segment.
+            self.fields["objectives"].queryset = SegmentObjective.objects.filter(  # type: ignore[attr-defined]
+                is_active=True, segment=objectives_of
+            )
+        else:
+            del self.fields["objectives"]
 
     def criteria_groups(self) -> list[dict[str, Any]]:
         """The criteria checkboxes grouped by segment, for the template."""
@@ -113,12 +139,74 @@ class DecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Required when you refuse: the reason goes back to the author."),
     )
+    kept_until = forms.DateField(
+        label=_("Kept in the segment until"),
+        required=False,
+        widget=DateInput(),
+        help_text=_(
+            "Segment A lasts at most 6 months: keeping it longer is an exception. Give the "
+            "reason in the note and the date until which the dossier stays in A."
+        ),
+    )
+
+    def __init__(self, *args: Any, exception: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not exception:
+            del self.fields["kept_until"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("decision") == "reject" and not (data.get("note") or "").strip():
             self.add_error("note", _("Give the reason for the refusal."))
         return data
+
+
+class RequestAnswerForm(forms.Form):
+    """The responsible worker's answer to the assistant's request (S4): accepting means a
+    change proposal with criteria and justification, refusing needs the reason."""
+
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[
+            ("accept", _("Accept: propose the change to the section head")),
+            ("reject", _("Refuse")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    criteria = forms.ModelMultipleChoiceField(
+        label=_("Criteria"),
+        queryset=SegmentCriterion.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_("When you accept: the criteria of the requested segment that apply."),
+    )
+    justification = forms.CharField(
+        label=_("Professional justification or reason for the refusal"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+    def __init__(self, *args: Any, segment: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["criteria"].queryset = SegmentCriterion.objects.filter(  # type: ignore[attr-defined]
+            is_active=True, segment=segment
+        ).order_by("position", "code")
+
+
+class ExitPotentialForm(forms.Form):
+    potential = forms.ChoiceField(
+        label=_("Exit potential"), choices=ExitPotential.choices, widget=forms.RadioSelect
+    )
+    expected_by = forms.DateField(
+        label=_("Exit expected by"),
+        required=False,
+        widget=DateInput(),
+        help_text=_(
+            "Within six months the dossier stays in Intake 2 and is not assigned to a segment."
+        ),
+    )
+    reason = forms.CharField(
+        label=_("Assessment"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 def caseworkers_of(case: Case) -> Any:

@@ -15,6 +15,12 @@ urlpatterns = [
     path("<uuid:case_id>/steering/change/", views.segment_change, name="segment_change"),
     path("<uuid:case_id>/steering/review/", views.segment_review, name="segment_review"),
     path("<uuid:case_id>/steering/request/", views.segment_request, name="segment_request"),
+    path("<uuid:case_id>/steering/exit/", views.exit_potential, name="exit_potential"),
+    path(
+        "<uuid:case_id>/steering/requests/<int:proposal_id>/",
+        views.request_answer,
+        name="request_answer",
+    ),
     path(
         "<uuid:case_id>/steering/proposals/<int:proposal_id>/",
         views.proposal_decide,

@@ -11,36 +11,36 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from filum.cases.models import (
     Case,
-    Segment,
     SegmentCriterion,
     SegmentProposal,
     Stage,
     TransferReport,
 )
 from filum.cases.permissions import CaseAccess, get_case_for_actor
-from filum.dates import add_days
 from filum.followup import lifecycle, segments
 from filum.followup.lights import CaseLight, light_for_case
-from filum.followup.models import NormRule, Task
+from filum.followup.models import Task
 from filum.followup.permissions import get_proposal_for_actor
-from filum.followup.rules import SegmentPeriod, add_months, segment_state
 from filum.followup.steering_forms import (
     CloseCaseForm,
     DecisionForm,
+    ExitPotentialForm,
     IntakeDecisionForm,
+    RequestAnswerForm,
     RequestForm,
     SegmentForm,
     TransferForm,
@@ -74,15 +74,19 @@ def _not_now(request: ActorRequest, case: Case, message: str) -> HttpResponse:
     return redirect("case_steering", case_id=case.pk)
 
 
+def _refused(
+    request: ActorRequest, case: Case, guard: Callable[..., None], *args: Any
+) -> HttpResponse | None:
+    """The step's own guard (the one ``lifecycle.available_steps`` asks): when it refuses, back
+    to the steering page with its message."""
+    try:
+        guard(*args)
+    except ValidationError as exc:
+        return _not_now(request, case, " ".join(exc.messages))
+    return None
+
+
 # --- what the steering block shows ----------------------------------------------------------
-
-
-@dataclass
-class Action:
-    url_name: str
-    label: str
-    primary: bool = False
-    args: tuple[Any, ...] = ()
 
 
 @dataclass
@@ -93,29 +97,14 @@ class SteeringState:
     pending: list[SegmentProposal]
     confirmed_initial: SegmentProposal | None
     final_decided: bool
-    final_due: datetime.date | None
-    time_limit: datetime.date | None
     open_tasks: list[Task]
-    actions: list[Action] = field(default_factory=list)
+    actions: list[lifecycle.Step] = field(default_factory=list)
 
-
-def _time_limit(case: Case) -> datetime.date | None:
-    """When the current segment's time limit ends (from the rules valid today)."""
-    if case.stage != Stage.COUNSELLING or not case.segment:
-        return None
-    history = segments.segment_history(case)
-    state = segment_state(
-        [SegmentPeriod(a.segment, a.since, a.until, a.kind) for a in history], timezone.localdate()
-    )
-    rule = (
-        NormRule.objects.valid_on(timezone.localdate())
-        .filter(key=case.segment)
-        .order_by("-valid_from")
-        .first()
-    )
-    if state is None or rule is None or not rule.time_limit_months:
-        return None
-    return add_months(state.clock_start, rule.time_limit_months)
+    @property
+    def deadlines(self) -> Mapping[str, datetime.date]:
+        """The dates the rules work with (time limit, final decision, ...), from the light's
+        evaluation: the screens never work a deadline out themselves."""
+        return self.light.evaluation.deadlines if self.light else {}
 
 
 def steering_state(
@@ -128,34 +117,19 @@ def steering_state(
     pending = list(
         SegmentProposal.objects.filter(case=case, status=Status.PROPOSED)
         .select_related("proposed_by")
-        .prefetch_related(criteria)
+        .prefetch_related(criteria, "objectives_reached")
         .order_by("proposed_at")
     )
-    confirmed_initial = None
-    if case.stage == Stage.INTAKE_2:
-        confirmed_initial = (
-            SegmentProposal.objects.filter(case=case, kind=Kind.INITIAL, status=Status.CONFIRMED)
-            .exclude(transfer_report__isnull=False)
-            .select_related("proposed_by", "decided_by")
-            .order_by("-decided_at")
-            .first()
-        )
-    final_decided = case.stage == Stage.COUNSELLING and segments.has_final_decision(case)
-    final_due = None
-    if case.stage == Stage.COUNSELLING and case.received_on and not final_decided:
-        rule = NormRule.objects.valid_on(timezone.localdate()).filter(key="final_decision").first()
-        final_due = add_months(
-            case.received_on, rule.time_limit_months if rule and rule.time_limit_months else 3
-        )
+    light = light_for_case(case.pk) if case.is_open else None
     state = SteeringState(
         case=case,
         access=access,
-        light=light_for_case(case.pk) if case.is_open else None,
+        light=light,
         pending=pending,
-        confirmed_initial=confirmed_initial,
-        final_decided=final_decided,
-        final_due=final_due,
-        time_limit=_time_limit(case),
+        confirmed_initial=(
+            segments.unused_confirmed_initial(case) if case.stage == Stage.INTAKE_2 else None
+        ),
+        final_decided=case.stage == Stage.COUNSELLING and segments.has_final_decision(case),
         open_tasks=list(
             Task.objects.open()
             .filter(case=case, owner_id=actor.organisation_id)
@@ -163,62 +137,11 @@ def steering_state(
             .order_by("due_on")[:5]
         ),
     )
-    state.actions = _actions(state, actor)
+    if access.can_write(Section.CORE):
+        state.actions = lifecycle.available_steps(
+            case, actor, evaluation=light.evaluation if light else None, pending=pending
+        )
     return state
-
-
-def _actions(state: SteeringState, actor: Actor) -> list[Action]:
-    case, access = state.case, state.access
-    if not case.is_open or not access.can_write(Section.CORE):
-        return []
-    pending_kinds = {p.kind for p in state.pending}
-    head = segments.is_section_head_of(actor, case)
-    actions: list[Action] = []
-    if case.stage == Stage.INTAKE_1 and access.may("case.transition"):
-        actions.append(Action("intake_decide", _("Accept or reject the request"), primary=True))
-    if case.stage == Stage.INTAKE_2:
-        if (
-            access.may("segment.propose")
-            and Kind.INITIAL not in pending_kinds
-            and state.confirmed_initial is None
-        ):
-            actions.append(Action("segment_propose", _("Propose a segment"), primary=True))
-        if state.confirmed_initial is not None and access.may("case.transition"):
-            actions.append(Action("case_transfer", _("Transfer to counselling"), primary=True))
-    if case.stage == Stage.COUNSELLING:
-        if (
-            case.received_on
-            and not state.final_decided
-            and Kind.FINAL not in pending_kinds
-            and (head or case.responsible_id == actor.user.pk)
-        ):
-            actions.append(Action("segment_final", _("Final segment decision"), primary=True))
-        if access.may("segment.propose") and (head or Kind.CHANGE not in pending_kinds):
-            label = _("Change the segment") if head else _("Propose a segment change")
-            actions.append(Action("segment_change", label))
-        if access.may("segment.propose") and Kind.REVIEW not in pending_kinds and state.time_limit:
-            if timezone.localdate() >= add_days(state.time_limit, -60):
-                actions.append(
-                    Action("segment_review", _("Review at the time limit"), primary=True)
-                )
-        if (
-            access.may("segment.request")
-            and case.segment == Segment.C
-            and Kind.REQUEST not in pending_kinds
-        ):
-            actions.append(Action("segment_request", _("Request segment A or B")))
-    if access.may("segment.decide"):
-        for proposal in state.pending:
-            if proposal.proposed_by_id != actor.user.pk:
-                actions.append(
-                    Action(
-                        "proposal_decide",
-                        _("Decide on the proposal"),
-                        primary=True,
-                        args=(proposal.pk,),
-                    )
-                )
-    return actions
 
 
 # --- pages ----------------------------------------------------------------------------------
@@ -268,8 +191,8 @@ def intake_decide(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
     actor = request.actor
     access = _access(request, case_id, "case.transition")
     case = access.case
-    if case.stage != Stage.INTAKE_1 or not case.is_open:
-        return _not_now(request, case, _("The intake decision is taken in Intake 1 only."))
+    if refused := _refused(request, case, lifecycle.guard_accept_or_reject, case):
+        return refused
     form = IntakeDecisionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -312,8 +235,8 @@ def segment_propose(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
     """The first segment proposal at Intake 2, for a section head to confirm (S1, S2)."""
     actor = request.actor
     case = _access(request, case_id, "segment.propose").case
-    if case.stage != Stage.INTAKE_2 or not case.is_open:
-        return _not_now(request, case, _("The first segment is proposed in Intake 2."))
+    if refused := _refused(request, case, segments.guard_propose_initial, case):
+        return refused
     form = SegmentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -351,12 +274,8 @@ def segment_final(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
     """The receiving worker's final decision within 3 months of receipt (S3)."""
     actor = request.actor
     case = _access(request, case_id, "segment.propose").case
-    if case.stage != Stage.COUNSELLING or not case.received_on or not case.is_open:
-        return _not_now(
-            request,
-            case,
-            _("The final decision is taken after the dossier was received in counselling."),
-        )
+    if refused := _refused(request, case, segments.guard_final, actor, case):
+        return refused
     form = SegmentForm(request.POST or None, initial={"segment": case.segment})
     if request.method == "POST" and form.is_valid():
         try:
@@ -394,8 +313,8 @@ def segment_change(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
     """A change of segment at any time (S4): the section head performs it, a worker proposes it."""
     actor = request.actor
     case = _access(request, case_id, "segment.propose").case
-    if case.stage != Stage.COUNSELLING or not case.is_open:
-        return _not_now(request, case, _("The segment can be changed in counselling."))
+    if refused := _refused(request, case, segments.guard_change, actor, case):
+        return refused
     head = segments.is_section_head_of(actor, case)
     others = tuple(s for s in ("A", "B", "C") if s != case.segment)
     initial: dict[str, Any] = {}
@@ -449,11 +368,11 @@ def segment_review(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
     """Keep or move at the end of the segment's time limit (S5), for the section head."""
     actor = request.actor
     case = _access(request, case_id, "segment.propose").case
-    if case.stage != Stage.COUNSELLING or not case.segment or not case.is_open:
-        return _not_now(
-            request, case, _("A review is made for a dossier with a segment in counselling.")
-        )
-    form = SegmentForm(request.POST or None, initial={"segment": case.segment})
+    if refused := _refused(request, case, segments.guard_review, case):
+        return refused
+    form = SegmentForm(
+        request.POST or None, initial={"segment": case.segment}, objectives_of=case.segment
+    )
     if request.method == "POST" and form.is_valid():
         try:
             segments.do_propose_segment(
@@ -463,6 +382,7 @@ def segment_review(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
                 criteria=list(form.cleaned_data["criteria"]),
                 justification=form.cleaned_data["justification"],
                 kind=Kind.REVIEW,
+                objectives=list(form.cleaned_data["objectives"]),
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -475,9 +395,10 @@ def segment_review(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
         form=form,
         title=_("Review at the time limit"),
         intro=_(
-            "Propose to keep segment %(segment)s (the time limit starts again) or to move the "
-            "dossier, with a professional justification: is the orientation right, are the "
-            "goals right, is the intensity right?"
+            "Propose to keep segment %(segment)s or to move the dossier, with a professional "
+            "justification: is the orientation right, are the goals right, is the intensity "
+            "right? Record which objectives of the segment were reached. Segment A lasts at "
+            "most 6 months: keeping it longer is an exception for the section head."
         )
         % {"segment": case.segment},
         submit=_("Send the proposal"),
@@ -490,8 +411,8 @@ def segment_request(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
     """The administrative assistant asks for segment A or B for a C dossier (S4, S10)."""
     actor = request.actor
     case = _access(request, case_id, "segment.request").case
-    if case.stage != Stage.COUNSELLING or case.segment != Segment.C or not case.is_open:
-        return _not_now(request, case, _("A request is possible for a dossier in segment C."))
+    if refused := _refused(request, case, segments.guard_request, case):
+        return refused
     form = RequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -506,7 +427,10 @@ def segment_request(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("The request was sent to the responsible social worker and the section head."),
+                _(
+                    "The request was sent to the responsible social worker, who decides; the "
+                    "section head sees it."
+                ),
             )
             return redirect("case_steering", case_id=case.pk)
     return _segment_page(
@@ -515,8 +439,8 @@ def segment_request(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
         form=form,
         title=_("Request segment A or B"),
         intro=_(
-            "The final responsibility for the dossier stays with the social worker %(worker)s; "
-            "the section head decides on the request."
+            "The final responsibility for the dossier stays with the social worker %(worker)s, "
+            "who decides on the request; the section head controls it."
         )
         % {"worker": case.responsible or "—"},
         submit=_("Send the request"),
@@ -529,12 +453,18 @@ def proposal_decide(request: ActorRequest, case_id: uuid.UUID, proposal_id: int)
     actor = request.actor
     proposal = get_proposal_for_actor(request=request, case_id=case_id, proposal_id=proposal_id)
     case = proposal.case
-    form = DecisionForm(request.POST or None)
+    if proposal.kind == Kind.REQUEST and proposal.is_pending and case.responsible_id:
+        return redirect("request_answer", case_id=case.pk, proposal_id=proposal.pk)
+    exception = proposal.is_pending and segments.keeps_a_maximum_segment(proposal)
+    form = DecisionForm(request.POST or None, exception=exception)
     if request.method == "POST" and form.is_valid():
         try:
             if form.cleaned_data["decision"] == "confirm":
                 segments.do_confirm_proposal(
-                    actor=actor, proposal=proposal, note=form.cleaned_data["note"]
+                    actor=actor,
+                    proposal=proposal,
+                    note=form.cleaned_data["note"],
+                    kept_until=form.cleaned_data.get("kept_until"),
                 )
                 messages.success(request, _("The proposal was confirmed."))
             else:
@@ -558,20 +488,109 @@ def proposal_decide(request: ActorRequest, case_id: uuid.UUID, proposal_id: int)
     return render(request, "followup/steering/proposal_decide.html", context)
 
 
+@requires("segment.propose")
+def request_answer(request: ActorRequest, case_id: uuid.UUID, proposal_id: int) -> HttpResponse:
+    """The responsible worker accepts the assistant's request (a change proposal for the
+    section head) or refuses it with the reason (S4)."""
+    actor = request.actor
+    case = _access(request, case_id, "segment.propose").case
+    proposal = (
+        SegmentProposal.objects.filter(pk=proposal_id, case=case)
+        .select_related("proposed_by", "decided_by")
+        .first()
+    )
+    if proposal is None:
+        raise Http404
+    proposal.case = case
+    if (
+        proposal.kind != Kind.REQUEST
+        or not proposal.is_pending
+        or not segments.may_answer_request(actor, case)
+    ):
+        return _not_now(
+            request, case, _("The responsible social worker decides on the assistant's request.")
+        )
+    form = RequestAnswerForm(request.POST or None, segment=proposal.segment)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["decision"] == "accept":
+                segments.do_accept_request(
+                    actor=actor,
+                    request=proposal,
+                    criteria=list(data["criteria"]),
+                    justification=data["justification"],
+                )
+                messages.success(request, _("The request was accepted."))
+            else:
+                segments.do_reject_proposal(
+                    actor=actor, proposal=proposal, note=data["justification"]
+                )
+                messages.success(request, _("The request was refused."))
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            return redirect("case_steering", case_id=case.pk)
+    context = {
+        "case": case,
+        "form": form,
+        "proposal": proposal,
+        "title": _("Answer the assistant's request"),
+        "intro": _(
+            "Accept: your change proposal to segment %(segment)s, with the criteria and your "
+            "justification, goes to the section head. Refuse: give the reason."
+        )
+        % {"segment": proposal.segment},
+        "submit": _("Record the decision"),
+    }
+    return render(request, "followup/steering/simple_form.html", context)
+
+
+@requires("segment.propose")
+def exit_potential(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
+    """Intake 2's exit potential (SEG 5): within six months the dossier stays in Intake 2."""
+    actor = request.actor
+    case = _access(request, case_id, "segment.propose").case
+    if refused := _refused(request, case, lifecycle.guard_exit_potential, case):
+        return refused
+    initial = {"potential": case.exit_potential, "expected_by": case.exit_expected_by}
+    form = ExitPotentialForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            lifecycle.do_record_exit_potential(
+                actor=actor,
+                case=case,
+                potential=data["potential"],
+                expected_by=data["expected_by"],
+                reason=data["reason"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("The exit potential was recorded."))
+            return redirect("case_steering", case_id=case.pk)
+    context = {
+        "case": case,
+        "form": form,
+        "title": _("Exit potential"),
+        "intro": _(
+            "A dossier with an exit potential through the labour market or social insurance "
+            "within six months stays in Intake 2 and is not assigned to a segment."
+        ),
+        "submit": _("Record"),
+    }
+    return render(request, "followup/steering/simple_form.html", context)
+
+
 @requires("case.transition")
 def case_transfer(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
     """Intake 2 -> counselling with the transfer report and the confirmed proposal (S2)."""
     actor = request.actor
     case = _access(request, case_id, "case.transition").case
-    if case.stage != Stage.INTAKE_2 or not case.is_open:
-        return _not_now(request, case, _("The transfer to counselling is made from Intake 2."))
-    proposal = (
-        SegmentProposal.objects.filter(case=case, kind=Kind.INITIAL, status=Status.CONFIRMED)
-        .exclude(transfer_report__isnull=False)
-        .select_related("proposed_by", "decided_by")
-        .order_by("-decided_at")
-        .first()
-    )
+    if refused := _refused(request, case, lifecycle.guard_transfer, case):
+        return refused
+    proposal = segments.unused_confirmed_initial(case)
     if proposal is None:
         return _not_now(
             request, case, _("The transfer needs a segment proposal confirmed by a section head.")

@@ -33,7 +33,8 @@ class ContactKind(models.TextChoices):
     DOCUMENT_DROP = "document_drop", _("Documents dropped off")
 
 
-# S6: what counts as face to face, and what is no contact at all.
+# S6: what counts as face to face, and what is no contact at all (an interview is a
+# conversation: dropping off documents and letters are not).
 FACE_TO_FACE_KINDS: frozenset[str] = frozenset(
     {
         ContactKind.INTERVIEW,
@@ -43,7 +44,7 @@ FACE_TO_FACE_KINDS: frozenset[str] = frozenset(
         ContactKind.SPONTANEOUS,
     }
 )
-NOT_A_CONTACT_KINDS: frozenset[str] = frozenset({ContactKind.DOCUMENT_DROP})
+NOT_A_CONTACT_KINDS: frozenset[str] = frozenset({ContactKind.DOCUMENT_DROP, ContactKind.LETTER})
 
 
 class Topic(models.Model):
@@ -70,6 +71,13 @@ class Topic(models.Model):
         return self.name_de if (get_language() or "fr").startswith("de") else self.name_fr
 
 
+# The one definition of a counted contact on the reading side (S6): the current, not retracted
+# version of an entry classified as counting when it was recorded (``counts``: written by the
+# responsible organisation's staff, on a social-work topic, a conversation with the client;
+# see ``filum.journal.services.counts_as_contact``). The nightly SQL is generated from it.
+COUNTED = Q(superseded_at__isnull=True, is_retracted=False, counts=True)
+
+
 class ContactQuerySet(models.QuerySet["Contact"]):
     def current(self) -> ContactQuerySet:
         """The latest version of each entry (corrections replace, retractions hide)."""
@@ -81,7 +89,7 @@ class ContactQuerySet(models.QuerySet["Contact"]):
 
     def counted(self) -> ContactQuerySet:
         """Entries that count as contacts for the norms (S6)."""
-        return self.visible().filter(counts=True)
+        return self.filter(COUNTED)
 
     def face_to_face(self) -> ContactQuerySet:
         return self.counted().filter(is_face_to_face=True)
@@ -102,6 +110,16 @@ class Contact(models.Model):
     )
     duration_minutes = models.PositiveIntegerField(_("duration (minutes)"), null=True, blank=True)
     note = models.TextField(_("note"), blank=True)
+    # Who wrote the entry: the dossier's organisation or a partner with a journal share. Empty
+    # on entries recorded before the field existed (then the dossier's organisation).
+    author_organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("written by"),
+    )
     counts = models.BooleanField(_("counts as a contact"))
     is_face_to_face = models.BooleanField(_("face to face"))
     is_retracted = models.BooleanField(_("retracted"), default=False)
@@ -145,6 +163,13 @@ class Contact(models.Model):
                 condition=~Q(kind__in=sorted(NOT_A_CONTACT_KINDS)) | Q(counts=False),
                 name="contact_document_drop_not_counted",
             ),
+            # Entries of partner organisations are shown but never counted (S6).
+            models.CheckConstraint(
+                condition=Q(author_organisation__isnull=True)
+                | Q(author_organisation=models.F("owner"))
+                | Q(counts=False),
+                name="contact_partner_entry_not_counted",
+            ),
             models.CheckConstraint(
                 condition=Q(supersedes__isnull=True) | ~Q(correction_reason=""),
                 name="contact_correction_has_reason",
@@ -176,6 +201,10 @@ class Contact(models.Model):
     @property
     def is_current(self) -> bool:
         return self.superseded_at is None
+
+    @property
+    def is_partner_entry(self) -> bool:
+        return self.author_organisation_id not in (None, self.owner_id)
 
 
 class ServiceAgreementQuerySet(models.QuerySet["ServiceAgreement"]):

@@ -24,9 +24,13 @@ from filum.journal.models import (
 from filum.tenancy.policy import Actor
 
 
-def counts_as_contact(kind: str, topic: Topic) -> bool:
-    """S6: a contact needs a social-work topic; dropping off documents is never a contact."""
-    return kind not in NOT_A_CONTACT_KINDS and topic.is_social_work
+def counts_as_contact(kind: str, topic: Topic, *, by_owner: bool = True) -> bool:
+    """S6, the one classification of an entry as a counted contact, fixed when it is recorded:
+    a conversation between the responsible organisation's staff and the client on a
+    social-work topic. Dropping off documents and letters are no interviews; administrative
+    topics are no social-work topic; entries written by a partner organisation are shown but
+    not counted (``by_owner`` false)."""
+    return by_owner and kind not in NOT_A_CONTACT_KINDS and topic.is_social_work
 
 
 def is_face_to_face(kind: str) -> bool:
@@ -79,17 +83,19 @@ def _new_version(
     correction_reason: str = "",
     retracted: bool = False,
 ) -> Contact:
+    counts = counts_as_contact(kind, topic, by_owner=actor.organisation_id == case.owner_id)
     return Contact.objects.create(
         case=case,
         owner_id=case.owner_id,
+        author_organisation_id=actor.organisation_id,
         kind=kind,
         date=date,
         topic=topic,
         participants=participants.strip(),
         duration_minutes=duration_minutes or None,
         note=note.strip(),
-        counts=counts_as_contact(kind, topic),
-        is_face_to_face=counts_as_contact(kind, topic) and is_face_to_face(kind),
+        counts=counts,
+        is_face_to_face=counts and is_face_to_face(kind),
         is_retracted=retracted,
         supersedes=supersedes,
         correction_reason=correction_reason,

@@ -3,6 +3,7 @@ service agreement (S6, S7, S9). Partners with a shared journal read or write it 
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from typing import Any
 
@@ -14,8 +15,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from filum.cases.permissions import get_case_for_actor
-from filum.followup.lights import light_for_case
-from filum.followup.rules import add_months
 from filum.journal import services
 from filum.journal.forms import ContactForm, CorrectionForm, ServiceAgreementForm
 from filum.journal.models import Contact, ServiceAgreement
@@ -30,6 +29,14 @@ PAGE_SIZE = 50
 # stage, segment and traffic light.
 JOURNAL_PAGE = (Section.JOURNAL, Section.CORE)
 JOURNAL = (Section.JOURNAL,)
+
+
+def _one_year_before(day: datetime.date) -> datetime.date:
+    """The same day a year earlier (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
 
 
 @requires("journal.read")
@@ -49,14 +56,16 @@ def journal_list(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
         day, pk = cursor
         contacts = contacts.filter(date__lte=day).exclude(date=day, pk__gte=pk)
     rows = list(
-        contacts.select_related("topic", "recorded_by").order_by("-date", "-pk")[: PAGE_SIZE + 1]
+        contacts.select_related("topic", "recorded_by", "author_organisation").order_by(
+            "-date", "-pk"
+        )[: PAGE_SIZE + 1]
     )
     next_cursor = None
     if len(rows) > PAGE_SIZE:
         rows = rows[:PAGE_SIZE]
         next_cursor = f"{rows[-1].date.isoformat()}_{rows[-1].pk}"
     today = timezone.localdate()
-    year_ago = add_months(today, -12)
+    year_ago = _one_year_before(today)
     counted = Contact.objects.counted().filter(case=case, date__gt=year_ago, date__lte=today)
     summary = {
         "total": counted.count(),
@@ -75,9 +84,6 @@ def journal_list(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
         "kind": kind,
         "summary": summary,
         "agreement": services.current_service_agreement(case),
-        "light": light_for_case(case.pk)
-        if case.is_open and access.can_read(Section.CORE)
-        else None,
         "can_write": access.can_write(Section.JOURNAL) and case.is_open,
     }
     return render(request, "journal/journal_list.html", context)

@@ -47,6 +47,11 @@ expect.set_options(timeout=20_000)
 HTMX_BUSY = ".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added"
 
 
+# the data migrations' steps that put reference data in place or correct it, in migration order
+# (all idempotent): criteria, objectives, topics and their classification, norm rules
+RESEED = frozenset({"seed", "seed_objectives", "correct", "reclassify"})
+
+
 @functools.cache
 def _seed_functions() -> list[Callable[[Any, Any], None]]:
     """The data migrations' ``seed`` steps (segment criteria, topics, norm rules): idempotent,
@@ -56,7 +61,7 @@ def _seed_functions() -> list[Callable[[Any, Any], None]]:
         operation.code
         for key in sorted(loader.disk_migrations)
         for operation in loader.disk_migrations[key].operations
-        if isinstance(operation, RunPython) and operation.code.__name__ == "seed"
+        if isinstance(operation, RunPython) and operation.code.__name__ in RESEED
     ]
 
 

@@ -88,6 +88,7 @@ EVENT_LABELS = {
     "transferred": _("Dossier transferred"),
     "intake_accepted": _("Request accepted, moved to Intake 2"),
     "short_term_advance": _("Short-term advance changed"),
+    "exit_potential_recorded": _("Exit potential recorded"),
     "transferred_to_counselling": _("Transferred to counselling"),
     "segment_changed": _("Segment changed"),
     "segment_final_decided": _("Final segment decided"),

@@ -10,8 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.apps import apps
-from django.core.exceptions import FieldDoesNotExist
 from django.forms import BoundField
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
@@ -117,32 +115,6 @@ def event_label(kind: str) -> str:
 @register.filter
 def change_label(label: str) -> str:
     return str(CHANGE_LABELS.get(label, label))
-
-
-def _model_named(name: str) -> Any:
-    for model in apps.get_models():
-        if model.__name__ == name and model.__module__.startswith("filum."):
-            return model
-    return None
-
-
-@register.filter
-def model_label(name: str) -> str:
-    """``Case`` (as recorded in the audit) -> the model's translated verbose name."""
-    model = _model_named(name)
-    return str(model._meta.verbose_name) if model is not None else name
-
-
-@register.filter
-def field_label(field: str, model_name: str) -> str:
-    """A model field's translated verbose name, for the audit's before/after list."""
-    model = _model_named(model_name)
-    if model is None:
-        return field
-    try:
-        return str(model._meta.get_field(field.removesuffix("_id")).verbose_name)
-    except FieldDoesNotExist:
-        return field
 
 
 @register.simple_tag(takes_context=True)

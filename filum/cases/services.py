@@ -38,9 +38,11 @@ def _record(
     reason: str = "",
     from_stage: str = "",
     to_stage: str = "",
+    on: datetime.date | None = None,
 ) -> None:
     CaseTransition.objects.create(
         case=case,
+        effective_on=on,
         owner_id=case.owner_id,
         kind=kind,
         reason=reason,
@@ -74,7 +76,7 @@ def do_open_case(
         stage=Stage.INTAKE_1,
     )
     case.refresh_from_db(fields=["number"])
-    _record(case, actor=actor, kind="opened", to_stage=Stage.INTAKE_1)
+    _record(case, actor=actor, kind="opened", to_stage=Stage.INTAKE_1, on=opened_on)
     return case
 
 
@@ -167,6 +169,7 @@ def do_close_case(
         reason=note or reason,
         from_stage=from_stage,
         to_stage=Stage.CLOSED,
+        on=closed_on,
     )
     return case
 

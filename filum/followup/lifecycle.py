@@ -95,10 +95,18 @@ def _lock(case: Case) -> Case:
 
 
 def _record(
-    case: Case, *, actor: Actor, kind: str, reason: str, from_stage: str, to_stage: str
+    case: Case,
+    *,
+    actor: Actor,
+    kind: str,
+    reason: str,
+    from_stage: str,
+    to_stage: str,
+    on: datetime.date | None = None,
 ) -> None:
     CaseTransition.objects.create(
         case=case,
+        effective_on=on,
         owner_id=case.owner_id,
         kind=kind,
         reason=reason,
@@ -176,6 +184,7 @@ def do_accept_intake(
         reason=reason,
         from_stage=Stage.INTAKE_1,
         to_stage=Stage.INTAKE_2,
+        on=day,
     )
     return case
 
@@ -298,6 +307,7 @@ def do_transfer_to_counselling(
         % {"segment": proposal.segment, "worker": to_worker},
         from_stage=Stage.INTAKE_2,
         to_stage=Stage.COUNSELLING,
+        on=day,
     )
     return transfer
 
@@ -348,6 +358,7 @@ def do_transfer_case(
         reason=_("To %(worker)s") % {"worker": to_worker},
         from_stage=case.stage,
         to_stage=case.stage,
+        on=day,
     )
     return transfer
 

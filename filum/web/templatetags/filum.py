@@ -7,10 +7,12 @@ policy the same questions a view asks: ``{% if actor|may:"case.list" %}``,
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django import template
 from django.forms import BoundField
+from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
@@ -115,6 +117,22 @@ def event_label(kind: str) -> str:
 @register.filter
 def change_label(label: str) -> str:
     return str(CHANGE_LABELS.get(label, label))
+
+
+@register.inclusion_tag("web/_when.html")
+def when(
+    recorded: datetime.datetime, effective: datetime.date | None = None, day_only: bool = False
+) -> dict[str, Any]:
+    """When something happened: the recording time or, for an entry back-dated to an earlier
+    day, the day it took effect with the recording time in small print. ``day_only`` shows
+    the day alone when it was not back-dated (a contact's time of day is not known)."""
+    recorded_local = timezone.localtime(recorded)
+    return {
+        "recorded": recorded_local,
+        "effective": effective or recorded_local.date(),
+        "backdated": effective is not None and effective != recorded_local.date(),
+        "day_only": day_only,
+    }
 
 
 @register.simple_tag(takes_context=True)

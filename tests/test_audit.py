@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import html
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pghistory
 import pytest
@@ -16,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from filum.cases.models import Case, Share
+from filum.records.audit import Cursor, dossier_history
 from filum.records.models import ReadLog
 from filum.tenancy.policy import SECTIONS
 from tests import factories
@@ -290,3 +292,109 @@ def test_x6_the_dpo_finds_a_dossier_by_number_only_in_their_organisation(world):
     assert response.status_code == 200
     assert "number" in response.context["form"].errors
     assert str(world.other_case.client.last_name) not in text(response)
+
+
+# --- the audit page in the reader's language (issue 6 §6) ----------------------------------
+
+
+def audit_table(response: Any) -> str:
+    body = text(response)
+    return body[body.index('id="audit-rows-title"') :]
+
+
+def test_x6_the_audit_page_shows_labels_names_and_local_times(world):
+    world.dpo.user.language = "de"
+    world.dpo.user.save(update_fields=["language"])
+    case = world.case
+    world.worker.client().post(
+        reverse("case_edit", args=[case.pk]),
+        {
+            "domain": case.domain,
+            "title": case.title,
+            "opened_on": case.opened_on.isoformat(),
+            "responsible": world.colleague.user.pk,
+            "version": case.version,
+        },
+    )
+    case.refresh_from_db()
+    case.stage = "counselling"
+    case.save()
+    moment = (timezone.now() - datetime.timedelta(days=1)).replace(microsecond=0)
+    with time_machine.travel(moment, tick=False):
+        world.worker.client().get(reverse("case_detail", args=[case.pk]))
+
+    response = world.dpo.client().get(reverse("audit_case", args=[case.pk]))
+    assert response.status_code == 200
+    shown = [c for row in response.context["rows"] for c in row.shown]
+    # field labels in German, choices by their label, people and organisations by name
+    assert any(
+        c.label == "Fallführende Person"
+        and c.before == str(world.worker.user)
+        and c.after == str(world.colleague.user)
+        for c in shown
+    )
+    assert any(c.label == "Phase" and c.after == "Beratung" for c in shown)
+    assert any(c.label == "Organisation" and c.after == world.service_org.name for c in shown)
+    table = audit_table(response)
+    for code in ("counselling", "intake_1", "economic_aid", "responsible_id", "owner_id"):
+        assert code not in table, code
+    assert "Wirtschaftliche Sozialhilfe" in table
+    # times in Europe/Zurich, not UTC
+    local = moment.astimezone(ZoneInfo("Europe/Zurich"))
+    assert local.strftime("%d.%m.%Y %H:%M:%S") in table
+    assert moment.astimezone(datetime.UTC).strftime("%d.%m.%Y %H:%M:%S") not in table
+
+
+def test_x6_the_audit_page_speaks_french_to_a_french_dpo(world):
+    world.case.stage = "counselling"
+    world.case.save()
+    response = world.dpo.client().get(reverse("audit_case", args=[world.case.pk]))
+    shown = [c for row in response.context["rows"] for c in row.shown]
+    assert any(c.label == "Phase" and c.after == "Conseil" for c in shown)
+    table = audit_table(response)
+    assert "Aide sociale économique" in table and "economic_aid" not in table
+
+
+@pytest.mark.parametrize(
+    "typed", ["D-{number:07d}", "d-{number:07d}", " D {number} ", "{number:07d}", "{number}"]
+)
+def test_x6_the_dpo_finds_a_dossier_by_its_reference(world, typed):
+    number = world.case.number
+    response = world.dpo.client().post(
+        reverse("audit_find"), {"number": typed.format(number=number)}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("audit_case", args=[world.case.pk])
+
+
+@pytest.mark.parametrize("typed", ["D-12x", "X-0001027", "D-", "0", "-5", "1" * 25, "'; DROP"])
+def test_x6_garbage_in_the_reference_gives_a_clear_message(world, typed):
+    response = world.dpo.client().post(reverse("audit_find"), {"number": typed})
+    assert response.status_code == 200
+    assert response.context["form"].errors["number"]
+    assert "D-0001027" in text(response)
+
+
+def test_x6_the_audit_pages_through_all_rows_without_gaps_or_repeats(world):
+    """Rows written in one transaction share their time: the keyset cursor must still
+    neither skip nor repeat any of them."""
+    _history(world)
+    full = dossier_history(world.case)
+    assert full.next_cursor is None and len(full.rows) > 7
+    seen: list[tuple[Any, ...]] = []
+    cursor = None
+    while True:
+        page = dossier_history(world.case, cursor=cursor, page_size=3)
+        seen.extend((r.at, r.key) for r in page.rows)
+        if page.next_cursor is None:
+            break
+        cursor = Cursor.parse(str(page.next_cursor))
+    assert seen == [(r.at, r.key) for r in full.rows]
+
+
+def test_x6_a_broken_page_link_shows_the_newest_rows(world):
+    _history(world)
+    url = reverse("audit_case", args=[world.case.pk])
+    response = world.dpo.client().get(url, {"before": "garbage|x|1"})
+    assert response.status_code == 200
+    assert response.context["rows"]

@@ -471,7 +471,10 @@ class CaseTransition(models.Model):
     reason_key = models.CharField(max_length=32, blank=True)  # a TransitionText
     reason_params = models.JSONField(default=dict, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    at = models.DateTimeField(default=timezone.now)
+    at = models.DateTimeField(default=timezone.now)  # when it was recorded
+    # The day the step took effect when it was entered with an earlier date (opening, intake
+    # decision, transfer, closure); empty means the day it was recorded.
+    effective_on = models.DateField(_("took effect on"), null=True, blank=True)
 
     class Meta:
         ordering = ["at", "id"]

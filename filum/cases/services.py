@@ -41,11 +41,13 @@ def _record(
     to_stage: str = "",
     reason_key: str = "",
     reason_params: dict[str, Any] | None = None,
+    on: datetime.date | None = None,
 ) -> None:
     """Record a lifecycle step. ``reason`` is text a person typed; what the system says goes
     in ``reason_key`` and ``reason_params`` (rendered in the reader's language)."""
     CaseTransition.objects.create(
         case=case,
+        effective_on=on,
         owner_id=case.owner_id,
         kind=kind,
         reason=reason,
@@ -81,7 +83,7 @@ def do_open_case(
         stage=Stage.INTAKE_1,
     )
     case.refresh_from_db(fields=["number"])
-    _record(case, actor=actor, kind="opened", to_stage=Stage.INTAKE_1)
+    _record(case, actor=actor, kind="opened", to_stage=Stage.INTAKE_1, on=opened_on)
     return case
 
 
@@ -177,6 +179,7 @@ def do_close_case(
         reason_params={"reason": reason},
         from_stage=from_stage,
         to_stage=Stage.CLOSED,
+        on=closed_on,
     )
     return case
 

@@ -110,9 +110,11 @@ def _record(
     reason: str = "",
     reason_key: str = "",
     reason_params: dict[str, str] | None = None,
+    on: datetime.date | None = None,
 ) -> None:
     CaseTransition.objects.create(
         case=case,
+        effective_on=on,
         owner_id=case.owner_id,
         kind=kind,
         reason=reason,
@@ -192,6 +194,7 @@ def do_accept_intake(
         reason=reason,
         from_stage=Stage.INTAKE_1,
         to_stage=Stage.INTAKE_2,
+        on=day,
     )
     return case
 
@@ -360,6 +363,7 @@ def do_transfer_to_counselling(
         reason_params={"segment": proposal.segment, "worker": str(to_worker)},
         from_stage=Stage.INTAKE_2,
         to_stage=Stage.COUNSELLING,
+        on=day,
     )
     return transfer
 
@@ -411,6 +415,7 @@ def do_transfer_case(
         reason_params={"worker": str(to_worker)},
         from_stage=case.stage,
         to_stage=case.stage,
+        on=day,
     )
     return transfer
 

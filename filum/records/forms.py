@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -9,9 +10,24 @@ from filum.people.forms import DateInput
 from filum.tenancy.models import User
 from filum.web.forms import limit_dates
 
+# "D-0001027" as the dossier shows it, "d 1027", "0001027" or "1027": the digits are the number.
+REFERENCE = re.compile(r"^\s*(?:D\s*-?\s*)?0*(\d{1,18})\s*$", re.IGNORECASE)
+
 
 class FindCaseForm(forms.Form):
-    number = forms.IntegerField(label=_("Dossier number"), min_value=1)
+    number = forms.CharField(
+        label=_("Dossier number"),
+        max_length=30,
+        help_text=_("As shown on the dossier, for example D-0001027, or the number alone."),
+    )
+
+    def clean_number(self) -> int:
+        match = REFERENCE.match(self.cleaned_data["number"])
+        if match is None or int(match.group(1)) < 1:
+            raise forms.ValidationError(
+                _("Enter a dossier reference such as D-0001027, or its number.")
+            )
+        return int(match.group(1))
 
 
 class AuditFilterForm(forms.Form):

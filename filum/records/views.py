@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from filum.cases.models import Case
-from filum.records.audit import dossier_history
+from filum.records.audit import Cursor, dossier_history
 from filum.records.forms import AuditFilterForm, FindCaseForm
 from filum.records.models import DENIAL, AuditVerification, SecurityEvent
 from filum.records.permissions import get_audited_case_for_actor
@@ -51,17 +51,37 @@ def audit_case(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
         .distinct()
         .order_by("last_name", "first_name")
     )
-    form = AuditFilterForm(request.GET or None, users=users)
+    filters = request.GET.copy()
+    cursor = Cursor.parse(filters.pop("before", [""])[-1])
+    form = AuditFilterForm(filters or None, users=users)
     rows = []
+    first_query = filters.urlencode()
+    next_query = ""
     if not form.is_bound or form.is_valid():
         data = form.cleaned_data if form.is_bound else {}
-        rows = dossier_history(
+        page = dossier_history(
             case,
             user_id=data["user"].pk if data.get("user") else None,
             date_from=data.get("date_from"),
             date_to=data.get("date_to"),
+            cursor=cursor,
         )
-    return render(request, "records/audit_case.html", {"case": case, "rows": rows, "form": form})
+        rows = page.rows
+        if page.next_cursor is not None:
+            filters["before"] = str(page.next_cursor)
+            next_query = filters.urlencode()
+    return render(
+        request,
+        "records/audit_case.html",
+        {
+            "case": case,
+            "rows": rows,
+            "form": form,
+            "first_query": first_query,
+            "next_query": next_query,
+            "first_page": cursor is None,
+        },
+    )
 
 
 DENIALS_PAGE = 50

@@ -7,12 +7,12 @@ policy the same questions a view asks: ``{% if actor|may:"case.list" %}``,
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django import template
-from django.apps import apps
-from django.core.exceptions import FieldDoesNotExist
 from django.forms import BoundField
+from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
@@ -134,30 +134,20 @@ def change_label(label: str) -> str:
     return str(CHANGE_LABELS.get(label, label))
 
 
-def _model_named(name: str) -> Any:
-    for model in apps.get_models():
-        if model.__name__ == name and model.__module__.startswith("filum."):
-            return model
-    return None
-
-
-@register.filter
-def model_label(name: str) -> str:
-    """``Case`` (as recorded in the audit) -> the model's translated verbose name."""
-    model = _model_named(name)
-    return str(model._meta.verbose_name) if model is not None else name
-
-
-@register.filter
-def field_label(field: str, model_name: str) -> str:
-    """A model field's translated verbose name, for the audit's before/after list."""
-    model = _model_named(model_name)
-    if model is None:
-        return field
-    try:
-        return str(model._meta.get_field(field.removesuffix("_id")).verbose_name)
-    except FieldDoesNotExist:
-        return field
+@register.inclusion_tag("web/_when.html")
+def when(
+    recorded: datetime.datetime, effective: datetime.date | None = None, day_only: bool = False
+) -> dict[str, Any]:
+    """When something happened: the recording time or, for an entry back-dated to an earlier
+    day, the day it took effect with the recording time in small print. ``day_only`` shows
+    the day alone when it was not back-dated (a contact's time of day is not known)."""
+    recorded_local = timezone.localtime(recorded)
+    return {
+        "recorded": recorded_local,
+        "effective": effective or recorded_local.date(),
+        "backdated": effective is not None and effective != recorded_local.date(),
+        "day_only": day_only,
+    }
 
 
 @register.simple_tag(takes_context=True)

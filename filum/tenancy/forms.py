@@ -30,7 +30,7 @@ class OtpForm(forms.Form):
         self.device = device
 
     def clean_token(self) -> str:
-        token = self.cleaned_data["token"].strip()
+        token = str(self.cleaned_data["token"]).strip()
         if not token.isdigit() or not self.device.verify_token(token):
             raise forms.ValidationError(_("This code is not valid (or was already used)."))
         return token

@@ -323,7 +323,9 @@ def test_x6_the_audit_page_shows_labels_names_and_local_times(world):
     with time_machine.travel(moment, tick=False):
         world.worker.client().get(reverse("case_detail", args=[case.pk]))
 
-    response = world.dpo.client().get(reverse("audit_case", args=[case.pk]))
+    dpo = world.dpo.client()
+    dpo.cookies["django_language"] = "de"  # what signing in sets from the stored language
+    response = dpo.get(reverse("audit_case", args=[case.pk]))
     assert response.status_code == 200
     shown = [c for row in response.context["rows"] for c in row.shown]
     # field labels in German, choices by their label, people and organisations by name

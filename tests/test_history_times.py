@@ -75,7 +75,9 @@ def test_p6_the_german_history_says_when_it_was_recorded(world):
     world.worker.user.language = "de"
     world.worker.user.save(update_fields=["language"])
     case = opened_back_dated(world)
-    response = world.worker.client().get(reverse("case_detail", args=[case.pk]))
+    client = world.worker.client()
+    client.cookies["django_language"] = "de"  # what signing in sets from the stored language
+    response = client.get(reverse("case_detail", args=[case.pk]))
     opened = next(e for e in timeline_entries(response) if "02.03.2026" in e)
     assert "erfasst am 16.03.2026 10:00" in opened
 

@@ -55,10 +55,15 @@ def get_task_for_actor(
 
 
 def get_proposal_for_actor(
-    *, request: ActorRequest, case_id: uuid.UUID, proposal_id: int
+    *,
+    request: ActorRequest,
+    case_id: uuid.UUID,
+    proposal_id: int,
+    action: str = "segment.decide",
 ) -> SegmentProposal:
-    """A segment proposal the actor may decide on: write access to the dossier's core data
-    and ``segment.decide`` on it. The decision page shows the dossier's stage and segment,
+    """A segment proposal the actor may act on: write access to the dossier's core data and
+    ``action`` on it (deciding by default; answering an assistant's request is
+    ``segment.propose``). The decision page shows the dossier's stage and segment,
     so fetching it logs a core read."""
     criteria = Prefetch(
         "criteria", queryset=SegmentCriterion.objects.order_by("segment", "position")
@@ -81,7 +86,7 @@ def get_proposal_for_actor(
     if proposal is None:
         raise Http404
     access = case_access(actor=request.actor, case=proposal.case)
-    if not (access.can_write(Section.CORE) and access.may("segment.decide")):
+    if not (access.can_write(Section.CORE) and access.may(action)):
         refuse(request, "proposal", proposal.pk, owner_id=proposal.case.owner_id)
     record_reads(request, access, [Section.CORE])
     return proposal

@@ -18,7 +18,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -493,15 +493,10 @@ def request_answer(request: ActorRequest, case_id: uuid.UUID, proposal_id: int) 
     """The responsible worker accepts the assistant's request (a change proposal for the
     section head) or refuses it with the reason (S4)."""
     actor = request.actor
-    case = _access(request, case_id, "segment.propose").case
-    proposal = (
-        SegmentProposal.objects.filter(pk=proposal_id, case=case)
-        .select_related("proposed_by", "decided_by")
-        .first()
+    proposal = get_proposal_for_actor(
+        request=request, case_id=case_id, proposal_id=proposal_id, action="segment.propose"
     )
-    if proposal is None:
-        raise Http404
-    proposal.case = case
+    case = proposal.case
     if (
         proposal.kind != Kind.REQUEST
         or not proposal.is_pending

@@ -117,14 +117,17 @@ def prepare(env: bs.Env) -> None:
     bs.run([*bs.MANAGE, "collectstatic", "--no-input", "-v0"], env=env, what="collectstatic")
 
 
-def embedded_database(env: bs.Env, folder: Path) -> sv.Service:
-    """The embedded PostgreSQL in `folder`, started again by the same command as at first."""
+def embedded_database(env: bs.Env, folder: Path, restarted: threading.Event) -> sv.Service:
+    """The embedded PostgreSQL in `folder`, started again by the same command as at first.
+    `restarted` is set once this run has started it again: that server is then ours to stop,
+    even if the run found one already running at start-up."""
     command = [str(bs.VENV_PYTHON), "-m", "filum.embedded_db", "start", "--data-dir", str(folder)]
 
     def start() -> None:
         result = subprocess.run(command, cwd=bs.REPO_DIR, env=env, stdout=subprocess.DEVNULL)
         if result.returncode != 0:
             raise RuntimeError(f"exit {result.returncode}, see {folder}/log")
+        restarted.set()
 
     return sv.Service(name="PostgreSQL", start=start, alive=lambda: sv.postmaster_alive(folder))
 
@@ -133,8 +136,11 @@ def serve(env: bs.Env, port: int, database_dir: Path | None = None) -> int:
     """Start the servers and keep them up; `database_dir`: the embedded server's folder."""
     children = Children()
     stop = threading.Event()
+    database_restarted = threading.Event()
     try:
-        services = [embedded_database(env, database_dir)] if database_dir else []
+        services = (
+            [embedded_database(env, database_dir, database_restarted)] if database_dir else []
+        )
         for name, cmd in (
             ("gunicorn", [GUNICORN, "filum.wsgi", *GUNICORN_OPTIONS.format(port=port).split()]),
             ("worker", [*bs.MANAGE, "task_worker"]),
@@ -166,6 +172,8 @@ def serve(env: bs.Env, port: int, database_dir: Path | None = None) -> int:
     finally:
         stop.set()
         children.stop_all()
+        if database_dir is not None and database_restarted.is_set():
+            bs.stop_database(env, data_dir=database_dir.name)  # the database last
 
 
 def main() -> int:

@@ -262,6 +262,11 @@ def test_s8_demo_carries_case_steering_with_a_realistic_spread():
         ).values_list("stage", flat=True)
     )
     assert {Stage.INTAKE_2, Stage.COUNSELLING} <= stages
+    # Intake 2's exit potential (SEG 5): recorded on some, some expected within six months
+    intake_2 = Case.objects.filter(status=CaseStatus.OPEN, stage=Stage.INTAKE_2)
+    with_exit = intake_2.exclude(exit_potential="")
+    assert with_exit.exists()
+    assert with_exit.filter(exit_expected_by__gt=today).count() == with_exit.count()
     assert SegmentAssignment.objects.filter(kind="review").exists()
     assert SegmentAssignment.objects.filter(kind="change").exists()
     with_contacts = counselling.filter(contacts__isnull=False).distinct().count()

@@ -626,6 +626,26 @@ def _open_dossiers(chunk: int) -> Iterator[list[tuple[Any, ...]]]:
         yield rows
 
 
+def record_exit_potential(today: datetime.date) -> int:
+    """Intake 2's exit potential (SEG 5) on about a quarter of the open Intake 2 dossiers,
+    picked by their id so a rerun picks the same: half towards the labour market, half towards
+    a social insurance, expected 10 to 300 days ahead (so about half stay in Intake 2 as
+    exits within six months)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE cases_case
+               SET exit_potential = CASE WHEN abs(hashtext(id::text)) %% 2 = 0
+                                         THEN 'labour_market' ELSE 'social_insurance' END,
+                   exit_expected_by = %s::date + 10 + abs(hashtext(id::text) / 7) %% 291
+             WHERE status = 'open' AND stage = 'intake_2' AND exit_potential = ''
+               AND abs(hashtext(id::text)) %% 4 = 0
+            """,
+            [today],
+        )
+        return cursor.rowcount
+
+
 def seed_steering_demo(
     *,
     today: datetime.date | None = None,
@@ -654,6 +674,7 @@ def seed_steering_demo(
             if log:
                 log(f"  steering: {sum(generator.writer.counts.values()):,} rows")
         generator.write_proposals()
+        record_exit_potential(generator.today)
         if not audit:
             with connection.cursor() as cursor:
                 # ALTER TABLE refuses tables with pending (deferred) foreign-key checks

@@ -1,8 +1,10 @@
 """Response-time figures on whatever data the database holds (the ten-year volume for the
-real run: `seed_demo --size 1500000`)."""
+real run: `seed_demo --size 1500000`): every page of issue 7's table, timed in process through
+the Django test client, and a mixed load of simulated workers against gunicorn on loopback."""
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.db.models import Count, F, Func
@@ -25,22 +28,46 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from filum.cases.models import Case, Share
+from filum.demo import load
+from filum.followup.cockpit import TEAM_ROLES
 from filum.people.models import Person
 from filum.people.search import find_candidates
-from filum.records.roles import as_owner
-from filum.tenancy.models import Membership, OrganisationKind, Role
+from filum.records.models import ReadLog
+from filum.records.roles import owner_connection
+from filum.tenancy.models import Membership, Organisation, OrganisationKind, Role
 from filum.tenancy.policy import Actor
 
+DUP_BIRTH = "duplicate search, typo + birth date"
+DUP_NAME = "duplicate search, name only"
+SEARCH_NAMES = ("Meier", "Schmid", "Müller")
+MY_LIST = "dossier list, worker's own"
+DETAIL = "dossier detail"
+ORG_LIST_LARGE = "dossier list, whole org, largest service"
+ORG_LIST_SMALL = "dossier list, whole org, small service"
+PARTNER_LIST = "dossier list, integration partner"
+COCKPIT = "cockpit, worker with ~80 open"
+TEAM = "team view, largest team"
+TEAM_ORG = "team view, whole org, largest service"
+AUDIT = "DPO audit, one dossier"
+AUDIT_USER = "DPO audit, one dossier, one user"
 TARGETS_MS = {
-    "duplicate search (name with typo + birth date)": 50.0,
-    "duplicate search (name only)": 50.0,
-    "dossier list, first page": 50.0,
-    "dossier detail": 100.0,
-    # further pages, timed with fewer runs (--repeat / 10): lists should answer like the above
-    "person search page (one name)": 50.0,
-    "dossier list, section head, whole organisation": 50.0,
-    "dossier list, integration partner": 50.0,
+    DUP_BIRTH: 50.0,
+    DUP_NAME: 50.0,
+    **{f"person search {name}": 50.0 for name in SEARCH_NAMES},
+    MY_LIST: 50.0,
+    DETAIL: 100.0,
+    ORG_LIST_LARGE: 50.0,
+    ORG_LIST_SMALL: 50.0,
+    PARTNER_LIST: 50.0,
+    COCKPIT: 100.0,
+    TEAM: 300.0,
+    TEAM_ORG: 300.0,
+    AUDIT: 200.0,
+    AUDIT_USER: 200.0,
 }
+LOAD = "mixed load"
+LOAD_TARGET_RPS = 150.0
+LOAD_TARGET_P95_MS = 200.0
 COUNTED_TABLES = (
     "tenancy_organisation",
     "tenancy_user",
@@ -52,9 +79,17 @@ COUNTED_TABLES = (
     "cases_casetransition",
     "cases_consent",
     "cases_share",
+    "journal_contact",
     "records_readlog",
 )
 WARM_UP = 5
+MIN_LONG_RUNS = 30
+QUICK_REPEAT, QUICK_LONG_REPEAT, QUICK_LOAD_SECONDS, QUICK_SIZE = 20, 10, 15.0, 60000
+
+
+def percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(p * len(ordered)) - 1)]
 
 
 @dataclass
@@ -70,8 +105,7 @@ class Figure:
 
     @property
     def p95(self) -> float:
-        ordered = sorted(self.samples_ms)
-        return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+        return percentile(self.samples_ms, 0.95)
 
     @property
     def target(self) -> float:
@@ -162,13 +196,68 @@ def pick_worker(caseload: int = 80) -> Membership:
     return membership
 
 
+def member(organisation_id: int, role: str, **filters: Any) -> Membership | None:
+    return (
+        Membership.objects.active()
+        .filter(organisation_id=organisation_id, role=role, **filters)
+        .select_related("user", "organisation", "team")
+        .order_by("pk")
+        .first()
+    )
+
+
+def social_services_by_size() -> list[tuple[int, int]]:
+    """(organisation id, dossiers) of the social services with a section head, largest first."""
+    with_head = Membership.objects.active().filter(role=Role.SECTION_HEAD).values("organisation")
+    rows = (
+        Case.objects.filter(owner__kind=OrganisationKind.SOCIAL_SERVICE, owner_id__in=with_head)
+        .values("owner")
+        .annotate(n=Count("id"))
+        .order_by("-n", "owner")
+    )
+    return [(row["owner"], row["n"]) for row in rows]
+
+
+def largest_team_head() -> tuple[Membership, int] | None:
+    """The section head of the team with the most active caseworkers, and that number."""
+    teams = (
+        Membership.objects.active()
+        .filter(team__isnull=False, role__in=TEAM_ROLES)
+        .values("team")
+        .annotate(n=Count("user", distinct=True))
+        .order_by("-n", "team")
+    )
+    for row in teams[:20]:
+        head = (
+            Membership.objects.active()
+            .filter(team_id=row["team"], role=Role.SECTION_HEAD)
+            .select_related("user", "organisation", "team")
+            .order_by("pk")
+            .first()
+        )
+        if head is not None:
+            return head, row["n"]
+    return None
+
+
 # --- timing --------------------------------------------------------------------------------
 
 
-def time_calls(call: Callable[[int], Any], repeat: int) -> list[float]:
-    """Milliseconds of ``call(i)`` for i in WARM_UP .. WARM_UP + repeat (after a warm-up)."""
+def time_calls(
+    call: Callable[[int], Any], repeat: int, budget_seconds: float | None = None
+) -> list[float]:
+    """Milliseconds of ``call(i)`` for i in WARM_UP .. WARM_UP + repeat (after a warm-up).
+    With a budget, a page slower than budget/repeat gets fewer runs (never fewer than
+    MIN_LONG_RUNS, or ``repeat`` if that is smaller)."""
+    warm = []
     for i in range(WARM_UP):
+        started = time.perf_counter()
         call(i)
+        warm.append(time.perf_counter() - started)
+    if budget_seconds:
+        each = statistics.median(warm)
+        if each * repeat > budget_seconds:
+            repeat = max(min(repeat, MIN_LONG_RUNS), int(budget_seconds / each))
     samples = []
     for i in range(WARM_UP, WARM_UP + repeat):
         started = time.perf_counter()
@@ -210,7 +299,7 @@ class Page:
     def note(self) -> str:
         if self.template_missing:
             return f"template {self.template_missing} missing: timed up to rendering"
-        return "full request through the Django test client (server time)"
+        return ""
 
 
 def bench_client(membership: Membership) -> Client:
@@ -218,157 +307,344 @@ def bench_client(membership: Membership) -> Client:
     host = "testserver" if not hosts or "testserver" in hosts else hosts[0]
     client = Client(HTTP_HOST=host, secure=bool(getattr(settings, "SECURE_SSL_REDIRECT", False)))
     client.force_login(membership.user)
+    session = client.session
+    session["filum_membership_id"] = membership.pk
+    session.save()
     return client
 
 
-def run(repeat: int, seed: int) -> dict[str, Any]:
-    rng = random.Random(seed)  # noqa: S311 (benchmark inputs)
-    membership = pick_worker()
-    actor = Actor(user=membership.user, membership=membership)
-    open_cases = list(
-        Case.objects.filter(responsible=membership.user, status="open").values_list("pk", flat=True)
-    )
-    figures: list[Figure] = []
+def who(m: Membership) -> str:
+    return f"{m.user.username} ({m.organisation.name})"
 
-    persons = sample_persons(repeat + WARM_UP)
-    if not persons:
-        raise CommandError("No person with a birth date in the database.")
-    inputs = [
-        (p, misspell(p.last_name, rng))
-        for p in (persons * (1 + (repeat + WARM_UP) // len(persons)))
-    ]
-    found = 0
 
-    def with_birth_date(i: int) -> None:
-        nonlocal found
-        person, typed = inputs[i]
-        candidates = find_candidates(
-            actor=actor,
-            last_name=typed,
-            first_name=person.first_name,
-            birth_date=person.birth_date,
+@dataclass
+class Options:
+    repeat: int
+    long_repeat: int
+    figure_seconds: float
+    only: list[str]
+    seed: int
+    load_seconds: float
+    load_clients: int
+
+
+class Bench:
+    """Collects the figures; each one is measured only if --only asks for it."""
+
+    def __init__(self, options: Options) -> None:
+        self.o = options
+        self.rng = random.Random(options.seed)  # noqa: S311 (benchmark inputs)
+        self.figures: list[Figure] = []
+        self.skipped: list[dict[str, str]] = []
+        self.load: dict[str, Any] | None = None
+
+    def wanted(self, name: str) -> bool:
+        return not self.o.only or any(o.lower() in name.lower() for o in self.o.only)
+
+    def skip(self, name: str, reason: str) -> None:
+        if self.wanted(name):
+            self.skipped.append({"name": name, "reason": reason})
+
+    def page(
+        self,
+        name: str,
+        member: Membership,
+        url: str | Callable[[int], str],
+        note: str,
+        *,
+        data: dict[str, str] | None = None,
+        long: bool = False,
+    ) -> None:
+        """Time GET ``url`` (or POST ``data(i)``) as ``member``: --repeat runs, or
+        --long-repeat for the slow pages, within --figure-seconds."""
+        if not self.wanted(name):
+            return
+        page = Page(bench_client(member))
+
+        def url_of(i: int) -> str:
+            return url(i) if callable(url) else url
+
+        def call(i: int) -> None:
+            if data is None:
+                page.get(url_of(i))
+            else:
+                page.post(url_of(i), data)
+
+        repeat = self.o.long_repeat if long else self.o.repeat
+        samples = time_calls(call, repeat, self.o.figure_seconds)
+        queries = count_queries(lambda: call(0))
+        notes = [n for n in (note, page.note) if n]
+        self.figures.append(Figure(name, samples, queries, "; ".join(notes)))
+
+    def run(self) -> dict[str, Any]:
+        worker = pick_worker()
+        open_cases = list(
+            Case.objects.filter(responsible=worker.user, status="open")
+            .order_by("-opened_on", "pk")
+            .values_list("pk", flat=True)
         )
-        found += any(c.person.pk == person.pk for c in candidates)
-
-    samples = time_calls(with_birth_date, repeat)
-    hit_rate = found / (repeat + WARM_UP)
-    figures.append(
-        Figure(
-            "duplicate search (name with typo + birth date)",
-            samples,
-            count_queries(lambda: with_birth_date(0)),
-            f"the existing person was among the candidates in {hit_rate:.0%} of searches",
+        self.duplicate_search(worker)
+        self.person_search(worker)
+        self.page(MY_LIST, worker, reverse("case_list"), f"{len(open_cases)} open dossiers")
+        detail_urls = [reverse("case_detail", args=[uuid.UUID(str(pk))]) for pk in open_cases]
+        self.page(
+            DETAIL, worker, lambda i: detail_urls[i % len(detail_urls)], "the worker's dossiers"
         )
-    )
+        self.organisation_lists()
+        self.partner_list()
+        self.page(COCKPIT, worker, reverse("cockpit"), f"{len(open_cases)} open dossiers")
+        self.team_views()
+        self.audit_pages()
+        if self.wanted(LOAD):
+            self.load = self.mixed_load()
+        return {
+            "worker": {
+                "username": worker.user.username,
+                "organisation": worker.organisation.name,
+                "open_dossiers": len(open_cases),
+            },
+            "repeat": self.o.repeat,
+            "long_repeat": self.o.long_repeat,
+            "figures": [f.as_dict() for f in self.figures],
+            "skipped": self.skipped,
+            "load": self.load,
+            "database": database_figures(),
+            "server": server_figures(),
+        }
 
-    def name_only(i: int) -> None:
-        person, typed = inputs[i]
-        find_candidates(actor=actor, last_name=typed, first_name=person.first_name)
+    def duplicate_search(self, worker: Membership) -> None:
+        if not (self.wanted(DUP_BIRTH) or self.wanted(DUP_NAME)):
+            return
+        actor = Actor(user=worker.user, membership=worker)
+        repeat = self.o.repeat
+        persons = sample_persons(repeat + WARM_UP)
+        if not persons:
+            raise CommandError("No person with a birth date in the database.")
+        inputs = [
+            (p, misspell(p.last_name, self.rng))
+            for p in (persons * (1 + (repeat + WARM_UP) // len(persons)))
+        ]
+        found = 0
 
-    figures.append(
-        Figure(
-            "duplicate search (name only)",
-            time_calls(name_only, repeat),
-            count_queries(lambda: name_only(0)),
-            "typed name with a typo or accent change, no birth date",
-        )
-    )
+        def with_birth_date(i: int) -> None:
+            nonlocal found
+            person, typed = inputs[i]
+            candidates = find_candidates(
+                actor=actor,
+                last_name=typed,
+                first_name=person.first_name,
+                birth_date=person.birth_date,
+            )
+            found += any(c.person.pk == person.pk for c in candidates)
 
-    page = Page(bench_client(membership))
-    list_url = reverse("case_list")
-    figures.append(
-        Figure(
-            "dossier list, first page",
-            time_calls(lambda i: page.get(list_url), repeat),
-            count_queries(lambda: page.get(list_url)),
-        )
-    )
-    figures[-1].note = f"{len(open_cases)} open dossiers of the worker; {page.note}"
+        def name_only(i: int) -> None:
+            person, typed = inputs[i]
+            find_candidates(actor=actor, last_name=typed, first_name=person.first_name)
 
-    page = Page(page.client)
-    detail_urls = [reverse("case_detail", args=[uuid.UUID(str(pk))]) for pk in open_cases]
-    figures.append(
-        Figure(
-            "dossier detail",
-            time_calls(lambda i: page.get(detail_urls[i % len(detail_urls)]), repeat),
-            count_queries(lambda: page.get(detail_urls[0])),
-        )
-    )
-    figures[-1].note = page.note
-    figures += further_pages(membership, persons, max(3, repeat // 10))
+        if self.wanted(DUP_BIRTH):
+            samples = time_calls(with_birth_date, repeat)
+            hit_rate = found / (repeat + WARM_UP)
+            self.figures.append(
+                Figure(
+                    DUP_BIRTH,
+                    samples,
+                    count_queries(lambda: with_birth_date(0)),
+                    f"the existing person was among the candidates in {hit_rate:.0%} of "
+                    "searches (find_candidates, no HTTP)",
+                )
+            )
+        if self.wanted(DUP_NAME):
+            self.figures.append(
+                Figure(
+                    DUP_NAME,
+                    time_calls(name_only, repeat),
+                    count_queries(lambda: name_only(0)),
+                    "typed name with a typo or accent change (find_candidates, no HTTP)",
+                )
+            )
 
-    return {
-        "worker": {
-            "username": membership.user.username,
-            "organisation": membership.organisation.name,
-            "open_dossiers": len(open_cases),
-        },
-        "repeat": repeat,
-        "figures": [f.as_dict() for f in figures],
-        "database": database_figures(),
-        "server": server_figures(),
-    }
+    def person_search(self, worker: Membership) -> None:
+        url = reverse("person_search")
+        for name in SEARCH_NAMES:
+            figure = f"person search {name}"
+            bearing = Person.objects.filter(last_name=name).count() if self.wanted(figure) else 0
+            self.page(
+                figure,
+                worker,
+                url,
+                f"POST q={name} as {who(worker)}; {bearing:,} persons of that name",
+                data={"q": name},
+            )
 
-
-def further_pages(worker: Membership, persons: list[Person], repeat: int) -> list[Figure]:
-    figures = []
-    page = Page(bench_client(worker))
-    search_url = reverse("person_search")
-    names = [p.last_name for p in persons]
-    figures.append(
-        Figure(
-            "person search page (one name)",
-            time_calls(lambda i: page.post(search_url, {"q": names[i % len(names)]}), repeat),
-            count_queries(lambda: page.post(search_url, {"q": names[0]})),
-            f"{page.note}; {repeat} runs",
-        )
-    )
-    head = (
-        Membership.objects.active()
-        .filter(organisation_id=worker.organisation_id, role=Role.SECTION_HEAD)
-        .select_related("user")
-        .first()
-    )
-    if head is not None:
-        page = Page(bench_client(head))
+    def organisation_lists(self) -> None:
+        if not (self.wanted(ORG_LIST_LARGE) or self.wanted(ORG_LIST_SMALL)):
+            return
+        services = social_services_by_size()
+        if not services:
+            self.skip(ORG_LIST_LARGE, "no social service with a section head and dossiers")
+            self.skip(ORG_LIST_SMALL, "no social service with a section head and dossiers")
+            return
         url = reverse("case_list") + "?scope=all"
-        figures.append(
-            Figure(
-                "dossier list, section head, whole organisation",
-                time_calls(lambda i: page.get(url), repeat),
-                count_queries(lambda: page.get(url)),
-                f"{head.user.username}; {page.note}; {repeat} runs",
-            )
+        for name, (org_id, dossiers) in (
+            (ORG_LIST_LARGE, services[0]),
+            (ORG_LIST_SMALL, services[-1]),
+        ):
+            head = member(org_id, Role.SECTION_HEAD)
+            if head is None:  # social_services_by_size() found one; it left meanwhile
+                self.skip(name, "the section head is no longer active")
+                continue
+            self.page(name, head, url, f"{who(head)}, {dossiers:,} dossiers; ?scope=all")
+
+    def partner_list(self) -> None:
+        if not self.wanted(PARTNER_LIST):
+            return
+        busiest = (
+            Share.objects.active()
+            .filter(organisation__kind=OrganisationKind.INTEGRATION_PARTNER)
+            .values("organisation")
+            .annotate(n=Count("id"))
+            .order_by("-n", "organisation")
+            .first()
         )
-    busiest = (
-        Share.objects.active()
-        .filter(organisation__kind=OrganisationKind.INTEGRATION_PARTNER)
-        .values("organisation")
-        .annotate(n=Count("id"))
-        .order_by("-n")
-        .first()
-    )
-    partner = (
-        Membership.objects.active()
-        .filter(organisation_id=busiest["organisation"], role=Role.PARTNER_STAFF)
-        .select_related("user")
-        .first()
-        if busiest
-        else None
-    )
-    if partner is not None and busiest is not None:
-        page = Page(bench_client(partner))
-        url = reverse("case_list")
-        figures.append(
-            Figure(
-                "dossier list, integration partner",
-                time_calls(lambda i: page.get(url), repeat),
-                count_queries(lambda: page.get(url)),
-                f"{partner.user.username}, {busiest['n']} active shares; {page.note}; "
-                f"{repeat} runs",
-            )
+        partner = member(busiest["organisation"], Role.PARTNER_STAFF) if busiest else None
+        if partner is None or busiest is None:
+            self.skip(PARTNER_LIST, "no integration partner with active shares and staff")
+            return
+        self.page(
+            PARTNER_LIST,
+            partner,
+            reverse("case_list"),
+            f"{who(partner)}, {busiest['n']:,} active shares; default scope (shared)",
         )
-    return figures
+
+    def team_views(self) -> None:
+        url = reverse("cockpit_team")
+        if self.wanted(TEAM):
+            found = largest_team_head()
+            if found is None:
+                self.skip(TEAM, "no section head in a team")
+            else:
+                head, size = found
+                team = head.team.name if head.team else ""
+                self.page(TEAM, head, url, f"{who(head)}, team {team}: {size} workers", long=True)
+        if self.wanted(TEAM_ORG):
+            services = social_services_by_size()
+            org_head = member(services[0][0], Role.SECTION_HEAD) if services else None
+            if org_head is None:
+                self.skip(TEAM_ORG, "no social service with a section head and dossiers")
+                return
+            workers = (
+                Membership.objects.active()
+                .filter(organisation_id=org_head.organisation_id, role__in=TEAM_ROLES)
+                .values("user")
+                .distinct()
+                .count()
+            )
+            self.page(
+                TEAM_ORG,
+                org_head,
+                url + "?scope=org",
+                f"{who(org_head)}: {workers} workers",
+                long=True,
+            )
+
+    def audit_pages(self) -> None:
+        if not (self.wanted(AUDIT) or self.wanted(AUDIT_USER)):
+            return
+        with_dpo = Membership.objects.active().filter(role=Role.DATA_PROTECTION_OFFICER)
+        most_read = (
+            ReadLog.objects.filter(
+                case_id__isnull=False,
+                case_id__in=Case.objects.filter(
+                    owner_id__in=with_dpo.values("organisation")
+                ).values("pk"),
+            )
+            .values("case_id")
+            .annotate(n=Count("id"))
+            .order_by("-n", "case_id")
+            .first()
+        )
+        case = Case.objects.filter(pk=most_read["case_id"]).first() if most_read else None
+        if case is None:
+            self.skip(AUDIT, "no read-log row on a dossier of an organisation with a DPO")
+            self.skip(AUDIT_USER, "no read-log row on a dossier of an organisation with a DPO")
+            return
+        dpo = member(case.owner_id, Role.DATA_PROTECTION_OFFICER)
+        if dpo is None:
+            raise CommandError(f"The DPO of dossier {case.pk}'s organisation left meanwhile.")
+        url = reverse("audit_case", args=[case.pk])
+        reads = most_read["n"] if most_read else 0
+        note = f"{who(dpo)}; dossier {case.pk} with {reads:,} read-log rows (the most)"
+        self.page(AUDIT, dpo, url, note)
+        staff = Membership.objects.filter(organisation_id=dpo.organisation_id).values("user")
+        reader = (
+            ReadLog.objects.filter(case_id=case.pk, user_id__in=staff)
+            .exclude(user_id=dpo.user_id)
+            .values("user")
+            .annotate(n=Count("id"))
+            .order_by("-n", "user")
+            .first()
+        )
+        if reader is None:
+            self.skip(AUDIT_USER, "nobody but the DPO read the dossier")
+            return
+        self.page(
+            AUDIT_USER,
+            dpo,
+            f"{url}?user={reader['user']}",
+            f"{note}; filtered on the user with the most reads ({reader['n']:,})",
+        )
+
+    def mixed_load(self) -> dict[str, Any]:
+        workers = load.pick_load_workers(self.o.load_clients, self.rng)
+        if not workers:
+            raise CommandError("No social worker with open dossiers for the mixed load.")
+        signed_in = load.open_sessions(workers, self.o.load_clients)
+        try:
+            with load.gunicorn() as server:
+                result = load.run_load(
+                    server.port, signed_in, self.o.load_seconds, self.o.seed, server
+                )
+        finally:
+            load.close_sessions(signed_in)
+        return load_summary(result, len(signed_in), len(workers))
+
+
+def load_summary(result: load.LoadResult, clients: int, workers: int) -> dict[str, Any]:
+    def row(name: str, samples: list[float], errors: int) -> dict[str, Any]:
+        return {
+            "name": name,
+            "requests": len(samples) + errors,
+            "per_second": round((len(samples) + errors) / result.seconds, 1),
+            "p50_ms": round(statistics.median(samples), 2) if samples else None,
+            "p95_ms": round(percentile(samples, 0.95), 2) if samples else None,
+            "p99_ms": round(percentile(samples, 0.99), 2) if samples else None,
+            "errors": errors,
+        }
+
+    rows = [row(kind, result.samples[kind], result.errors[kind]) for kind in load.KINDS]
+    everything = [ms for kind in load.KINDS for ms in result.samples[kind]]
+    overall = row("all requests", everything, sum(result.errors.values()))
+    p95 = overall["p95_ms"] if overall["p95_ms"] is not None else math.inf
+    return {
+        "clients": clients,
+        "distinct_workers": workers,
+        "seconds": round(result.seconds, 2),
+        "kinds": rows,
+        "overall": overall,
+        "target_per_second": LOAD_TARGET_RPS,
+        "target_p95_ms": LOAD_TARGET_P95_MS,
+        "ratio_p95_to_target": round(p95 / LOAD_TARGET_P95_MS, 3),
+        "ratio_rate_to_target": round(overall["per_second"] / LOAD_TARGET_RPS, 3),
+        "pass": bool(
+            overall["per_second"] >= LOAD_TARGET_RPS
+            and p95 <= LOAD_TARGET_P95_MS
+            and overall["errors"] == 0
+        ),
+        "error_examples": result.error_examples,
+        "generator_cpu_seconds": round(result.generator_cpu_seconds, 2),
+        "server_cpu_seconds": round(result.server_cpu_seconds, 2),
+    }
 
 
 def server_figures() -> dict[str, Any]:
@@ -398,37 +674,108 @@ def database_figures() -> dict[str, Any]:
             )
             count, size = cursor.fetchone()
             rows[table] = {"rows": count, "mb": round(size / 2**20, 1)}
-        cursor.execute("SELECT pg_database_size(current_database())")
-        total = cursor.fetchone()[0]
-    return {"tables": rows, "database_mb": round(total / 2**20, 1)}
+        cursor.execute("SELECT current_database(), pg_database_size(current_database())")
+        name, total = cursor.fetchone()
+    return {"name": name, "tables": rows, "database_mb": round(total / 2**20, 1)}
+
+
+def use_quick_database(name: str, size: int, log: Callable[[str], None]) -> None:
+    """Switch this process to the database ``name``, made (as the owner) and filled with
+    ``seed_demo --size SIZE`` unless it already holds organisations."""
+    with owner_connection():
+        with connection._nodb_cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cursor.fetchone() is None:
+                log(f"creating the database {name}")
+                cursor.execute(f'CREATE DATABASE "{name}"')
+        connection.close()
+        connection.settings_dict["NAME"] = name
+        call_command("migrate", "--no-input", verbosity=0)
+        if not Organisation.objects.exists():
+            log(f"filling {name} with seed_demo --size {size} (once)")
+            started = time.monotonic()
+            call_command("seed_demo", "--size", str(size), verbosity=0, stdout=io.StringIO())
+            log(f"loaded in {time.monotonic() - started:.0f} s")
+    connection.close()
 
 
 class Command(BaseCommand):
     help = (
         "Time the pages that must stay fast at Bern's ten-year volume, on the data in the "
-        "database: duplicate person search (find_candidates with a misspelt existing name, with "
-        "and without birth date; target 50 ms), a worker's dossier list first page (50 ms) and "
-        "a dossier's detail page (100 ms), each p50/p95 over --repeat runs after a warm-up, "
-        "with the number of SQL queries per page, PASS/FAIL on p95 and the ratio p95/target; "
-        "then rows and size per table. The worker is the one with an open caseload nearest 80. "
-        "Further pages (person search, a section head's whole-organisation list, an integration "
-        "partner's list) are timed with --repeat/10 runs. "
-        "Pages are requested through the full Django stack with the test client (server time; "
-        "each dossier view adds read-log rows). Load the volume first: "
-        "`seed_demo --size 1500000` in a database of its own."
+        "database (issue 7): duplicate person search, the person search for common names, "
+        "the dossier lists (a worker's, a section head's whole organisation in the largest and "
+        "a small service, the integration partner with the most active shares), a dossier, "
+        "the cockpit, the team views and the DPO's audit page, each p50/p95 over --repeat runs "
+        "after a warm-up (the slow team views --long-repeat) through the full Django stack "
+        "with the test client (server time), with its SQL query count and PASS/FAIL on p95 and "
+        "the ratio p95/target. Then a mixed load: --load-clients simulated social workers "
+        "against gunicorn on loopback for --load-seconds (list, dossier, journal, recording a "
+        "contact), with requests/s, p50/p95/p99 and errors. Then rows and size per table. "
+        "Opening dossiers adds read-log rows and the mixed load records journal contacts. "
+        "--quick runs everything with fewer runs on a small database of its own."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--repeat", type=int, default=200, help="timed runs per figure")
+        parser.add_argument(
+            "--repeat", type=int, help="timed runs per page (default 100; 20 with --quick)"
+        )
+        parser.add_argument(
+            "--long-repeat",
+            type=int,
+            help=f"timed runs of the team views (default {MIN_LONG_RUNS}; 10 with --quick)",
+        )
+        parser.add_argument(
+            "--figure-seconds",
+            type=float,
+            default=90.0,
+            help="a page slower than this over --repeat runs gets fewer runs (at least 30)",
+        )
         parser.add_argument("--seed", type=int, default=7, help="random seed for the inputs")
         parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+        parser.add_argument(
+            "--only",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="only the figures whose name contains NAME (repeatable; 'load': the mixed load)",
+        )
+        parser.add_argument(
+            "--load-seconds", type=float, help="length of the mixed load (default 60; 15 quick)"
+        )
+        parser.add_argument(
+            "--load-clients", type=int, default=30, help="simulated workers of the mixed load"
+        )
+        parser.add_argument(
+            "--quick",
+            action="store_true",
+            help="a few minutes on a small volume: a database of its own (--quick-database), "
+            "filled once with seed_demo --size --quick-size; fewer runs, 15 s of load",
+        )
+        parser.add_argument(
+            "--quick-database",
+            help="database of --quick (default: this database's name + '_quick')",
+        )
+        parser.add_argument(
+            "--quick-size", type=int, default=QUICK_SIZE, help="persons in the quick volume"
+        )
 
-    # the volume load turns triggers off and rebuilds indexes: the tables' owner does it (R28)
-    @as_owner
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["repeat"] < 1:
-            raise CommandError("--repeat must be at least 1")
-        result = run(options["repeat"], options["seed"])
+        quick = options["quick"]
+        options_ = Options(
+            repeat=options["repeat"] or (QUICK_REPEAT if quick else 100),
+            long_repeat=options["long_repeat"] or (QUICK_LONG_REPEAT if quick else 30),
+            figure_seconds=options["figure_seconds"],
+            only=options["only"],
+            seed=options["seed"],
+            load_seconds=options["load_seconds"] or (QUICK_LOAD_SECONDS if quick else 60.0),
+            load_clients=options["load_clients"],
+        )
+        if options_.repeat < 1 or options_.long_repeat < 1 or options_.load_clients < 1:
+            raise CommandError("--repeat, --long-repeat and --load-clients must be at least 1")
+        if quick:
+            name = options["quick_database"] or f"{connection.settings_dict['NAME']}_quick"
+            use_quick_database(name, options["quick_size"], self.stderr.write)
+        result = Bench(options_).run()
         if options["json"]:
             self.stdout.write(json.dumps(result, indent=2, ensure_ascii=False))
             return
@@ -436,31 +783,72 @@ class Command(BaseCommand):
 
     def write_report(self, result: dict[str, Any]) -> None:
         worker = result["worker"]
+        database = result["database"]
         self.stdout.write(
-            f"Worker {worker['username']} ({worker['organisation']}), "
-            f"{worker['open_dossiers']} open dossiers; {result['repeat']} runs per figure.\n"
+            f"Database {database['name']}. Worker {worker['username']} "
+            f"({worker['organisation']}), {worker['open_dossiers']} open dossiers; "
+            f"{result['repeat']} runs per page, {result['long_repeat']} for the team views.\n"
         )
         header = (
-            f"{'figure':48} {'p50 ms':>8} {'p95 ms':>8} {'target':>7} {'ratio':>6}  {'':4} queries"
+            f"{'page':42} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'target':>7} {'ratio':>6}  "
+            f"{'':4} queries"
         )
         self.stdout.write(header)
         self.stdout.write("-" * len(header))
         for f in result["figures"]:
             verdict = "PASS" if f["pass"] else "FAIL"
             self.stdout.write(
-                f"{f['name']:48} {f['p50_ms']:8.1f} {f['p95_ms']:8.1f} {f['target_ms']:7.0f} "
-                f"{f['ratio_p95_to_target']:6.2f}  {verdict:4} {f['queries']}"
+                f"{f['name']:42} {f['n']:>4} {f['p50_ms']:8.1f} {f['p95_ms']:8.1f} "
+                f"{f['target_ms']:7.0f} {f['ratio_p95_to_target']:6.2f}  {verdict:4} "
+                f"{f['queries']}"
             )
+        for s in result["skipped"]:
+            self.stdout.write(f"{s['name']:42} skipped: {s['reason']}")
         for f in result["figures"]:
             if f["note"]:
                 self.stdout.write(f"  {f['name']}: {f['note']}")
+        if result["load"]:
+            self.write_load(result["load"])
         server = result["server"]
         self.stdout.write(
             f"\nPostgreSQL {server['postgresql']} (shared_buffers {server['shared_buffers']}, "
             f"work_mem {server['work_mem']}, jit {server['jit']}); {server['cpus']} CPUs, "
             f"load average {server['load_average_1min']} at the end"
         )
-        database = result["database"]
         self.stdout.write(f"\nDatabase: {database['database_mb']:,.0f} MB")
         for table, figures in database["tables"].items():
             self.stdout.write(f"  {table:28} {figures['rows']:>12,} rows {figures['mb']:>9,.1f} MB")
+
+    def write_load(self, lo: dict[str, Any]) -> None:
+        self.stdout.write(
+            f"\nMixed load: {lo['clients']} simulated social workers ({lo['distinct_workers']} "
+            f"distinct) against gunicorn on loopback for {lo['seconds']:.1f} s, no think time"
+        )
+        header = (
+            f"{'request':20} {'count':>6} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} "
+            f"{'p99 ms':>8} {'errors':>6}"
+        )
+        self.stdout.write(header)
+        self.stdout.write("-" * len(header))
+
+        def ms(value: float | None) -> str:
+            return f"{value:8.1f}" if value is not None else f"{'-':>8}"
+
+        for r in [*lo["kinds"], lo["overall"]]:
+            self.stdout.write(
+                f"{r['name']:20} {r['requests']:>6} {r['per_second']:7.1f} {ms(r['p50_ms'])} "
+                f"{ms(r['p95_ms'])} {ms(r['p99_ms'])} {r['errors']:>6}"
+            )
+        verdict = "PASS" if lo["pass"] else "FAIL"
+        self.stdout.write(
+            f"{verdict}: {lo['overall']['per_second']:.1f} req/s (target "
+            f"{lo['target_per_second']:.0f}, ratio {lo['ratio_rate_to_target']:.2f}), p95 "
+            f"{lo['overall']['p95_ms']} ms (target {lo['target_p95_ms']:.0f}, ratio "
+            f"{lo['ratio_p95_to_target']:.2f}), {lo['overall']['errors']} errors"
+        )
+        self.stdout.write(
+            f"CPU: load generator {lo['generator_cpu_seconds']:.1f} s, gunicorn "
+            f"{lo['server_cpu_seconds']:.1f} s over {lo['seconds']:.1f} s"
+        )
+        for example in lo["error_examples"]:
+            self.stdout.write(f"  error: {example}")

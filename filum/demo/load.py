@@ -287,15 +287,15 @@ def _wait_until_ready(server: Server, timeout: float) -> None:
             raise RuntimeError(
                 f"gunicorn exited with {server.process.returncode}:\n{server.log_tail()}"
             )
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=2)
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=2)
             conn.request("GET", "/healthz")
             if conn.getresponse().status == 200:
-                conn.close()
                 return
-            conn.close()
-        except OSError:
+        except (OSError, http.client.HTTPException):
             pass
+        finally:
+            conn.close()
         time.sleep(0.2)
     raise RuntimeError(f"gunicorn did not answer within {timeout:.0f}s:\n{server.log_tail()}")
 
@@ -378,10 +378,8 @@ class SimulatedWorker:
                 ]
                 page = ""
                 for kind, method, url in steps:
-                    if time.monotonic() >= self.deadline:
-                        return
                     page = self.request(kind, method, url)
-                if time.monotonic() >= self.deadline or not page:
+                if not page:
                     continue
                 form_token = _FORM_TOKEN.search(page)
                 csrf = _CSRF_TOKEN.search(page)
@@ -441,7 +439,8 @@ def run_load(
     seed: int,
     server: Server | None = None,
 ) -> LoadResult:
-    """All simulated workers at once for ``seconds`` (requests started before the end finish)."""
+    """All simulated workers at once for ``seconds``; a round started before the end is
+    finished (so every kind of request is made at least once per worker)."""
     contact = contact_form_data()
     result = LoadResult(seconds=seconds)
     usage_before = resource.getrusage(resource.RUSAGE_SELF)

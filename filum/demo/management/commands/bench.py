@@ -170,6 +170,12 @@ def sample_persons(count: int) -> list[Person]:
             [percent, count],
         )
         ids = [row[0] for row in cursor.fetchall()]
+    if len(ids) < count:  # a small table, or stale statistics: the sample missed its pages
+        ids = list(
+            Person.objects.filter(birth_date__isnull=False)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:count]
+        )
     return list(Person.objects.filter(pk__in=ids))
 
 
@@ -246,11 +252,12 @@ def largest_team_head() -> tuple[Membership, int] | None:
 def time_calls(
     call: Callable[[int], Any], repeat: int, budget_seconds: float | None = None
 ) -> list[float]:
-    """Milliseconds of ``call(i)`` for i in WARM_UP .. WARM_UP + repeat (after a warm-up).
+    """Milliseconds of ``call(i)`` for i in WARM_UP .. WARM_UP + repeat, after a warm-up of
+    WARM_UP calls (fewer if ``repeat`` is smaller).
     With a budget, a page slower than budget/repeat gets fewer runs (never fewer than
     MIN_LONG_RUNS, or ``repeat`` if that is smaller)."""
     warm = []
-    for i in range(WARM_UP):
+    for i in range(min(WARM_UP, repeat)):
         started = time.perf_counter()
         call(i)
         warm.append(time.perf_counter() - started)
@@ -498,9 +505,13 @@ class Bench:
     def partner_list(self) -> None:
         if not self.wanted(PARTNER_LIST):
             return
+        staffed = Membership.objects.active().filter(role=Role.PARTNER_STAFF)
         busiest = (
             Share.objects.active()
-            .filter(organisation__kind=OrganisationKind.INTEGRATION_PARTNER)
+            .filter(
+                organisation__kind=OrganisationKind.INTEGRATION_PARTNER,
+                organisation_id__in=staffed.values("organisation"),
+            )
             .values("organisation")
             .annotate(n=Count("id"))
             .order_by("-n", "organisation")
@@ -605,6 +616,8 @@ class Bench:
                 result = load.run_load(
                     server.port, signed_in, self.o.load_seconds, self.o.seed, server
                 )
+        except RuntimeError as exc:  # gunicorn did not start; its log is in the message
+            raise CommandError(str(exc)) from exc
         finally:
             load.close_sessions(signed_in)
         return load_summary(result, len(signed_in), len(workers))
@@ -733,6 +746,9 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=7, help="random seed for the inputs")
         parser.add_argument("--json", action="store_true", help="print the figures as JSON")
         parser.add_argument(
+            "--json-file", metavar="PATH", help="also write the figures as JSON to PATH"
+        )
+        parser.add_argument(
             "--only",
             action="append",
             default=[],
@@ -776,6 +792,9 @@ class Command(BaseCommand):
             name = options["quick_database"] or f"{connection.settings_dict['NAME']}_quick"
             use_quick_database(name, options["quick_size"], self.stderr.write)
         result = Bench(options_).run()
+        if options["json_file"]:
+            with open(options["json_file"], "w", encoding="utf-8") as f:
+                json.dump(result, f, indent=2, ensure_ascii=False)
         if options["json"]:
             self.stdout.write(json.dumps(result, indent=2, ensure_ascii=False))
             return

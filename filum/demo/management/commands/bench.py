@@ -338,12 +338,17 @@ class Options:
 class Bench:
     """Collects the figures; each one is measured only if --only asks for it."""
 
-    def __init__(self, options: Options) -> None:
+    def __init__(self, options: Options, progress: Callable[[str], None] = print) -> None:
         self.o = options
+        self.progress = progress
         self.rng = random.Random(options.seed)  # noqa: S311 (benchmark inputs)
         self.figures: list[Figure] = []
         self.skipped: list[dict[str, str]] = []
         self.load: dict[str, Any] | None = None
+
+    def add(self, figure: Figure) -> None:
+        self.figures.append(figure)
+        self.progress(f"{figure.name}: {len(figure.samples_ms)} runs, p95 {figure.p95:.1f} ms")
 
     def wanted(self, name: str) -> bool:
         return not self.o.only or any(o.lower() in name.lower() for o in self.o.only)
@@ -381,7 +386,7 @@ class Bench:
         samples = time_calls(call, repeat, self.o.figure_seconds)
         queries = count_queries(lambda: call(0))
         notes = [n for n in (note, page.note) if n]
-        self.figures.append(Figure(name, samples, queries, "; ".join(notes)))
+        self.add(Figure(name, samples, queries, "; ".join(notes)))
 
     def run(self) -> dict[str, Any]:
         worker = pick_worker()
@@ -403,6 +408,7 @@ class Bench:
         self.team_views()
         self.audit_pages()
         if self.wanted(LOAD):
+            self.progress(f"mixed load: {self.o.load_clients} clients, {self.o.load_seconds:.0f} s")
             self.load = self.mixed_load()
         return {
             "worker": {
@@ -451,7 +457,7 @@ class Bench:
         if self.wanted(DUP_BIRTH):
             samples = time_calls(with_birth_date, repeat)
             hit_rate = found / (repeat + WARM_UP)
-            self.figures.append(
+            self.add(
                 Figure(
                     DUP_BIRTH,
                     samples,
@@ -461,7 +467,7 @@ class Bench:
                 )
             )
         if self.wanted(DUP_NAME):
-            self.figures.append(
+            self.add(
                 Figure(
                     DUP_NAME,
                     time_calls(name_only, repeat),
@@ -791,7 +797,7 @@ class Command(BaseCommand):
         if quick:
             name = options["quick_database"] or f"{connection.settings_dict['NAME']}_quick"
             use_quick_database(name, options["quick_size"], self.stderr.write)
-        result = Bench(options_).run()
+        result = Bench(options_, self.stderr.write).run()
         if options["json_file"]:
             with open(options["json_file"], "w", encoding="utf-8") as f:
                 json.dump(result, f, indent=2, ensure_ascii=False)

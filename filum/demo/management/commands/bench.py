@@ -34,6 +34,7 @@ from filum.people.models import Person
 from filum.people.search import find_candidates
 from filum.records.models import ReadLog
 from filum.records.roles import owner_connection
+from filum.tenancy.middleware import SESSION_MEMBERSHIP_KEY
 from filum.tenancy.models import Membership, Organisation, OrganisationKind, Role
 from filum.tenancy.policy import Actor
 
@@ -315,7 +316,7 @@ def bench_client(membership: Membership) -> Client:
     client = Client(HTTP_HOST=host, secure=bool(getattr(settings, "SECURE_SSL_REDIRECT", False)))
     client.force_login(membership.user)
     session = client.session
-    session["filum_membership_id"] = membership.pk
+    session[SESSION_MEMBERSHIP_KEY] = membership.pk
     session.save()
     return client
 

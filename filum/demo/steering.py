@@ -603,19 +603,24 @@ def _organisation_people() -> tuple[dict[int, int], dict[int, int], dict[int, st
     return heads, assistants, languages
 
 
-def _open_dossiers(chunk: int) -> Iterator[list[tuple[Any, ...]]]:
+def _open_dossiers(chunk: int, *, fresh: bool = False) -> Iterator[list[tuple[Any, ...]]]:
     """Open dossiers of social services not seeded yet (no segment history, contact or
-    proposal), by id."""
+    proposal), by id. ``fresh``: the volume's load, where none is (and the tables have no
+    index on the dossier during the load: the checks would scan them for every chunk)."""
     last = uuid.UUID(int=0)
+    unseeded = (
+        ""
+        if fresh
+        else "AND NOT EXISTS (SELECT 1 FROM cases_segmentassignment s WHERE s.case_id = c.id) "
+        "AND NOT EXISTS (SELECT 1 FROM journal_contact j WHERE j.case_id = c.id) "
+        "AND NOT EXISTS (SELECT 1 FROM cases_segmentproposal p WHERE p.case_id = c.id) "
+    )
     while True:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT c.id, c.owner_id, c.responsible_id, c.stage, c.opened_on "
+                "SELECT c.id, c.owner_id, c.responsible_id, c.stage, c.opened_on "  # noqa: S608
                 "FROM cases_case c JOIN tenancy_organisation o ON o.id = c.owner_id "
-                "WHERE c.status = 'open' AND o.kind = 'social_service' AND c.id > %s "
-                "AND NOT EXISTS (SELECT 1 FROM cases_segmentassignment s WHERE s.case_id = c.id) "
-                "AND NOT EXISTS (SELECT 1 FROM journal_contact j WHERE j.case_id = c.id) "
-                "AND NOT EXISTS (SELECT 1 FROM cases_segmentproposal p WHERE p.case_id = c.id) "
+                f"WHERE c.status = 'open' AND o.kind = 'social_service' AND c.id > %s {unseeded}"
                 "ORDER BY c.id LIMIT %s",
                 [last, chunk],
             )
@@ -652,6 +657,7 @@ def seed_steering_demo(
     seed: int = 42,
     audit: bool = True,
     run_rules: bool = True,
+    fresh: bool = False,
     log: Callable[[str], Any] | None = None,
 ) -> Counter[str]:
     """Add steering data to the open dossiers already in the database; returns row counts.
@@ -667,7 +673,7 @@ def seed_steering_demo(
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 for table in STEERING_TABLES:
                     cursor.execute(f'ALTER TABLE "{table}" DISABLE TRIGGER USER')
-        for rows in _open_dossiers(CHUNK):
+        for rows in _open_dossiers(CHUNK, fresh=fresh):
             for row in rows:
                 generator.dossier(row)
             generator.flush()
@@ -703,7 +709,7 @@ def step_steering_volume(vctx: Any) -> None:
     """A step of ``filum.demo.volume.VOLUME_STEPS`` (after the dossiers): COPY with the audit
     triggers off. ``seed_volume`` runs the nightly rules once the indexes are back."""
     counts = seed_steering_demo(
-        today=vctx.base.today, seed=vctx.base.seed, audit=False, run_rules=False
+        today=vctx.base.today, seed=vctx.base.seed, audit=False, run_rules=False, fresh=True
     )
     counts.pop("seconds", None)
     for name, n in counts.items():

@@ -103,10 +103,15 @@ def _json_renderer(sql_type: str) -> Callable[[Any], str]:
     raise RuntimeError(f"the audit trail cannot hash a column of type {sql_type}")
 
 
-def _copy_value(value: Any) -> str:
-    if isinstance(value, dict | list):
-        return copy_text(json.dumps(value))
-    return copy_text(value)
+def _copy_renderer(sql_type: str) -> Callable[[Any], str]:
+    """COPY text of a value of this type (given as for ``_json_renderer``)."""
+    if sql_type == "boolean":
+        return lambda v: NULL if v is None else "t" if v else "f"
+    if sql_type in ("integer", "bigint", "smallint", "uuid", "date", "timestamp with time zone"):
+        return lambda v: NULL if v is None else str(v)
+    if sql_type == "jsonb":
+        return lambda v: NULL if v is None else copy_text(json.dumps(v))
+    return copy_text
 
 
 class Chain:
@@ -141,6 +146,7 @@ class Chain:
         )
         hashed = sorted((c for c in self.types if c not in excluded), key=_json_key)
         self.hashed = [(c, _json_renderer(self.types[c])) for c in hashed]
+        self.copied = [(c, _copy_renderer(self.types[c])) for c in self.columns]
         self.lines: list[str] = []
 
     def link(self, content: str) -> str:
@@ -158,11 +164,11 @@ class Chain:
         content = (
             "{"
             + ", ".join(
-                f'"{c}": {render(values[c])}' for c, render in self.hashed if values[c] is not None
+                [f'"{c}": {render(v)}' for c, render in self.hashed if (v := values[c]) is not None]
             )
             + "}"
         )
-        line = "\t".join(_copy_value(values[c]) for c in self.columns)
+        line = "\t".join([render(values[c]) for c, render in self.copied])
         self.lines.append(f"{line}\t{self.link(content)}\n")
 
     def remember_head(self) -> None:

@@ -64,7 +64,7 @@ HISTORY_COLUMNS = {
     ),
 }
 MONTH_DAYS = 30.44
-SIDE_GAP_DAYS = 150  # mean days between the side entries of a closed dossier
+SIDE_GAP_DAYS = 300  # mean days between the side entries of a closed dossier
 VARIANTS = 400  # prepared entries per organisation language and family
 # What a protection authority writes: (kind, topic code, weight); the face-to-face ones are
 # hearings (interview), home visits and network meetings.
@@ -81,7 +81,7 @@ PROTECTION_SIDE = (
     ("letter", "documents", 0.3),
     ("document_drop", "documents", 0.25),
 )
-PROTECTION_GAP_DAYS = 90  # a hearing or visit about every three months
+PROTECTION_GAP_DAYS = 120  # a hearing or visit about every four months
 PROTECTION_TEXTS: dict[str, dict[str, tuple[str, ...]]] = {
     "fr": {
         "participants": (
@@ -412,7 +412,85 @@ class History:
                 f"{self.date(d)}\t{worker}\t\tdone\t{worker}\t{self.date(done)} 16:00:00+01\t\t"
                 f"{worker}\t{self.date(max(opened, d - 14))} 09:00:00+01\t\n"
             )
-            d += 200 + int(r() * 330)
+            d += 300 + int(r() * 500)
 
     def date(self, ordinal: int) -> str:
         return self.day[ordinal - self.first_day]
+
+
+# --- entries of integration partners -----------------------------------------------------------
+
+PARTNER_GAP_DAYS = 60  # a partner's coaching session, call or e-mail about every two months
+PARTNER_NOTES = {
+    "fr": (
+        "Séance de coaching: dossier de candidature revu.",
+        "Stage d'essai organisé, bilan intermédiaire positif.",
+        "Absence excusée, nouveau rendez-vous fixé.",
+    ),
+    "de": (
+        "Coaching: Bewerbungsdossier überarbeitet.",
+        "Schnuppereinsatz organisiert, Zwischenbilanz positiv.",
+        "Entschuldigte Absenz, neuer Termin vereinbart.",
+    ),
+}
+_PARTNER_ENTRIES = """
+INSERT INTO journal_contact (
+    case_id, owner_id, author_organisation_id, kind, date, participants, topic_id,
+    duration_minutes, note, counts, is_face_to_face, is_retracted, correction_reason,
+    recorded_by_id, recorded_at
+)
+SELECT s.case_id, s.owner_id, s.organisation_id, e.kind, e.day,
+       CASE WHEN e.kind = 'interview' THEN 'Client·e, job coach' ELSE '' END,
+       (SELECT id FROM journal_topic WHERE code = 'work'),
+       CASE WHEN e.kind = 'interview' THEN 60 END,
+       (CASE WHEN p.language = 'fr' THEN %(fr)s::text[] ELSE %(de)s::text[] END)
+           [1 + floor(e.roll * 1009)::int %% 3],
+       false, false, false, '',
+       p.staff[1 + floor(e.roll * 10007)::int %% cardinality(p.staff)],
+       e.day + time '14:00'
+FROM cases_share s
+JOIN cases_case c ON c.id = s.case_id
+JOIN LATERAL (
+    SELECT array_agg(m.user_id ORDER BY m.user_id) AS staff, min(u.language) AS language
+    FROM tenancy_membership m JOIN tenancy_user u ON u.id = m.user_id
+    WHERE m.organisation_id = s.organisation_id AND m.role = 'partner_staff'
+) p ON p.staff IS NOT NULL
+CROSS JOIN LATERAL (
+    SELECT g.at::date AS day, r.roll,
+           CASE WHEN r.roll < 0.5 THEN 'interview' WHEN r.roll < 0.8 THEN 'phone'
+                ELSE 'email' END AS kind
+    FROM generate_series(
+        greatest(c.opened_on, s.granted_at::date) + 7,
+        least(coalesce(c.closed_on, %(today)s), coalesce(s.valid_until, %(today)s), %(today)s),
+        make_interval(days => %(gap)s)
+    ) AS g(at)
+    CROSS JOIN LATERAL (SELECT random() AS roll, g.at) AS r
+) e
+WHERE s.access = 'write' AND 'journal' = ANY(s.sections) AND s.revoked_at IS NULL
+"""
+
+
+def partner_entries(today: Any, seed: int) -> int:
+    """Journal entries of integration partners on the dossiers they hold a write share of the
+    journal for: coaching sessions, calls and e-mails by the partner's staff. Recorded as the
+    journal service does (``author_organisation`` the partner, ``owner`` the dossier's
+    organisation), never counted as contacts (S6). One set-based statement."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setseed(%s)", [(seed % 1000) / 1000])
+        cursor.execute(
+            _PARTNER_ENTRIES,
+            {
+                "today": today,
+                "gap": PARTNER_GAP_DAYS,
+                "fr": list(PARTNER_NOTES["fr"]),
+                "de": list(PARTNER_NOTES["de"]),
+            },
+        )
+        return cursor.rowcount
+
+
+def step_partner_entries(vctx: Any) -> None:
+    """A step of ``filum.demo.volume.VOLUME_STEPS`` (after the shares are loaded)."""
+    vctx.rows["journal_contact (partners)"] += partner_entries(vctx.base.today, vctx.base.seed)

@@ -30,7 +30,7 @@ from filum.cases.models import Domain, Stage
 from filum.demo import seed as demo
 from filum.demo.audittrail import AUDIT_TABLES, READ_MONTHS, read_log_start, step_audit_trail
 from filum.demo.copytext import NULL, CopyPipe, SequenceBlock, other_columns, reserve
-from filum.demo.history import HISTORY_COLUMNS, History
+from filum.demo.history import HISTORY_COLUMNS, History, step_partner_entries
 from filum.demo.seed import COMMUNE_BY_BFS, COMMUNES, SeedContext
 from filum.demo.steering import STEERING_TABLES, step_steering_volume
 from filum.followup.nightly import run_nightly_rules
@@ -675,7 +675,7 @@ def bulk_load(tables: tuple[str, ...]) -> Iterator[None]:
         cursor.execute("SET LOCAL synchronous_commit = off")
         cursor.execute(
             "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
-            "FROM pg_constraint WHERE contype IN ('f', 'x') AND conrelid::regclass::text = ANY(%s)",
+            "FROM pg_constraint WHERE contype = 'f' AND conrelid::regclass::text = ANY(%s)",
             [list(tables)],
         )
         foreign_keys = cursor.fetchall()
@@ -718,6 +718,7 @@ VOLUME_STEPS: list[tuple[str, VolumeStep]] = [
     ("users", step_volume_users),
     ("persons and dossiers (COPY)", step_bulk_rows),
     ("case steering (COPY)", step_steering_volume),
+    ("partners' journal entries (SQL)", step_partner_entries),
     ("audit trail (COPY)", step_audit_trail),
 ]
 

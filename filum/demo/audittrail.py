@@ -40,7 +40,7 @@ READ_MONTHS = 6  # months of read log (older partitions: shipped to the log stor
 # Page views per month of an open dossier, by stage or segment (protection: "P").
 VIEWS_PER_MONTH = {"intake_1": 3.0, "intake_2": 2.0, "A": 1.5, "B": 0.6, "C": 0.35, "P": 0.5}
 # (sections shown, path suffix, weight): the dossier page, the journal, the steering page
-PAGES = (
+PAGES: tuple[tuple[tuple[str, ...], str, float], ...] = (
     (("core", "journal", "assessment", "plan", "documents", "finances"), "", 0.45),
     (("journal", "core"), "journal/", 0.4),
     (("core",), "steering/", 0.15),
@@ -358,10 +358,9 @@ class AuditTrail:
             for _ in range(count):
                 at = self.stamp(day_text[low + int(r() * (days - low))])
                 roll = r()
-                if roll < 0.01 and people.dpo(org) is not None:
-                    views.append(
-                        (at, people.dpo(org), org, case_id, PAGES[0][0], "audit", "/records/audit/")
-                    )
+                dpo = people.dpo(org)
+                if roll < 0.01 and dpo is not None:
+                    views.append((at, dpo, org, case_id, PAGES[0][0], "audit", ""))
                     continue
                 user = row["responsible_id"]
                 if roll < 0.13 or user is None:

@@ -682,7 +682,9 @@ def seed_steering_demo(
 
     ``audit=False`` (for the benchmark volume) turns the audit triggers of the tables written
     here off during the load, inside the transaction. ``run_rules`` then runs the nightly
-    rules once, so the demo starts with the lights and tasks a morning would show."""
+    rules once, so the demo starts with the lights and tasks a morning would show.
+    ``fresh`` (the volume's load, where no open dossier has steering rows yet) reads the
+    dossiers in one query and COPYs in the background while the next chunk is made."""
     started = time.perf_counter()
     generator = _Generator(today=today or timezone.localdate(), seed=seed)
     if fresh:

@@ -8,6 +8,9 @@ DATABASE_URL points at a server already.
 Also a CLI for one-off management commands with the same set-up (used by scripts/bench):
 
     python3 scripts/_bootstrap.py manage [--database NAME] COMMAND [ARGS...]
+
+`--database NAME` is a database of the embedded server, or, with DATABASE_URL set, the
+database NAME on that server (FILUM_DB_OWNER_URL likewise); either is created if missing.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import urllib.parse
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -240,6 +244,51 @@ def stop_database(env: Env, *, data_dir: str) -> None:
     subprocess.run([str(c) for c in cmd], cwd=REPO_DIR, env=env, stdout=subprocess.DEVNULL)
 
 
+def with_database_name(url: str, name: str) -> str:
+    """`url` naming database `name` instead (the URL's path), all else kept."""
+    parts = urllib.parse.urlsplit(url)
+    # built by hand: urlunsplit drops the "//" of a URL without host (a Unix socket's)
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{parts.scheme}://{parts.netloc}/{urllib.parse.quote(name)}{query}"
+
+
+def named_database(env: Env, name: str) -> Env:
+    """`env` with DATABASE_URL (and FILUM_DB_OWNER_URL, if set) naming database `name` on
+    the same server."""
+    env = dict(env)
+    for key in ("DATABASE_URL", "FILUM_DB_OWNER_URL"):
+        if env.get(key):
+            env[key] = with_database_name(env[key], name)
+    return env
+
+
+# Run with the venv's Python (psycopg): creates database argv[1] unless it exists, connected
+# to the maintenance database of the URL in FILUM_CREATE_DB_URL (not on the command line: it
+# may hold a password).
+_CREATE_DATABASE = """
+import os, sys
+import psycopg
+from psycopg import sql
+with psycopg.connect(os.environ["FILUM_CREATE_DB_URL"], autocommit=True) as conn:
+    if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [sys.argv[1]]).fetchone():
+        sys.exit(0)
+    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(sys.argv[1])))
+    print(f"==> created the database {sys.argv[1]}", flush=True)
+"""
+
+
+def ensure_database(env: Env, name: str) -> None:
+    """Create database `name` on the server of FILUM_DB_OWNER_URL (or DATABASE_URL) as that
+    role, unless it exists."""
+    owner = env.get("FILUM_DB_OWNER_URL") or env["DATABASE_URL"]
+    child = {**env, "FILUM_CREATE_DB_URL": with_database_name(owner, "postgres")}
+    run(
+        [VENV_PYTHON, "-c", _CREATE_DATABASE, name],
+        env=child,
+        what=f"creating the database {name} (or create it yourself: createdb {name})",
+    )
+
+
 def has_command(env: Env, command: str) -> bool:
     """True if `manage.py COMMAND` exists (some are written by others, later)."""
     result = subprocess.run([*MANAGE, "help", command], cwd=REPO_DIR, env=env, capture_output=True)
@@ -253,11 +302,16 @@ def main(argv: list[str]) -> int:
         return 2
     args = argv[1:]
     name = "filum"
-    if args[0] == "--database" and len(args) >= 3:
+    named = args[0] == "--database" and len(args) >= 3
+    if named:
         name, args = args[1], args[2:]
     try:
         ensure_venv("requirements.txt")
         env = production_like_env(base_env())
+        if named and env.get("DATABASE_URL"):
+            # the given server, database NAME (created if missing)
+            env = named_database(env, name)
+            ensure_database(env, name)
         with database(env, data_dir="pg", name=name) as env:
             run([*MANAGE, "migrate", "--no-input", "-v0"], env=env, what="migrate")
             return subprocess.run([*MANAGE, *args], cwd=REPO_DIR, env=env).returncode

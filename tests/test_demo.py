@@ -194,6 +194,49 @@ def test_benchmark_volume_loads_persons_and_half_as_many_dossiers_and_restores_t
     assert person is not None
     Person.objects.filter(pk=person.pk).update(first_name="Audited")
     assert person_events.filter(pgh_obj_id=person.pk, pgh_label="update").exists()
+    check_volume_history()
+
+
+def check_volume_history() -> None:
+    """Issue 7: the volume's closed dossiers have a past, protection authorities and partners
+    a journal, and the audit trail it carries verifies."""
+    closed = Case.objects.filter(status=CaseStatus.CLOSED, owner__kind="social_service")
+    assert Contact.objects.filter(case__in=closed).count() > 3 * closed.count()
+    # nothing after the closure, everything in the dossier's life
+    assert not Contact.objects.filter(case__in=closed, date__gt=F("case__closed_on")).exists()
+    assert Contact.objects.filter(case__owner__kind="protection_authority").exists()
+    partner = Contact.objects.filter(author_organisation__kind="integration_partner")
+    assert partner.exists()
+    assert not partner.filter(counts=True).exists()
+    assert not partner.exclude(
+        case__shares__organisation=F("author_organisation"), case__shares__access="write"
+    ).exists()
+    # closed dossiers' segment periods all ended, decisions confirmed by a second person
+    periods = SegmentAssignment.objects.filter(case__in=closed)
+    assert periods.exists()
+    assert not periods.filter(until__isnull=True).exists()
+    assert not periods.filter(until__gt=F("case__closed_on")).exists()
+    decided = SegmentProposal.objects.filter(case__in=closed, status="confirmed")
+    assert decided.exists()
+    assert not decided.filter(decided_by=F("proposed_by")).exists()
+    assert not SegmentProposal.objects.filter(case__in=closed, status="proposed").exists()
+    done = Task.objects.filter(case__in=closed, status=TaskStatus.DONE)
+    assert done.filter(kind=TaskKind.SEGMENT_DECISION).count() == decided.count()
+    assert done.filter(kind=TaskKind.MANUAL).exists()
+    assert not Task.objects.filter(case__in=closed, status=TaskStatus.OPEN).exists()
+    assert ServiceAgreement.objects.filter(case__in=closed).exists()
+    # the audit trail: change events and read log of the open dossiers, chains intact
+    case_events = apps.get_model("cases", "CaseEvent").objects
+    open_count = Case.objects.filter(status=CaseStatus.OPEN).count()
+    assert case_events.filter(pgh_label="insert").count() == open_count
+    assert case_events.filter(pgh_label="update").exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*), count(DISTINCT tableoid) FROM records_readlog")
+        reads, partitions = cursor.fetchone()
+    assert reads > 0 and partitions > 1
+    out = StringIO()
+    call_command("verify_audit", stdout=out)
+    assert out.getvalue().startswith("intact")
 
 
 def test_r1_a_demo_organisation_requires_totp_and_the_demo_code_is_printed():

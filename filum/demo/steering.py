@@ -28,7 +28,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from filum.cases.models import Segment, SegmentCriterion, SegmentProposal, Stage
-from filum.demo.copytext import NULL, copy_text, other_columns
+from filum.demo.copytext import NULL, CopyPipe, copy_text, other_columns
 from filum.followup.rules import add_months
 from filum.followup.services import decision_task
 from filum.journal.models import FACE_TO_FACE_KINDS, NOT_A_CONTACT_KINDS, Topic
@@ -169,6 +169,7 @@ class _Writer:
     columns added later by other features get their defaults, so the load keeps working."""
 
     def __init__(self) -> None:
+        self.pipe: CopyPipe | None = None  # COPY in the background (the volume)
         self.lines: dict[str, list[str]] = {t: [] for t in _COLUMNS}
         self.counts: Counter[str] = Counter()
         self.columns: dict[str, str] = {}
@@ -186,6 +187,14 @@ class _Writer:
         self.lines[table].append(f"{line}{self.suffix[table]}\n")
 
     def flush(self) -> None:
+        if self.pipe is not None:
+            batches = []
+            for table, lines in self.lines.items():
+                self.counts[table] += len(lines)
+                batches.append((table, self.columns[table], lines.copy(), ""))
+                lines.clear()
+            self.pipe.submit(batches)
+            return
         with connection.cursor() as cursor:
             for table, lines in self.lines.items():
                 if not lines:
@@ -194,6 +203,10 @@ class _Writer:
                     copy.write("".join(lines))
                 self.counts[table] += len(lines)
                 lines.clear()
+
+    def wait(self) -> None:
+        if self.pipe is not None:
+            self.pipe.wait()
 
 
 class _Generator:
@@ -509,7 +522,7 @@ class _Generator:
     # -- per chunk -----------------------------------------------------------------------------
 
     def flush(self) -> None:
-        self.writer.flush()
+        self.writer.wait()  # the previous chunk's COPY: the connection is needed now
         with connection.cursor() as cursor:
             if self.case_updates:
                 ids, stage_since, received, segment, segment_since = map(
@@ -532,6 +545,7 @@ class _Generator:
                 self.writer.counts["short-term advances"] += len(self.advances)
         self.case_updates.clear()
         self.advances.clear()
+        self.writer.flush()  # in the background with a pipe, while the next chunk is made
 
     def write_proposals(self) -> None:
         """Pending proposals with their criteria, each with its decision task."""
@@ -603,27 +617,36 @@ def _organisation_people() -> tuple[dict[int, int], dict[int, int], dict[int, st
     return heads, assistants, languages
 
 
-def _open_dossiers(chunk: int) -> Iterator[list[tuple[Any, ...]]]:
+def _open_dossiers(chunk: int, *, fresh: bool = False) -> Iterator[list[tuple[Any, ...]]]:
     """Open dossiers of social services not seeded yet (no segment history, contact or
-    proposal), by id."""
+    proposal), by id. ``fresh``: the volume's load, where none is (and the tables have no
+    index on the dossier during the load: the checks would scan them for every chunk)."""
     last = uuid.UUID(int=0)
+    unseeded = (
+        ""
+        if fresh
+        else "AND NOT EXISTS (SELECT 1 FROM cases_segmentassignment s WHERE s.case_id = c.id) "
+        "AND NOT EXISTS (SELECT 1 FROM journal_contact j WHERE j.case_id = c.id) "
+        "AND NOT EXISTS (SELECT 1 FROM cases_segmentproposal p WHERE p.case_id = c.id) "
+    )
     while True:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT c.id, c.owner_id, c.responsible_id, c.stage, c.opened_on "
+                "SELECT c.id, c.owner_id, c.responsible_id, c.stage, c.opened_on "  # noqa: S608
                 "FROM cases_case c JOIN tenancy_organisation o ON o.id = c.owner_id "
-                "WHERE c.status = 'open' AND o.kind = 'social_service' AND c.id > %s "
-                "AND NOT EXISTS (SELECT 1 FROM cases_segmentassignment s WHERE s.case_id = c.id) "
-                "AND NOT EXISTS (SELECT 1 FROM journal_contact j WHERE j.case_id = c.id) "
-                "AND NOT EXISTS (SELECT 1 FROM cases_segmentproposal p WHERE p.case_id = c.id) "
+                f"WHERE c.status = 'open' AND o.kind = 'social_service' AND c.id > %s {unseeded}"
                 "ORDER BY c.id LIMIT %s",
-                [last, chunk],
+                # fresh: all at once, so no query waits for the COPY of a chunk (CopyPipe)
+                [last, None if fresh else chunk],
             )
             rows = cursor.fetchall()
         if not rows:
             return
         last = rows[-1][0]
-        yield rows
+        for start in range(0, len(rows), chunk):
+            yield rows[start : start + chunk]
+        if fresh:
+            return
 
 
 def record_exit_potential(today: datetime.date) -> int:
@@ -652,27 +675,33 @@ def seed_steering_demo(
     seed: int = 42,
     audit: bool = True,
     run_rules: bool = True,
+    fresh: bool = False,
     log: Callable[[str], Any] | None = None,
 ) -> Counter[str]:
     """Add steering data to the open dossiers already in the database; returns row counts.
 
     ``audit=False`` (for the benchmark volume) turns the audit triggers of the tables written
     here off during the load, inside the transaction. ``run_rules`` then runs the nightly
-    rules once, so the demo starts with the lights and tasks a morning would show."""
+    rules once, so the demo starts with the lights and tasks a morning would show.
+    ``fresh`` (the volume's load, where no open dossier has steering rows yet) reads the
+    dossiers in one query and COPYs in the background while the next chunk is made."""
     started = time.perf_counter()
     generator = _Generator(today=today or timezone.localdate(), seed=seed)
+    if fresh:
+        generator.writer.pipe = CopyPipe()
     with transaction.atomic():
         if not audit:
             with connection.cursor() as cursor:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 for table in STEERING_TABLES:
                     cursor.execute(f'ALTER TABLE "{table}" DISABLE TRIGGER USER')
-        for rows in _open_dossiers(CHUNK):
+        for rows in _open_dossiers(CHUNK, fresh=fresh):
             for row in rows:
                 generator.dossier(row)
             generator.flush()
             if log:
                 log(f"  steering: {sum(generator.writer.counts.values()):,} rows")
+        generator.writer.wait()
         generator.write_proposals()
         record_exit_potential(generator.today)
         if not audit:
@@ -703,7 +732,7 @@ def step_steering_volume(vctx: Any) -> None:
     """A step of ``filum.demo.volume.VOLUME_STEPS`` (after the dossiers): COPY with the audit
     triggers off. ``seed_volume`` runs the nightly rules once the indexes are back."""
     counts = seed_steering_demo(
-        today=vctx.base.today, seed=vctx.base.seed, audit=False, run_rules=False
+        today=vctx.base.today, seed=vctx.base.seed, audit=False, run_rules=False, fresh=True
     )
     counts.pop("seconds", None)
     for name, n in counts.items():

@@ -28,10 +28,13 @@ from django.db import connection, transaction
 
 from filum.cases.models import Domain, Stage
 from filum.demo import seed as demo
-from filum.demo.copytext import NULL, other_columns
+from filum.demo.audittrail import AUDIT_TABLES, READ_MONTHS, read_log_start, step_audit_trail
+from filum.demo.copytext import NULL, CopyPipe, SequenceBlock, other_columns, reserve
+from filum.demo.history import HISTORY_COLUMNS, History, step_partner_entries
 from filum.demo.seed import COMMUNE_BY_BFS, COMMUNES, SeedContext
 from filum.demo.steering import STEERING_TABLES, step_steering_volume
 from filum.followup.nightly import run_nightly_rules
+from filum.records.services import ensure_read_log_partitions
 from filum.tenancy.models import Membership, Organisation, OrganisationKind, Role, Team, User
 
 FULL_VOLUME = 1_500_000
@@ -68,6 +71,7 @@ BULK_TABLES = tuple(
             "cases_share",
             "cases_casetransition",
             *STEERING_TABLES,
+            *AUDIT_TABLES,
         )
     )
 )
@@ -80,6 +84,7 @@ class OrgPlan:
     spec: demo.OrgSpec
     code: str
     workers: list[tuple[int, int | None]] = field(default_factory=list)  # (user id, team id)
+    heads: list[int] = field(default_factory=list)  # section heads (four eyes)
     open_count: int = 0
     clients: list[str] = field(default_factory=list)  # earlier clients, for returning persons
     next_worker: int = 0
@@ -257,6 +262,8 @@ def step_volume_users(vctx: VolumeContext) -> None:
     for (plan, _, role, team), user in zip(pending, users, strict=True):
         if role in working:
             plan.workers.append((user.pk, team.pk if team else None))
+        elif role == Role.SECTION_HEAD:
+            plan.heads.append(user.pk)
     # the demo logins carry a caseload too
     by_org = {p.org.pk: p for p in vctx.plans}
     for actor in ctx.actors.values():
@@ -301,10 +308,12 @@ class Rows:
             "case_id, owner_id, kind, from_stage, to_stage, reason, reason_key, reason_params, "
             "actor_id, at"
         ),
+        **HISTORY_COLUMNS,
     }
 
     def __init__(self, vctx: VolumeContext) -> None:
         self.vctx = vctx
+        self.pipe = CopyPipe()
         self.lines: dict[str, list[str]] = {table: [] for table in self.COLUMNS}
         self.columns: dict[str, str] = {}
         self.suffix: dict[str, str] = {}
@@ -313,27 +322,16 @@ class Rows:
             self.columns[table] = ", ".join([columns, *(name for name, _ in extra)])
             self.suffix[table] = "".join(f"\t{value}" for _, value in extra)
 
-    def flush(self) -> None:
-        with connection.cursor() as cursor:
-            for table, lines in self.lines.items():
-                if not lines:
-                    continue
-                data = "".join(lines)
-                if self.suffix[table]:
-                    data = data.replace("\n", self.suffix[table] + "\n")
-                with cursor.copy(f"COPY {table} ({self.columns[table]}) FROM STDIN") as copy:
-                    copy.write(data)
-                self.vctx.rows[table] += len(lines)
-                lines.clear()
-
-
-def _reserve(sequence_sql: str, count: int) -> int:
-    """Reserve ``count`` values of a sequence; returns the first."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT nextval({sequence_sql})")  # noqa: S608 (constant)
-        first = int(cursor.fetchone()[0])
-        cursor.execute(f"SELECT setval({sequence_sql}, %s)", [first + max(count, 1) - 1])  # noqa: S608
-    return first
+    def flush(self, *, last: bool = False) -> None:
+        """COPY the lines so far in the background (``last``: and wait for it)."""
+        batches = []
+        for table, lines in self.lines.items():
+            self.vctx.rows[table] += len(lines)
+            batches.append((table, self.columns[table], lines.copy(), self.suffix[table]))
+            lines.clear()
+        self.pipe.submit(batches)
+        if last:
+            self.pipe.wait()
 
 
 class Generator:
@@ -356,6 +354,7 @@ class Generator:
         self.services = [p for p in vctx.plans if p.spec.kind == "social_service"]
         self.protection = [p for p in vctx.plans if p.spec.kind == "protection_authority"]
         self.rows = Rows(vctx)
+        self.history = _history(self)
         self.shares = 0
         self.consents = 0
         self.case_index = 0
@@ -464,10 +463,8 @@ class Generator:
     def run(self) -> None:
         vctx = self.vctx
         rng = self.rng
-        numbers = _reserve("'cases_case_number_seq'", len(vctx.cases))
-        consent_ids = _reserve(
-            "pg_get_serial_sequence('cases_consent', 'id')", len(vctx.cases) // 5
-        )
+        numbers = reserve("'cases_case_number_seq'", len(vctx.cases))
+        consent_ids = reserve("pg_get_serial_sequence('cases_consent', 'id')", len(vctx.cases) // 5)
         rows = self.rows.lines
         for index, case in enumerate(vctx.cases):
             self.case_index = index
@@ -507,8 +504,8 @@ class Generator:
             else:
                 status, closed, stage = "closed", self.date(case.closed), Stage.CLOSED
                 reason = rng.choice(_PROTECTION_CLOSURES if protection else _SERVICE_CLOSURES)
-            steering = self.steering(case, stage, protection)
             case_id = self.uuid()
+            steering = self.steering(case, stage, protection, case_id, plan, worker)
             opened_text = self.date(case.opened)
             stamp = f"{opened_text} 10:00:00+01"
             title = demo.title_for(case.domain, plan.spec.language)
@@ -531,26 +528,48 @@ class Generator:
                 self.rows.flush()
         if self.persons_left > 0:
             self.standalone_persons(self.persons_left)
-        self.rows.flush()
+        self.rows.flush(last=True)
 
-    def steering(self, case: CasePlan, stage: str, protection: bool) -> str:
+    def steering(
+        self, case: CasePlan, stage: str, protection: bool, case_id: str, plan: OrgPlan, worker: int
+    ) -> str:
         """stage_since, received_on, segment, segment_since (SEG: counselling dossiers have a
-        segment, A for about 15 %, B for half, C for the rest)."""
+        segment, A for about 15 %, B for half, C for the rest). A closed dossier's past is
+        written on the way (``filum.demo.history``); the open ones of social services get
+        theirs from ``filum.demo.steering`` once loaded."""
+        language = "fr" if plan.spec.language == "fr" else "de"
+        if protection:
+            end = case.closed if case.closed is not None else self.today
+            self.history.protection(case_id, plan.org.pk, language, worker, case.opened, end)
         counselled = stage == Stage.COUNSELLING or (
             stage == Stage.CLOSED and (case.closed or 0) - case.opened > 120
         )
-        if protection or not counselled:
+        received_day = case.opened + self.rng.randrange(60, 120) if counselled else None
+        roll = self.rng.random()
+        segment = "A" if roll < 0.15 else "B" if roll < 0.65 else "C"
+        segment_since = received_day
+        if case.closed is not None and not protection:
+            segment, segment_since = self.history.closed_service(
+                case_id=case_id,
+                org=plan.org.pk,
+                language=language,
+                worker=worker,
+                head=plan.heads[self.rng.randrange(len(plan.heads))] if plan.heads else None,
+                opened=case.opened,
+                closed=case.closed,
+                received=received_day,
+                segment=segment,
+            )
+        if protection or received_day is None:
             since = NULL
             if stage == Stage.INTAKE_2:
                 since = self.date(case.opened + 20)
             elif stage == Stage.CLOSED and case.closed is not None:
                 since = self.date(case.closed)
             return f"{since}\t{NULL}\t\t{NULL}"
-        received = self.date(case.opened + self.rng.randrange(60, 120))
-        roll = self.rng.random()
-        segment = "A" if roll < 0.15 else "B" if roll < 0.65 else "C"
+        received = self.date(received_day)
         since = self.date(case.closed) if case.closed is not None else received
-        return f"{since}\t{received}\t{segment}\t{received}"
+        return f"{since}\t{received}\t{segment}\t{self.date(segment_since or received_day)}"
 
     def responsible(self, plan: OrgPlan, case: CasePlan) -> tuple[int, int | None]:
         workers = plan.workers
@@ -617,6 +636,31 @@ class Generator:
             self.shares += 1
 
 
+def _history(generator: Generator) -> History:
+    """The writer of closed dossiers' pasts and protection journals, on the same lines."""
+    from filum.cases.models import SegmentCriterion
+    from filum.journal.models import Topic
+
+    topics = dict(Topic.objects.filter(is_active=True).values_list("code", "pk"))
+    social = set(
+        Topic.objects.filter(is_active=True, is_social_work=True).values_list("pk", flat=True)
+    )
+    criteria: dict[str, list[int]] = defaultdict(list)
+    for segment, pk in SegmentCriterion.objects.filter(is_active=True).values_list("segment", "pk"):
+        criteria[segment].append(pk)
+    return History(
+        lines=generator.rows.lines,
+        day=generator.day,
+        first_day=generator.first_day,
+        today=generator.today,
+        rng=generator.rng,
+        topics=topics,
+        social_topics=social,
+        criteria=dict(criteria),
+        proposal_ids=SequenceBlock("cases_segmentproposal", pipe=generator.rows.pipe),
+    )
+
+
 # --- loading -------------------------------------------------------------------------------
 
 
@@ -674,6 +718,8 @@ VOLUME_STEPS: list[tuple[str, VolumeStep]] = [
     ("users", step_volume_users),
     ("persons and dossiers (COPY)", step_bulk_rows),
     ("case steering (COPY)", step_steering_volume),
+    ("partners' journal entries (SQL)", step_partner_entries),
+    ("audit trail (COPY)", step_audit_trail),
 ]
 
 
@@ -686,6 +732,8 @@ def seed_volume(
     vctx = VolumeContext(base=ctx, persons=persons)
     with transaction.atomic():
         demo.step_organisations(ctx)
+        # the read log's monthly partitions of the audit trail, before their indexes go
+        ensure_read_log_partitions(start=read_log_start(ctx.today), months=READ_MONTHS)
         with bulk_load(BULK_TABLES):
             for name, step in VOLUME_STEPS:
                 t0 = time.perf_counter()

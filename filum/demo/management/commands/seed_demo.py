@@ -35,7 +35,8 @@ class Command(BaseCommand):
         "--size N writes the benchmark volume: N persons and N/2 dossiers (1500000 is Bern's "
         "ten years: 85 organisations, about 2,500 users) with PostgreSQL COPY; during that "
         "load the audit triggers of the bulk tables are DISABLED (benchmark data, not audited "
-        "work) and their indexes and foreign keys are rebuilt afterwards; then ANALYZE. "
+        "work; the audit trail it writes for the open dossiers is hash-chained by the load itself) "
+        "and their indexes and foreign keys are rebuilt afterwards; then ANALYZE. "
         "Refuses to run when an organisation exists, unless --if-empty, which then does "
         "nothing (so the run command can call it on every start)."
     )

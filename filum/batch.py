@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar
 
 from django.db import connections
@@ -45,12 +45,22 @@ def batch_connections(alias: str = "default") -> Iterator[None]:
             options["options"] = saved
 
 
-def batch_job(handle: F) -> F:
-    """Decorate a management command's `handle` that may run longer than a web request."""
+def command_connection(
+    context: Callable[[str], AbstractContextManager[None]],
+) -> Callable[[F], F]:
+    """A decorator for a management command's `handle`: run it inside `context(alias)`, the
+    alias being the command's `--database` (default "default")."""
 
-    @functools.wraps(handle)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with batch_connections(kwargs.get("database") or "default"):
-            return handle(*args, **kwargs)
+    def decorate(handle: F) -> F:
+        @functools.wraps(handle)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with context(kwargs.get("database") or "default"):
+                return handle(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+# for a command that may run longer than a web request
+batch_job = command_connection(batch_connections)

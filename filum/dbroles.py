@@ -17,6 +17,18 @@ from typing import Any
 from urllib.parse import quote, urlparse, urlunparse
 
 APP_ROLE = "filum_app"
+# The app role's session defaults in Filum's database (U4), set after every migrate
+# (filum/records/chain.py). They are meant for web requests: a runaway query or a request
+# stuck on a lock ends instead of holding a worker thread and a connection. Batch jobs that
+# run as the app role lift them for their own sessions (BATCH_OPTIONS, filum/records/roles.py).
+APP_ROLE_SETTINGS = {
+    "jit": "off",  # compiling costs more than it saves on short queries
+    "statement_timeout": "30s",
+    "lock_timeout": "10s",
+    "idle_in_transaction_session_timeout": "60s",
+}
+# libpq start-up options for a batch job's connection: no statement, lock or idle limit
+BATCH_OPTIONS = "-c statement_timeout=0 -c lock_timeout=0 -c idle_in_transaction_session_timeout=0"
 # role names go into SQL as identifiers: plain lower-case names only
 _ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 

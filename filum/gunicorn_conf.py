@@ -1,11 +1,49 @@
-"""Gunicorn settings of the run command and the benchmark's mixed load (`gunicorn -c
-filum/gunicorn_conf.py filum.wsgi`). FILUM_BIND chooses the address (default 127.0.0.1:8000)."""
+"""Gunicorn settings for Filum: the one place for the web server's worker model (U4, issue 7).
 
+Used by the run command (``gunicorn -c filum/gunicorn_conf.py filum.wsgi``), the benchmark and
+production. Settings given on the command line win over these (the run command passes its
+``--bind``).
+
+Worker model: ``gthread``, a few processes with several threads each. A request spends about
+half its time waiting for PostgreSQL; while one thread waits, another thread of the same
+process runs Python, so a 2-core machine is kept busy by a few processes without one process
+per concurrent request (decision and measurements: docs/admin-guide.md, "Web server").
+
+Environment (all optional):
+
+- ``FILUM_BIND``: address to listen on (default ``127.0.0.1:$PORT``, ``PORT`` default 8000);
+- ``FILUM_WEB_WORKERS``: processes (default: the number of cores, at least 2);
+- ``FILUM_WEB_THREADS``: threads per process (default 8);
+- ``FILUM_WEB_TIMEOUT``: seconds a request may take before its worker is restarted (default 60;
+  the database's statement timeout for the app role, 30 s, ends a runaway query first).
+
+Every thread keeps its own database connection open (``CONN_MAX_AGE``): workers × threads
+connections, plus the task worker and a batch job, must stay well under PostgreSQL's
+``max_connections`` (100 by default): 2 × 8 = 16 on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
 import os
 
-bind = os.environ.get("FILUM_BIND", "127.0.0.1:8000")
-workers = 2
-worker_class = "sync"
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+wsgi_app = "filum.wsgi"
+bind = [os.environ.get("FILUM_BIND") or f"127.0.0.1:{os.environ.get('PORT', '8000')}"]
+worker_class = "gthread"
+workers = _int("FILUM_WEB_WORKERS", max(2, multiprocessing.cpu_count()))
+threads = _int("FILUM_WEB_THREADS", 8)
+# requests beyond workers × threads wait in the listen queue, not in a thread
+backlog = 256
+timeout = _int("FILUM_WEB_TIMEOUT", 60)
 graceful_timeout = 10
-# gunicorn 27's default control socket in ~ would clash between checkouts
+# browsers (and a proxy in front) reuse their connection for the htmx requests of a page
+keepalive = 5
+accesslog = "-"
+# gunicorn 27's control socket in ~ would clash between checkouts on one machine
 control_socket_disable = True

@@ -23,10 +23,14 @@ import _bootstrap as bs  # noqa: E402
 import _supervise as sv  # noqa: E402
 
 GUNICORN = str(bs.VENV_BIN / "gunicorn")
-GUNICORN_OPTIONS = (
-    "--bind 127.0.0.1:{port} --workers 2 --graceful-timeout 10 --access-logfile -"
-    " --no-control-socket"  # gunicorn 27's default socket in ~ would clash between checkouts
-)
+# workers, threads, timeouts: filum/gunicorn_conf.py (shared with the benchmark and production)
+GUNICORN_CONFIG = str(bs.REPO_DIR / "filum" / "gunicorn_conf.py")
+
+
+def gunicorn_command(port: int) -> list[str]:
+    return [GUNICORN, "-c", GUNICORN_CONFIG, "--bind", f"127.0.0.1:{port}", "filum.wsgi"]
+
+
 # batch jobs run once a day (each stamps var/<command>.last when it succeeded)
 DAILY_COMMANDS = ["read_log_partitions", "nightly_rules", "verify_audit", "purge_form_tokens"]
 SCHEDULE_CHECK_SECONDS = 300
@@ -142,7 +146,7 @@ def serve(env: bs.Env, port: int, database_dir: Path | None = None) -> int:
             [embedded_database(env, database_dir, database_restarted)] if database_dir else []
         )
         for name, cmd in (
-            ("gunicorn", [GUNICORN, "filum.wsgi", *GUNICORN_OPTIONS.format(port=port).split()]),
+            ("gunicorn", gunicorn_command(port)),
             ("worker", [*bs.MANAGE, "task_worker"]),
         ):
             proc = children.start(name, cmd, env)

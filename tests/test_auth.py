@@ -161,6 +161,37 @@ def test_r6_idle_timeout_sends_back_to_the_login_page(world):
         assert again.status_code == 302 and again["Location"].startswith(LOGIN)
 
 
+def case_list_at(client: Client, at: datetime.datetime) -> int:
+    """The status of the dossier list asked for at ``at`` (302: sent to the login page)."""
+    with time_machine.travel(at, tick=False):
+        response = client.get(reverse("case_list"))
+    assert response.status_code != 302 or response["Location"].startswith(LOGIN)
+    return response.status_code
+
+
+def test_r6_idle_timeout_counts_from_a_stamp_kept_to_the_minute(world):
+    """The last-activity stamp is refreshed once a minute (U4): requests within a minute of it
+    do not move it, so the timeout ends the session up to a minute early, never late."""
+    client = world.worker.client()
+    start = timezone.now()
+    idle = settings.SESSION_IDLE_TIMEOUT
+    second = datetime.timedelta(seconds=1)
+    assert case_list_at(client, start) == 200
+    assert case_list_at(client, start + 50 * second) == 200  # the stamp stays at start
+    assert case_list_at(client, start + idle - second) == 200  # refreshes the stamp
+    assert case_list_at(client, start + idle - second + idle + second) == 302
+
+
+def test_r6_idle_timeout_is_never_later_than_configured(world):
+    client = world.worker.client()
+    start = timezone.now()
+    last = start + datetime.timedelta(seconds=50)  # within the stamp's minute
+    assert case_list_at(client, start) == 200
+    assert case_list_at(client, last) == 200
+    # idle for the timeout since the last request: signed out
+    assert case_list_at(client, last + settings.SESSION_IDLE_TIMEOUT) == 302
+
+
 def test_r6_absolute_lifetime_ends_even_a_busy_session(world):
     client = world.worker.client()
     start = timezone.now()

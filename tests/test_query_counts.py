@@ -8,6 +8,9 @@ from __future__ import annotations
 import datetime
 
 import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,13 +20,15 @@ from filum.people.models import AssistanceUnit, UnitMember
 from filum.records.services import log_read
 from tests import factories
 
-# Pinned query counts per page (request overhead included: session, user, membership, ...).
-PERSON_SEARCH = 8
-PERSON_DETAIL = 13
-CASE_LIST = 8
-CASE_DETAIL_OWNER = 13
-CASE_DETAIL_PARTNER = 12
-AUDIT_CASE = 19  # the DPO's own read is logged (0012); one query per kind of object named (§6)
+# Pinned query counts per page (request overhead included: session, user, memberships, and the
+# idle stamp a fresh sign-in's first request writes, which later requests within a minute skip:
+# see test_u4_requests_within_a_minute_save_no_session).
+PERSON_SEARCH = 7
+PERSON_DETAIL = 12
+CASE_LIST = 7
+CASE_DETAIL_OWNER = 12
+CASE_DETAIL_PARTNER = 11
+AUDIT_CASE = 18  # the DPO's own read is logged (0012); one query per kind of object named (§6)
 
 
 def populate(world, dossiers: int) -> Case:
@@ -130,3 +135,20 @@ def test_x2_audit_page_queries_do_not_grow(populated, django_assert_num_queries)
     client = world.dpo.client()
     with django_assert_num_queries(AUDIT_CASE):
         get_ok(client, reverse("audit_case", args=[case.pk]))
+
+
+def test_u4_requests_within_a_minute_save_no_session(world):
+    """The idle stamp is written once a minute, not per request (U4): a page shortly after the
+    previous one saves no session row, one a minute later does."""
+    client = world.worker.client()
+    start = timezone.now()
+
+    def session_writes(at: datetime.datetime) -> list[str]:
+        with time_machine.travel(at, tick=False), CaptureQueriesContext(connection) as queries:
+            get_ok(client, reverse("case_list"))
+        return [q["sql"] for q in queries if q["sql"].startswith('UPDATE "django_session"')]
+
+    assert session_writes(start)  # the first request stamps the session
+    assert not session_writes(start + datetime.timedelta(seconds=30))
+    assert not session_writes(start + datetime.timedelta(seconds=59))
+    assert session_writes(start + datetime.timedelta(seconds=61))

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
+from django.db import ProgrammingError, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 from pghistory.models import Event
 
-from filum.dbroles import checked_role_name
+from filum.dbroles import APP_ROLE_SETTINGS, checked_role_name
 from filum.records.roles import app_role
 
 # Table and partition names in the SQL below come from Django's models and pg_catalog, never
@@ -221,6 +222,27 @@ def _grant(cursor: Any, protected: list[str]) -> None:
     cursor.execute(
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT ON TABLES TO {role}"
     )
+    _set_role_defaults(cursor, role)
+
+
+def _set_role_defaults(cursor: Any, role: str) -> None:
+    """The app role's session defaults in this database (U4, dbroles.APP_ROLE_SETTINGS): they
+    apply to its new connections. Changing another role's defaults takes a superuser or
+    CREATEROLE; an owner without either leaves them to the administrator (docs/admin-guide.md,
+    "PostgreSQL settings for a real server")."""
+    cursor.execute("SELECT current_database()")
+    quoted = str(cursor.fetchone()[0]).replace('"', '""')
+    try:
+        with transaction.atomic(using=cursor.db.alias):
+            for name, value in APP_ROLE_SETTINGS.items():
+                # names and values are constants of dbroles; the database name is quoted
+                cursor.execute(f'ALTER ROLE {role} IN DATABASE "{quoted}" SET {name} = %s', [value])
+    except ProgrammingError:  # insufficient_privilege
+        logger.warning(
+            "could not set the defaults of role %s (jit, statement_timeout, ...): set them as "
+            "described in docs/admin-guide.md",
+            role,
+        )
 
 
 # --- verification ---------------------------------------------------------------------------

@@ -8,13 +8,14 @@ schema or load data in bulk (migrate, seed_demo, bench) switch the connection to
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 from django.conf import settings
 from django.db import connections
+
+from filum.batch import command_connection
 
 # the parts of a connection that make it another role; NAME stays (a test database's name)
 _CREDENTIALS = ("USER", "PASSWORD", "HOST", "PORT")
@@ -38,18 +39,8 @@ def owner_connection(alias: str = "default") -> Iterator[None]:
         connection.settings_dict.update(saved)
 
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def as_owner(handle: F) -> F:
-    """Decorate a management command's `handle`: run it connected as the owner."""
-
-    @functools.wraps(handle)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with owner_connection(kwargs.get("database") or "default"):
-            return handle(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
+# decorates a management command's `handle`: run it connected as the owner
+as_owner = command_connection(owner_connection)
 
 
 def app_role() -> str:

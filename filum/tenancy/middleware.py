@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
 from django.conf import settings
@@ -25,6 +25,11 @@ from filum.tenancy.policy import PUBLIC_VIEWS, Actor
 SESSION_MEMBERSHIP_KEY = "filum_membership_id"
 _STARTED = "filum_session_started"
 _SEEN = "filum_session_seen"
+# The last-activity stamp is written when it is older than this, not on every request: a
+# request within a minute of the stamp saves no session row (U4). The idle timeout counts from
+# the stamp, so it ends a session up to this much earlier than the last request + the timeout,
+# never later.
+SEEN_GRANULARITY = timedelta(minutes=1)
 SameSite = Literal["Lax", "Strict", "None", False] | None
 
 
@@ -79,7 +84,13 @@ class LoginRequiredMiddleware(auth_middleware.LoginRequiredMiddleware):
 
 
 class SessionTimeoutMiddleware:
-    """Idle timeout and absolute lifetime, enforced on the server (R6)."""
+    """Idle timeout and absolute lifetime, enforced on the server (R6).
+
+    The idle timeout counts from the last-activity stamp, which is refreshed once it is older
+    than ``SEEN_GRANULARITY`` (a minute): most requests then leave the session unchanged and
+    Django saves no session row for them. The timeout is exact to within that minute: a session
+    ends between ``SESSION_IDLE_TIMEOUT`` minus a minute and ``SESSION_IDLE_TIMEOUT`` after its
+    last request, never later."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -102,11 +113,13 @@ class SessionTimeoutMiddleware:
                 return to_login(request, reverse("login") + "?expired=1")
             if not started:
                 request.session[_STARTED] = now.isoformat()
-            request.session[_SEEN] = now.isoformat()
+            if not seen or now - datetime.fromisoformat(seen) >= SEEN_GRANULARITY:
+                request.session[_SEEN] = now.isoformat()
         return self.get_response(request)
 
 
 def memberships_of(user: Any) -> list[Membership]:
+    """The user's active memberships, by organisation name and role (the switcher's order)."""
     return list(
         Membership.objects.active()
         .filter(user=user)
@@ -117,6 +130,7 @@ def memberships_of(user: Any) -> list[Membership]:
 
 class _MaybeActorRequest(HttpRequest):
     actor: Actor | None
+    filum_memberships: list[Membership]
 
 
 class ActorMiddleware:
@@ -128,16 +142,16 @@ class ActorMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         # Outside protected views the actor may be missing; ``@requires`` refuses those
         # requests, so the views themselves see an ``ActorRequest`` with an actor.
+        # One query for all of the user's memberships: the chosen one acts, and the header's
+        # switcher (``user_memberships``) shows the same list without asking again.
         actor: Actor | None = None
         if request.user.is_authenticated:
             chosen = request.session.get(SESSION_MEMBERSHIP_KEY)
-            qs = (
-                Membership.objects.active()
-                .filter(user=request.user)
-                .select_related("organisation", "team")
-                .order_by("organisation__name", "role")
-            )
-            membership = (qs.filter(pk=chosen).first() if chosen else None) or qs.first()
+            memberships = memberships_of(request.user)
+            cast(_MaybeActorRequest, request).filum_memberships = memberships
+            membership = next((m for m in memberships if chosen and m.pk == chosen), None)
+            if membership is None and memberships:
+                membership = memberships[0]
             if membership is not None:
                 actor = Actor(user=request.user, membership=membership)
         cast(_MaybeActorRequest, request).actor = actor

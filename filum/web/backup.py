@@ -36,6 +36,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from filum import embedded_db
+from filum.dbroles import BATCH_OPTIONS
 from filum.settings import database_from_url
 
 MANIFEST = "manifest.json"
@@ -92,7 +93,9 @@ class Server:
             "password": self.password,
         }
         conninfo = make_conninfo(dbname=self.name, **{k: v for k, v in params.items() if v})
-        return psycopg.connect(conninfo, **kwargs)
+        # counting rows of big tables, holding the snapshot open while pg_dump runs: none of
+        # the web requests' limits of the app role (dbroles.APP_ROLE_SETTINGS) apply
+        return psycopg.connect(conninfo, options=BATCH_OPTIONS, **kwargs)
 
 
 def configured_server(url: str | None) -> Server:

@@ -159,16 +159,16 @@ def current_url_name(context: template.Context) -> str:
 
 @register.simple_tag(takes_context=True)
 def user_memberships(context: template.Context) -> list[Any]:
-    """The signed-in user's active memberships, for the switcher in the header (one query,
-    kept on the request so a page that asks twice pays once)."""
+    """The signed-in user's active memberships, for the switcher in the header: those that
+    ``ActorMiddleware`` fetched, or one query kept on the request."""
     request = context.get("request")
     user = getattr(request, "user", None)
     if request is None or user is None or not user.is_authenticated:
         return []
-    cached = getattr(request, "_filum_memberships", None)
+    cached = getattr(request, "filum_memberships", None)
     if cached is None:
         cached = memberships_of(user)
-        request._filum_memberships = cached
+        request.filum_memberships = cached
     return cached
 
 

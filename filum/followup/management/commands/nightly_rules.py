@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from filum.batch import batch_job
 from filum.followup.digest import enqueue_task_digests
 from filum.followup.nightly import run_nightly_rules
 
@@ -34,6 +35,7 @@ class Command(BaseCommand):
             "--no-digest", action="store_true", help="do not queue the optional e-mail digests"
         )
 
+    @batch_job
     def handle(self, *args: Any, **options: Any) -> None:
         as_of = timezone.localdate()
         if options["as_of"]:

@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
+from filum.batch import batch_job
 from filum.records.services import ensure_read_log_partitions
 
 
@@ -20,6 +21,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--months", type=int, default=13)
 
+    @batch_job
     def handle(self, *args: Any, months: int, **options: Any) -> None:
         created = ensure_read_log_partitions(start=timezone.localdate(), months=months)
         self.stdout.write(

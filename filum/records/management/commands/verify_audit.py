@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
+from filum.batch import batch_job
 from filum.records.chain import verify
 from filum.records.models import AuditVerification
 
@@ -30,6 +31,7 @@ class Command(BaseCommand):
             help="also print each chain's head (position and hash) as JSON, to keep elsewhere",
         )
 
+    @batch_job
     def handle(self, *args: Any, heads: bool, **options: Any) -> None:
         last_intact = AuditVerification.objects.filter(intact=True).first()
         started = time.monotonic()

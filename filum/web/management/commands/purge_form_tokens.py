@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
+from filum.batch import batch_job
 from filum.web.models import SubmittedForm
 
 
@@ -20,6 +21,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--days", type=int, default=7)
 
+    @batch_job
     def handle(self, *args: Any, days: int, **options: Any) -> None:
         before = timezone.now() - datetime.timedelta(days=days)
         deleted, _ = SubmittedForm.objects.filter(created_at__lt=before).delete()

@@ -16,6 +16,7 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
+from filum.batch import batch_job
 from filum.web.models import WorkerHeartbeat
 from filum.web.probes import HEARTBEAT_SECONDS
 
@@ -43,6 +44,7 @@ def _heartbeat_loop(worker_id: str, stop: threading.Event) -> None:
 class Command(DbWorkerCommand):
     help = "Run the task worker (db_worker) and write its heartbeat for /readyz."
 
+    @batch_job
     def handle(self, *args: Any, **options: Any) -> None:
         stop = threading.Event()
         thread = threading.Thread(

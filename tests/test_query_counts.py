@@ -25,7 +25,19 @@ from tests import factories
 # see test_u4_requests_within_a_minute_save_no_session).
 PERSON_SEARCH = 7
 PERSON_DETAIL = 12
-CASE_LIST = 7
+# The dossier list (decision 0015): the request's own queries, one per source for the keys
+# of the page (the organisation's dossiers once per status, the dossiers shared with it) and
+# one for the page's rows with their client, worker and owner.
+CASE_LIST_BASE = 6 + 1
+CASE_LIST = {
+    ("worker", "mine", "open"): CASE_LIST_BASE + 2,
+    ("worker", "mine", "all"): CASE_LIST_BASE + 3,
+    ("head", "org", "open"): CASE_LIST_BASE + 2,
+    ("head", "org", "closed"): CASE_LIST_BASE + 2,
+    ("head", "org", "all"): CASE_LIST_BASE + 3,
+    ("partner", "shared", "open"): CASE_LIST_BASE + 1,
+    ("partner", "org", "open"): CASE_LIST_BASE + 1,  # a partner owns none: no query for that
+}
 CASE_DETAIL_OWNER = 12
 CASE_DETAIL_PARTNER = 11
 AUDIT_CASE = 18  # the DPO's own read is logged (0012); one query per kind of object named (§6)
@@ -107,11 +119,40 @@ def test_p7_person_detail_queries_do_not_grow(populated, django_assert_num_queri
         get_ok(client, reverse("person_detail", args=[case.client_id]))
 
 
-def test_p1_case_list_queries_do_not_grow(populated, django_assert_num_queries):
+@pytest.mark.parametrize("page", ["first", "later"])
+@pytest.mark.parametrize(("persona", "scope", "status"), list(CASE_LIST))
+def test_p1_u4_case_list_queries_do_not_grow(
+    populated, django_assert_num_queries, persona, scope, status, page
+):
+    """Per scope and status, on the first page and after a cursor; the service also holds
+    as many dossiers shared with it by another organisation, some closed."""
     world, _ = populated
-    client = world.worker.client()
-    with django_assert_num_queries(CASE_LIST):
-        get_ok(client, reverse("case_list"))
+    today = timezone.localdate()
+    count = Case.objects.filter(owner=world.service_org).count()
+    for n in range(count):
+        foreign = factories.CaseFactory(
+            owner=world.outsider_org,
+            responsible=world.worker.user if n % 2 else None,
+            opened_on=today - datetime.timedelta(days=n + 1),
+        )
+        factories.ShareFactory(
+            case=foreign,
+            organisation=world.service_org,
+            sections=["core"],
+            granted_by=world.outsider.user,
+        )
+    closing = list(Case.objects.order_by("number").values_list("pk", flat=True))[::3]
+    Case.objects.filter(pk__in=closing).update(
+        status="closed", closed_on=today, closure_reason="other"
+    )
+    client = getattr(world, persona).client()
+    data = {"scope": scope, "status": status}
+    if page == "later":
+        data["after"] = f"{today.isoformat()}_{2**40}"
+    with django_assert_num_queries(CASE_LIST[(persona, scope, status)]):
+        response = client.get(reverse("case_list"), data)
+    assert response.status_code == 200
+    assert response.context["rows"]
 
 
 def test_p1_case_detail_for_owner_queries_do_not_grow(populated, django_assert_num_queries):

@@ -128,34 +128,75 @@ class CaseQuerySet(models.QuerySet["Case"]):
     def visible_to(
         self, actor: Actor, *, section: str = Section.CORE, write: bool = False
     ) -> CaseQuerySet:
-        """Dossiers on which the actor may read (or write) the given section, in SQL."""
-        action = f"{section}.{'write' if write else 'read'}"
-        relations = allowed_relations(actor.role, action)
+        """Dossiers on which the actor may read (or write) the given section, in SQL: the
+        organisation's own (``owned_visible_to``) or shared with it (``shared_visible_to``)."""
         condition: Any = Q(pk__in=[])
-        if Relation.OWN_ORG in relations:
-            condition |= Q(owner_id=actor.organisation_id)
-        elif Relation.OWN_CASE in relations:
-            condition |= Q(owner_id=actor.organisation_id, responsible_id=actor.user.pk)
-        access = [
-            level
-            for level, rel in (
-                (Share.Access.READ, Relation.SHARED_READ),
-                (Share.Access.WRITE, Relation.SHARED_WRITE),
-            )
-            if rel in relations
-        ]
-        if access:
-            shares = Share.objects.active().filter(
-                case=OuterRef("pk"),
-                organisation_id=actor.organisation_id,
-                sections__contains=[str(section)],
-                access__in=access,
-            )
-            condition |= Exists(shares)
+        own = _own_condition(actor, section=section, write=write)
+        if own is not None:
+            condition |= own
+        shares = _granting_shares(actor, section=section, write=write)
+        if shares is not None:
+            condition |= Exists(shares.filter(case=OuterRef("pk")))
         return self.filter(condition)
+
+    def owned_visible_to(
+        self, actor: Actor, *, section: str = Section.CORE, write: bool = False
+    ) -> CaseQuerySet:
+        """The part of ``visible_to`` the actor reaches as a member of the owner: one
+        organisation (and worker), so lists of it read the owner's ordered index
+        (``case_owner_list``, ``case_worker_list``)."""
+        own = _own_condition(actor, section=section, write=write)
+        return self.none() if own is None else self.filter(own)
+
+    def shared_visible_to(
+        self, actor: Actor, *, section: str | None = Section.CORE, write: bool = False
+    ) -> CaseQuerySet:
+        """The part of ``visible_to`` reached through active shares with the actor's
+        organisation, taken from the share side (``share_grantee``): as many dossiers as the
+        organisation holds shares, whatever the size of the canton. ``section=None``: any
+        active share, whatever it opens (the list of dossiers shared with us names them)."""
+        if section is None:
+            shares = Share.objects.active().filter(organisation_id=actor.organisation_id)
+        else:
+            found = _granting_shares(actor, section=section, write=write)
+            if found is None:
+                return self.none()
+            shares = found
+        return self.filter(pk__in=shares.values("case_id"))
 
     def open(self) -> CaseQuerySet:
         return self.filter(status=CaseStatus.OPEN)
+
+
+def _own_condition(actor: Actor, *, section: str, write: bool) -> Q | None:
+    """Which of its own organisation's dossiers the actor reaches, by the policy."""
+    relations = allowed_relations(actor.role, f"{section}.{'write' if write else 'read'}")
+    if Relation.OWN_ORG in relations:
+        return Q(owner_id=actor.organisation_id)
+    if Relation.OWN_CASE in relations:
+        return Q(owner_id=actor.organisation_id, responsible_id=actor.user.pk)
+    return None
+
+
+def _granting_shares(actor: Actor, *, section: str, write: bool) -> ShareQuerySet | None:
+    """The active shares with the actor's organisation that open the section at the access
+    the policy asks for, or None if the role reaches nothing through shares."""
+    relations = allowed_relations(actor.role, f"{section}.{'write' if write else 'read'}")
+    access = [
+        level
+        for level, rel in (
+            (Share.Access.READ, Relation.SHARED_READ),
+            (Share.Access.WRITE, Relation.SHARED_WRITE),
+        )
+        if rel in relations
+    ]
+    if not access:
+        return None
+    return Share.objects.active().filter(
+        organisation_id=actor.organisation_id,
+        sections__contains=[str(section)],
+        access__in=access,
+    )
 
 
 @audited()
@@ -164,8 +205,13 @@ class Case(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     number = models.BigIntegerField(_("number"), unique=True, db_default=NextVal())
+    # No index of its own on owner and responsible: the list indexes below start with them.
     owner = models.ForeignKey(
-        Organisation, on_delete=models.PROTECT, related_name="cases", verbose_name=_("organisation")
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="cases",
+        verbose_name=_("organisation"),
+        db_index=False,
     )
     domain = models.CharField(_("domain"), max_length=32, choices=Domain.choices)
     client = models.ForeignKey(
@@ -186,6 +232,7 @@ class Case(models.Model):
         blank=True,
         related_name="responsible_cases",
         verbose_name=_("responsible worker"),
+        db_index=False,
     )
     team = models.ForeignKey(
         Team,
@@ -421,6 +468,14 @@ class Share(models.Model):
         ]
         indexes = [
             models.Index(fields=["organisation", "case"], name="share_grantee"),
+            # The dossiers shared with an organisation (lists, decision 0015): its shares not
+            # revoked and not past their end, read from the index alone.
+            models.Index(
+                fields=["organisation", "valid_until"],
+                include=["case", "consent", "sections", "access"],
+                condition=Q(revoked_at__isnull=True),
+                name="share_grantee_active",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -462,7 +517,10 @@ class CaseTransition(models.Model):
     ``reason`` is what a person typed; what the system adds is stored language-neutral as
     ``reason_key`` and ``reason_params`` (names, codes, ISO dates) and rendered on display."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="lifecycle")
+    # indexed by case_transition_case (case, at)
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, related_name="lifecycle", db_index=False
+    )
     owner = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=32)
     from_stage = models.CharField(max_length=16, blank=True)

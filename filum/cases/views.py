@@ -6,7 +6,6 @@ import uuid
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Value
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -15,7 +14,8 @@ from django.views.decorators.http import require_POST
 
 from filum.cases import services
 from filum.cases.forms import CaseEditForm, CaseForm, ConsentForm, ShareForm
-from filum.cases.models import Case, CaseTransition, Consent, Share, Stage
+from filum.cases.lists import SCOPES, dossier_page
+from filum.cases.models import CaseTransition, Consent, Share, Stage
 from filum.cases.permissions import CaseAccess, get_case_for_actor
 from filum.people.permissions import get_person_for_actor
 from filum.records.services import log_security_event, refuse
@@ -24,8 +24,6 @@ from filum.web.forms import add_service_errors
 from filum.web.once import once_per_token
 from filum.web.paging import parse_date_cursor
 
-PAGE_SIZE = 25
-
 
 @requires("case.list")
 def case_list(request: ActorRequest) -> HttpResponse:
@@ -33,35 +31,13 @@ def case_list(request: ActorRequest) -> HttpResponse:
     actor = request.actor
     default_scope = "shared" if actor.role == "partner_staff" else "mine"
     scope = request.GET.get("scope", default_scope)
-    if scope == "shared":
-        shares = Share.objects.active().filter(
-            case=OuterRef("pk"), organisation_id=actor.organisation_id
-        )
-        qs = Case.objects.filter(Exists(shares)).annotate(
-            core_visible=Exists(shares.filter(sections__contains=[Section.CORE]))
-        )
-    else:
-        qs = Case.objects.visible_to(actor, section=Section.CORE).annotate(core_visible=Value(True))
-        if scope == "mine":
-            qs = qs.filter(responsible_id=actor.user.pk)
+    if scope not in SCOPES:
+        scope = "org"  # "all" and anything else: the whole organisation's list
     status = request.GET.get("status", "open")
-    if status in {"open", "closed"}:
-        qs = qs.filter(status=status)
-    cursor = parse_date_cursor(request.GET.get("after", ""))
-    if cursor:
-        day, number = cursor
-        qs = qs.filter(opened_on__lte=day).exclude(opened_on=day, number__gte=number)
-    rows = list(
-        qs.select_related("client", "responsible", "owner").order_by("-opened_on", "-number")[
-            : PAGE_SIZE + 1
-        ]
+    page = dossier_page(
+        actor, scope=scope, status=status, cursor=parse_date_cursor(request.GET.get("after", ""))
     )
-    next_cursor = None
-    if len(rows) > PAGE_SIZE:
-        rows = rows[:PAGE_SIZE]
-        last = rows[-1]
-        next_cursor = f"{last.opened_on.isoformat()}_{last.number}"
-    context = {"rows": rows, "scope": scope, "status": status, "next_cursor": next_cursor}
+    context = {"rows": page.rows, "scope": scope, "status": status, "next_cursor": page.next_cursor}
     return render(request, "cases/case_list.html", context)
 
 

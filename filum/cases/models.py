@@ -126,14 +126,23 @@ class NextVal(models.Func):
 
 class CaseQuerySet(models.QuerySet["Case"]):
     def visible_to(
-        self, actor: Actor, *, section: str = Section.CORE, write: bool = False
+        self,
+        actor: Actor,
+        *,
+        section: str = Section.CORE,
+        write: bool = False,
+        beyond_organisation: bool = False,
     ) -> CaseQuerySet:
-        """Dossiers on which the actor may read (or write) the given section, in SQL."""
+        """Dossiers on which the actor may read (or write) the given section, in SQL.
+
+        ``beyond_organisation``: without the dossiers the actor sees as their organisation's
+        (relation OWN_ORG), which the person reach (``people.PersonReach``) already covers."""
         action = f"{section}.{'write' if write else 'read'}"
         relations = allowed_relations(actor.role, action)
         condition: Any = Q(pk__in=[])
         if Relation.OWN_ORG in relations:
-            condition |= Q(owner_id=actor.organisation_id)
+            if not beyond_organisation:
+                condition |= Q(owner_id=actor.organisation_id)
         elif Relation.OWN_CASE in relations:
             condition |= Q(owner_id=actor.organisation_id, responsible_id=actor.user.pk)
         access = [

@@ -136,7 +136,10 @@ class Person(models.Model):
     )
     # unique through the constraint ``person_ahv_unique`` (not ``unique=True``, which adds a
     # second, pattern-ops index that no query uses: AHV numbers are looked up by equality)
-    ahv_number = models.CharField(_("AHV number"), max_length=13, null=True, blank=True)
+    # NULL, not "": many persons have none, and the constraint allows any number of NULLs
+    ahv_number = models.CharField(  # noqa: DJ001
+        _("AHV number"), max_length=13, null=True, blank=True
+    )
     # Contact data
     street = models.CharField(_("street"), max_length=200, blank=True)
     postal_code = models.CharField(_("postal code"), max_length=10, blank=True)
@@ -292,6 +295,9 @@ class PersonReach(models.Model):
             models.Index(fields=["organisation", "first_name"], name="person_reach_first"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.organisation_id} reaches {self.person_id}"
+
 
 class FoldedName(models.Model):
     """Every folded last and first name ever registered (U4): the person search first finds
@@ -305,3 +311,6 @@ class FoldedName(models.Model):
 
     class Meta:
         indexes = [GinIndex(OpClass("name", name="gin_trgm_ops"), name="folded_name_trgm")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -38,6 +38,7 @@ from filum.followup.nightly import run_nightly_rules
 from filum.journal.models import Contact, ServiceAgreement
 from filum.people.models import Person, UnitMember
 from filum.tenancy.models import Membership, Organisation, OrganisationKind, Role, User
+from tests.test_person_reach import reach_matches_facts
 
 pytestmark = pytest.mark.django_db
 
@@ -178,6 +179,8 @@ def test_benchmark_volume_loads_persons_and_half_as_many_dossiers_and_restores_t
     assert not open_cases.exclude(responsible__memberships__organisation=F("owner")).exists()
     # the bulk load writes with the triggers off: nothing lies before its dossier's opening
     assert rows_before_opening() == {}
+    # the person search's reach was filled from the loaded rows (U4)
+    reach_matches_facts()
     # indexes, foreign keys and the audit triggers are back
     assert _schema_of_bulk_tables() == before
     with connection.cursor() as cursor:

@@ -126,13 +126,22 @@ class NextVal(models.Func):
 
 class CaseQuerySet(models.QuerySet["Case"]):
     def visible_to(
-        self, actor: Actor, *, section: str = Section.CORE, write: bool = False
+        self,
+        actor: Actor,
+        *,
+        section: str = Section.CORE,
+        write: bool = False,
+        beyond_organisation: bool = False,
     ) -> CaseQuerySet:
         """Dossiers on which the actor may read (or write) the given section, in SQL: the
-        organisation's own (``owned_visible_to``) or shared with it (``shared_visible_to``)."""
+        organisation's own (``owned_visible_to``) or shared with it (``shared_visible_to``).
+
+        ``beyond_organisation``: without the dossiers the actor sees as their organisation's
+        (relation OWN_ORG), which the person reach (``people.PersonReach``) already covers."""
         condition: Any = Q(pk__in=[])
         own = _own_condition(actor, section=section, write=write)
-        if own is not None:
+        relations = allowed_relations(actor.role, f"{section}.{'write' if write else 'read'}")
+        if own is not None and not (beyond_organisation and Relation.OWN_ORG in relations):
             condition |= own
         shares = _granting_shares(actor, section=section, write=write)
         if shares is not None:

@@ -708,6 +708,14 @@ def step_bulk_rows(vctx: VolumeContext) -> None:
     Generator(vctx).run()
 
 
+def step_person_reach(vctx: VolumeContext) -> None:
+    """The person search's reach and names (U4), set-based from the loaded rows: the bulk
+    load switches off the triggers that keep them otherwise (people migration 0005)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT people_personreach_refill()")
+        vctx.rows["person reach"] = cursor.fetchone()[0]
+
+
 VolumeStep = Callable[[VolumeContext], None]
 
 # In order; an app with demo data of its own adds a step here (after step_bulk_rows it can
@@ -717,6 +725,7 @@ VOLUME_STEPS: list[tuple[str, VolumeStep]] = [
     ("dossier plan", step_case_plan),
     ("users", step_volume_users),
     ("persons and dossiers (COPY)", step_bulk_rows),
+    ("person reach", step_person_reach),
     ("case steering (COPY)", step_steering_volume),
     ("partners' journal entries (SQL)", step_partner_entries),
     ("audit trail (COPY)", step_audit_trail),

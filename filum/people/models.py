@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.contrib.postgres.indexes import GinIndex, OpClass
@@ -18,6 +19,7 @@ from filum.records.tracking import audited
 from filum.tenancy.models import Organisation
 
 if TYPE_CHECKING:
+    from filum.cases.models import CaseQuerySet
     from filum.tenancy.policy import Actor
 
 
@@ -73,17 +75,46 @@ class PersonQuerySet(models.QuerySet["Person"]):
     def visible_to(self, actor: Actor, *, write: bool = False) -> PersonQuerySet:
         """Persons the actor may see (or change): registered by their organisation, or linked
         (as client or household member) to a dossier whose core data they may read (write)."""
-        from filum.cases.models import Case
-        from filum.tenancy.policy import allowed_relations
-
-        if not allowed_relations(actor.role, "core.write" if write else "core.read"):
+        reach = person_reach(actor, write=write)
+        if reach is None:
             return self.none()
-        cases = Case.objects.visible_to(actor, section="core", write=write)
-        as_client = cases.filter(client=OuterRef("pk"))
-        as_member = cases.filter(assistance_unit__members__person=OuterRef("pk"))
+        beyond = reach.beyond
         return self.filter(
-            Q(registered_by_id=actor.organisation_id) | Exists(as_client) | Exists(as_member)
+            Exists(reach.own.filter(person=OuterRef("pk")))
+            | Exists(beyond.filter(client=OuterRef("pk")))
+            | Exists(beyond.filter(assistance_unit__members__person=OuterRef("pk")))
         )
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Where the persons an actor may see come from (``person_reach``)."""
+
+    own: models.QuerySet[PersonReach]
+    beyond: CaseQuerySet
+
+
+def person_reach(actor: Actor, *, write: bool = False) -> Reach | None:
+    """The persons an actor may see (change), in two parts, or None for none at all.
+
+    ``own``: the reach rows of the actor's organisation: all of them when the role sees (edits)
+    the organisation's dossiers' core data, else those of the persons it registered.
+    ``beyond``: the dossiers whose core data the actor sees (edits) otherwise: active shares,
+    and their own dossiers for a role that does not see the organisation's. Their clients and
+    household members are visible, too. Together this is exactly "registered by the
+    organisation, or client or household member of a dossier the actor may read (write) the
+    core section of", which ``tests/test_person_reach.py`` pins."""
+    from filum.cases.models import Case
+    from filum.tenancy.policy import Relation, allowed_relations
+
+    relations = allowed_relations(actor.role, "core.write" if write else "core.read")
+    if not relations:
+        return None
+    own = PersonReach.objects.filter(organisation_id=actor.organisation_id)
+    if Relation.OWN_ORG not in relations:
+        own = own.filter(registered=True)
+    beyond = Case.objects.visible_to(actor, section="core", write=write, beyond_organisation=True)
+    return Reach(own=own, beyond=beyond)
 
 
 @audited()
@@ -103,8 +134,11 @@ class Person(models.Model):
     languages = models.CharField(
         _("languages"), max_length=200, blank=True, help_text=_("e.g. fr, de, ti (Tigrinya)")
     )
-    ahv_number = models.CharField(
-        _("AHV number"), max_length=13, null=True, blank=True, unique=True
+    # unique through the constraint ``person_ahv_unique`` (not ``unique=True``, which adds a
+    # second, pattern-ops index that no query uses: AHV numbers are looked up by equality)
+    # NULL, not "": many persons have none, and the constraint allows any number of NULLs
+    ahv_number = models.CharField(  # noqa: DJ001
+        _("AHV number"), max_length=13, null=True, blank=True
     )
     # Contact data
     street = models.CharField(_("street"), max_length=200, blank=True)
@@ -126,6 +160,7 @@ class Person(models.Model):
         verbose_name = _("person")
         verbose_name_plural = _("persons")
         constraints = [
+            models.UniqueConstraint(fields=["ahv_number"], name="person_ahv_unique"),
             models.CheckConstraint(
                 condition=Q(ahv_number__isnull=True) | Q(ahv_number__regex=r"^756[0-9]{10}$"),
                 name="person_ahv_format",
@@ -198,7 +233,10 @@ class AssistanceUnit(models.Model):
 
 @audited()
 class UnitMember(models.Model):
-    unit = models.ForeignKey(AssistanceUnit, on_delete=models.CASCADE, related_name="members")
+    # no index of its own: ``unit_member_unique`` (unit, person) serves lookups by unit
+    unit = models.ForeignKey(
+        AssistanceUnit, on_delete=models.CASCADE, related_name="members", db_index=False
+    )
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="unit_memberships")
     relation = models.CharField(_("relation"), max_length=16, choices=RelationToHead.choices)
 
@@ -216,3 +254,63 @@ class UnitMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id} ({self.relation})"
+
+
+class PersonReach(models.Model):
+    """Which organisation reaches which person without a share (U4, issue 7): derived state,
+    kept by database triggers, never written by the app.
+
+    A row (organisation, person) exists while the person is registered by the organisation
+    (``registered``) or is the client or a household member of a dossier it owns (``cases``
+    counts those facts: one per dossier as client, one per dossier and household membership).
+    The folded names are copied here so that the person search runs on the reach of one
+    organisation through an index, instead of matching a name across the canton and checking
+    visibility row by row. Shares are not stored: they end by date and are few, so the search
+    checks them when it runs. Triggers: people migration 0005 (persons) and cases migration
+    0014 (dossiers and household members); ``people_personreach_refill()`` rebuilds the table
+    from the facts (migration, volume loader)."""
+
+    pk = models.CompositePrimaryKey("organisation", "person")
+    # no foreign-key constraints (the triggers keep the rows in step) and no indexes of their
+    # own: the primary key starts with the organisation, ``person_reach_person`` serves the rest
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    person = models.ForeignKey(
+        Person, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    registered = models.BooleanField()
+    cases = models.IntegerField()
+    last_name = models.TextField()  # filum_fold(person.last_name)
+    first_name = models.TextField()  # filum_fold(person.first_name)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["person"], name="person_reach_person"),
+            models.Index(fields=["organisation", "last_name"], name="person_reach_last"),
+            models.Index(fields=["organisation", "first_name"], name="person_reach_first"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} reaches {self.person_id}"
+
+
+class FoldedName(models.Model):
+    """Every folded last and first name ever registered (U4): the person search first finds
+    the names similar to what was typed here, a few hundred among a few thousand, then the
+    persons bearing them through ``PersonReach``'s name indexes. Matching the names of 1.5 M
+    persons directly (and rechecking tens of thousands of trigram candidates for a common name)
+    was the slow part. Append-only, filled by the person trigger; a name no one bears any more
+    matches no person."""
+
+    name = models.TextField(primary_key=True)
+
+    class Meta:
+        indexes = [GinIndex(OpClass("name", name="gin_trgm_ops"), name="folded_name_trgm")]
+
+    def __str__(self) -> str:
+        return self.name

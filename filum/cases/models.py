@@ -158,7 +158,7 @@ class CaseQuerySet(models.QuerySet["Case"]):
         return self.filter(status=CaseStatus.OPEN)
 
 
-@audited()
+@audited(history_of="pgh_obj")
 class Case(models.Model):
     """One dossier per case, owned by one organisation (P1)."""
 
@@ -310,7 +310,7 @@ class ShareQuerySet(models.QuerySet["Share"]):
         )
 
 
-@audited()
+@audited(history_of="case")
 class Consent(models.Model):
     """A person's authorisation to pass on information (X4)."""
 
@@ -360,7 +360,7 @@ class Consent(models.Model):
         return self.kind == self.Kind.GENERAL or set(sections) <= set(self.sections)
 
 
-@audited()
+@audited(history_of="case")
 class Share(models.Model):
     """Opens named sections of a dossier to another organisation, for a reason, until a date."""
 
@@ -455,7 +455,7 @@ class TransitionText(models.TextChoices):
     CLOSED = "closed"  # closure reason code
 
 
-@audited()
+@audited(history_of="case")
 class CaseTransition(models.Model):
     """A lifecycle step of a dossier (opening, transitions, closure, transfer): who, when, why.
 
@@ -562,7 +562,7 @@ class ProposalQuerySet(models.QuerySet["SegmentProposal"]):
         )
 
 
-@audited()
+@audited(history_of="case")
 class SegmentProposal(models.Model):
     """A proposed segment with its criteria and written justification, waiting for a second
     person's decision (four eyes, S2). ``kind`` says what it is for."""
@@ -690,7 +690,7 @@ class SegmentProposalObjective(models.Model):
         return f"{self.proposal_id}: {self.objective_id}"
 
 
-@audited()
+@audited(history_of="case")
 class SegmentAssignment(models.Model):
     """One period of a dossier in a segment: ``[since, until)``; ``until`` empty means current.
     Periods of a dossier never overlap (exclusion constraint); the history is never rewritten,
@@ -760,7 +760,7 @@ class SegmentAssignment(models.Model):
         return f"{self.case}: {self.segment} {self.since:%d.%m.%Y}–{self.until or ''}"
 
 
-@audited()
+@audited(history_of="case")
 class TransferReport(models.Model):
     """What the sending worker hands over with a dossier (S2): the report, the proposed segment
     and their assessment."""

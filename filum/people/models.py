@@ -86,7 +86,7 @@ class PersonQuerySet(models.QuerySet["Person"]):
         )
 
 
-@audited()
+@audited(history_of="pgh_obj")
 class Person(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     last_name = models.CharField(_("last name"), max_length=100)

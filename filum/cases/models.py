@@ -208,7 +208,7 @@ def _granting_shares(actor: Actor, *, section: str, write: bool) -> ShareQuerySe
     )
 
 
-@audited()
+@audited(history_of="pgh_obj")
 class Case(models.Model):
     """One dossier per case, owned by one organisation (P1)."""
 
@@ -366,7 +366,7 @@ class ShareQuerySet(models.QuerySet["Share"]):
         )
 
 
-@audited()
+@audited(history_of="case")
 class Consent(models.Model):
     """A person's authorisation to pass on information (X4)."""
 
@@ -416,7 +416,7 @@ class Consent(models.Model):
         return self.kind == self.Kind.GENERAL or set(sections) <= set(self.sections)
 
 
-@audited()
+@audited(history_of="case")
 class Share(models.Model):
     """Opens named sections of a dossier to another organisation, for a reason, until a date."""
 
@@ -519,7 +519,7 @@ class TransitionText(models.TextChoices):
     CLOSED = "closed"  # closure reason code
 
 
-@audited()
+@audited(history_of="case")
 class CaseTransition(models.Model):
     """A lifecycle step of a dossier (opening, transitions, closure, transfer): who, when, why.
 
@@ -629,7 +629,7 @@ class ProposalQuerySet(models.QuerySet["SegmentProposal"]):
         )
 
 
-@audited()
+@audited(history_of="case")
 class SegmentProposal(models.Model):
     """A proposed segment with its criteria and written justification, waiting for a second
     person's decision (four eyes, S2). ``kind`` says what it is for."""
@@ -757,7 +757,7 @@ class SegmentProposalObjective(models.Model):
         return f"{self.proposal_id}: {self.objective_id}"
 
 
-@audited()
+@audited(history_of="case")
 class SegmentAssignment(models.Model):
     """One period of a dossier in a segment: ``[since, until)``; ``until`` empty means current.
     Periods of a dossier never overlap (exclusion constraint); the history is never rewritten,
@@ -827,7 +827,7 @@ class SegmentAssignment(models.Model):
         return f"{self.case}: {self.segment} {self.since:%d.%m.%Y}–{self.until or ''}"
 
 
-@audited()
+@audited(history_of="case")
 class TransferReport(models.Model):
     """What the sending worker hands over with a dossier (S2): the report, the proposed segment
     and their assessment."""

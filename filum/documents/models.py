@@ -36,7 +36,7 @@ def stored_name(instance: Document, filename: str) -> str:
     return f"{timezone.now():%Y}/{instance.pk.hex}"
 
 
-@audited()
+@audited(history_of="case")
 class Document(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="documents")

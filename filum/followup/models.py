@@ -144,7 +144,7 @@ class TaskQuerySet(models.QuerySet["Task"]):
         return self.filter(due_on__lte=day)
 
 
-@audited()
+@audited(history_of="case")
 class Task(models.Model):
     """A dated task on a dossier, for a person or for a role in the organisation it belongs
     to (``owner``): the dossier's owner for rule tasks, the creating organisation for tasks

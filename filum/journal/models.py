@@ -95,7 +95,7 @@ class ContactQuerySet(models.QuerySet["Contact"]):
         return self.counted().filter(is_face_to_face=True)
 
 
-@audited()
+@audited(history_of="case")
 class Contact(models.Model):
     """One event with the client in the journal. ``counts`` and ``is_face_to_face`` are fixed at
     recording time from the kind and the topic (S6), so the norms can be counted in SQL."""
@@ -212,7 +212,7 @@ class ServiceAgreementQuerySet(models.QuerySet["ServiceAgreement"]):
         return self.order_by("case_id", "-recorded_at", "-id").distinct("case_id")
 
 
-@audited()
+@audited(history_of="case")
 class ServiceAgreement(models.Model):
     """A service agreement (convention de prestations) of a dossier, or the recorded reason why
     there is none (S9). The latest row is the current state; earlier rows are the history."""

@@ -117,7 +117,7 @@ def person_reach(actor: Actor, *, write: bool = False) -> Reach | None:
     return Reach(own=own, beyond=beyond)
 
 
-@audited()
+@audited(history_of="pgh_obj")
 class Person(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     last_name = models.CharField(_("last name"), max_length=100)

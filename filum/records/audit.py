@@ -1,10 +1,20 @@
 """Everything that happened to one dossier: reads from the read log, changes from the
-pghistory audit tables (with before/after values and the acting user), presented for the
-data protection officer: field labels, names instead of ids, labels instead of codes."""
+pghistory audit tables (with before/after values and the acting user) and refused requests,
+presented for the data protection officer: field labels, names instead of ids, labels
+instead of codes.
+
+One page is one SQL statement whatever the history's length (U4): each source (every event
+table that names the dossier or its client, the read log, the denials) gives its newest
+``page_size + 1`` keys after the cursor through an index on (dossier, time, id); the page is
+the newest of those, and only its rows are then rendered as JSON and compared with the
+object's previous event (pghistory's ``Events`` view computes that for the whole history)."""
 
 from __future__ import annotations
 
 import datetime
+import functools
+import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,24 +22,35 @@ from typing import Any
 from django.apps import apps
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import FieldDoesNotExist
-from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Collate
+from django.db import connection, models
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
-from pghistory.models import Events
+from pghistory import core as pghistory_core
 
 from filum.cases.models import Case
 from filum.dates import add_days
-from filum.records.models import ReadKind, ReadLog
+from filum.people.models import Person
+from filum.records.models import DENIAL, ReadKind
 from filum.tenancy.models import User
 from filum.web.templatetags.filum import section_label
 
-PAGE_SIZE = 200
+PAGE_SIZE = 50
 HIDDEN_FIELDS = {"version", "updated_at", "created_at"}
-# Reads sort after every event of the same instant (model labels are lower-case ASCII).
+# Columns of an event row that are not the tracked object's: pghistory's and the hash chain's.
+EVENT_COLUMNS = ["pgh_id", "pgh_created_at", "pgh_label", "pgh_context_id", "pgh_obj_id"]
+CHAIN_COLUMNS = ["chain_seq", "prev_hash", "row_hash"]
+# Reads sort after every event of the same instant, denials just before them (model labels
+# are ASCII letters, "~" sorts after them; comparisons are in C collation in SQL and Python).
 READ_TAG = "~read"
+DENIAL_TAG = "~denied"
+CURSOR = re.compile(
+    r"^(?P<at>[0-9T:.+\- ]{19,40})\|(?P<tag>[A-Za-z0-9_.~]{1,100})\|(?P<id>[0-9]{1,18})$"
+)
+
+
+class BadCursor(ValueError):
+    """A page link that this page did not make (edited or cut off)."""
 
 
 @dataclass(frozen=True)
@@ -45,13 +66,20 @@ class Cursor:
 
     @classmethod
     def parse(cls, value: str | None) -> Cursor | None:
-        """A cursor from the page's link; anything malformed starts at the newest row."""
-        at_text, _sep, rest = (value or "").partition("|")
-        tag, _sep, id_text = rest.rpartition("|")
-        at = parse_datetime(at_text) if at_text else None
-        if at is None or timezone.is_naive(at) or not tag or not id_text.isdigit():
+        """The cursor of a page link; none for the first page. Raises ``BadCursor`` for
+        anything this page would not have written."""
+        if not value:
             return None
-        return cls(at=at, tag=tag, id=int(id_text))
+        match = CURSOR.match(value)
+        if match is None or match["tag"] not in tags():
+            raise BadCursor(value)
+        try:
+            at = parse_datetime(match["at"])
+        except ValueError:
+            at = None
+        if at is None or timezone.is_naive(at):
+            raise BadCursor(value)
+        return cls(at=at, tag=match["tag"], id=int(match["id"]))
 
 
 @dataclass
@@ -64,7 +92,7 @@ class ShownChange:
 @dataclass
 class AuditRow:
     at: datetime.datetime
-    kind: str  # "read" or "change"
+    kind: str  # "read", "change" or "denied"
     user_id: int | None
     what: str
     section: str = ""
@@ -75,6 +103,7 @@ class AuditRow:
     model_label: str = ""
     shown: list[ShownChange] = field(default_factory=list)
     key: tuple[str, int] = ("", 0)  # (tag, id): the order among rows of the same instant
+    path: str = ""  # the refused request's page
 
     @property
     def read_label(self) -> str:
@@ -85,6 +114,56 @@ class AuditRow:
 class AuditPage:
     rows: list[AuditRow]
     next_cursor: Cursor | None
+
+
+@dataclass(frozen=True)
+class EventSource:
+    """An event table whose rows belong to a dossier's history: those whose ``column`` is
+    the dossier's id, or, for ``client``, the id of the dossier's client."""
+
+    tag: str  # the event model's label, e.g. "cases.CaseEvent"
+    table: str
+    column: str
+    tracked: str  # the tracked model's label, e.g. "cases.Case"
+    client: bool
+
+
+@functools.cache
+def event_sources() -> tuple[EventSource, ...]:
+    """Every event table that references a dossier (like pghistory's ``references``), and
+    the client's own record (``tracks``)."""
+    sources = []
+    for related, client in ((Case, False), (Person, True)):
+        found = (
+            pghistory_core.event_models(tracks_model=related)
+            if client
+            else pghistory_core.event_models(references_model=related)
+        )
+        for model in found:
+            if client:
+                columns = [model._meta.get_field("pgh_obj").column]
+            else:
+                columns = [
+                    f.column
+                    for f in model._meta.fields
+                    if f.is_relation and f.related_model is related
+                ]
+            for column in columns:
+                sources.append(
+                    EventSource(
+                        tag=model._meta.label,
+                        table=model._meta.db_table,
+                        column=column,
+                        tracked=model.pgh_tracked_model._meta.label,
+                        client=client,
+                    )
+                )
+    return tuple(sources)
+
+
+@functools.cache
+def tags() -> frozenset[str]:
+    return frozenset({READ_TAG, DENIAL_TAG} | {s.tag for s in event_sources()})
 
 
 def _bounds(
@@ -98,21 +177,101 @@ def _bounds(
     return start, end
 
 
-def _after(cursor: Cursor, at: str, tag: Any, pk: str) -> Q:
-    """Rows after the cursor in (at desc, tag desc, id desc) order; ``tag`` is a constant
-    for the read log and the C-collated model label for events (so SQL and Python agree)."""
-    same_instant = Q(**{at: cursor.at})
-    if isinstance(tag, str):  # the whole source has one tag
-        if tag < cursor.tag:
-            return Q(**{f"{at}__lt": cursor.at}) | same_instant
-        if tag > cursor.tag:
-            return Q(**{f"{at}__lt": cursor.at})
-        return Q(**{f"{at}__lt": cursor.at}) | (same_instant & Q(**{f"{pk}__lt": cursor.id}))
-    return (
-        Q(**{f"{at}__lt": cursor.at})
-        | (same_instant & Q(tag_c__lt=cursor.tag))
-        | (same_instant & Q(tag_c=cursor.tag) & Q(**{f"{pk}__lt": cursor.id}))
+def _after(cursor: Cursor, tag: str, at: str, pk: str) -> tuple[str, list[Any]]:
+    """SQL for "after the cursor" in (at desc, tag desc, id desc) order, for a source whose
+    rows all carry ``tag``: a range on the source's own (at, id) index."""
+    if tag < cursor.tag:
+        return f"{at} <= %s", [cursor.at]
+    if tag > cursor.tag:
+        return f"{at} < %s", [cursor.at]
+    return f"({at}, {pk}) < (%s, %s)", [cursor.at, cursor.id]
+
+
+@dataclass
+class _Filter:
+    user_id: int | None
+    start: datetime.datetime | None
+    end: datetime.datetime | None
+    cursor: Cursor | None
+
+    def sql(self, tag: str, at: str, pk: str, user: str | None) -> tuple[str, list[Any]]:
+        """The conditions every source shares; ``user`` is the SQL of the acting user's id
+        as text (``None``: the source's user is in the request context)."""
+        parts: list[str] = []
+        params: list[Any] = []
+        if self.user_id:
+            if user is None:  # events: the user is in pghistory's context
+                parts.append(
+                    "EXISTS (SELECT 1 FROM pghistory_context c WHERE c.id = e.pgh_context_id"
+                    " AND c.metadata ->> 'user' = %s)"
+                )
+            else:
+                parts.append(f"{user} = %s")
+            params.append(str(self.user_id))
+        if self.start:
+            parts.append(f"{at} >= %s")
+            params.append(self.start)
+        if self.end:
+            parts.append(f"{at} < %s")
+            params.append(self.end)
+        if self.cursor:
+            condition, values = _after(self.cursor, tag, at, pk)
+            parts.append(condition)
+            params.extend(values)
+        return "".join(f" AND {p}" for p in parts), params
+
+
+def _history_sql(case: Case, filters: _Filter, take: int) -> tuple[str, list[Any]]:
+    keys: list[str] = []
+    params: list[Any] = []
+    order = "ORDER BY at DESC, id DESC LIMIT %s"
+    for source in event_sources():
+        where, values = filters.sql(source.tag, "e.pgh_created_at", "e.pgh_id", None)
+        keys.append(
+            "(SELECT %s::text AS tag, e.pgh_id::bigint AS id, e.pgh_created_at AS at,"  # noqa: S608 (registry names)
+            " NULL::bigint AS user_id, e.pgh_label::text AS what, ''::text AS section,"
+            " ''::text AS path, e.pgh_context_id AS context_id"
+            f' FROM "{source.table}" e WHERE e."{source.column}" = %s{where} {order})'
+        )
+        params += [source.tag, case.client_id if source.client else case.pk, *values, take]
+    where, values = filters.sql(READ_TAG, "r.at", "r.id", "r.user_id::text")
+    keys.append(
+        "(SELECT %s::text, r.id, r.at, r.user_id, r.kind::text, r.section::text, '', NULL::uuid"  # noqa: S608 (registry names)
+        f" FROM records_readlog r WHERE r.case_id = %s{where} {order})"
     )
+    params += [READ_TAG, case.pk, *values, take]
+    for object_type, object_id in (("case", case.pk), ("person", case.client_id)):
+        where, values = filters.sql(DENIAL_TAG, "s.at", "s.id", "s.user_id::text")
+        keys.append(
+            "(SELECT %s::text, s.id, s.at, s.user_id, 'denied', '', s.detail ->> 'path', NULL::uuid"  # noqa: S608 (registry names)
+            " FROM records_securityevent s WHERE s.kind = %s"
+            " AND (s.detail ->> 'object_type') = %s AND (s.detail ->> 'object_id') = %s"
+            f"{where} {order})"
+        )
+        params += [DENIAL_TAG, DENIAL, object_type, str(object_id), *values, take]
+    params.append(take)  # the page's own limit
+    # Only the page's events are rendered as JSON and compared with their previous event.
+    strip = [*EVENT_COLUMNS, *CHAIN_COLUMNS]
+    content = []
+    for tag, table in dict((s.tag, s.table) for s in event_sources()).items():
+        content.append(
+            "SELECT to_jsonb(e) - %s::text[] AS data,"  # noqa: S608 (registry names)
+            f' (SELECT to_jsonb(b) - %s::text[] FROM "{table}" b'
+            " WHERE b.pgh_obj_id = e.pgh_obj_id AND b.pgh_id < e.pgh_id"
+            " ORDER BY b.pgh_id DESC LIMIT 1) AS previous"
+            f' FROM "{table}" e WHERE p.tag = %s AND e.pgh_id = p.id'
+        )
+        params += [strip, strip, tag]
+    sql = (
+        f"WITH page AS MATERIALIZED (SELECT * FROM ({' UNION ALL '.join(keys)}) k"  # noqa: S608 (registry names)
+        ' ORDER BY at DESC, tag COLLATE "C" DESC, id DESC LIMIT %s)'
+        " SELECT p.tag, p.id, p.at, coalesce(p.user_id::text, c.metadata ->> 'user'),"
+        " p.what, p.section, p.path, x.data, x.previous"
+        " FROM page p LEFT JOIN pghistory_context c ON c.id = p.context_id"
+        f" LEFT JOIN LATERAL ({' UNION ALL '.join(content)}) x ON true"
+        ' ORDER BY p.at DESC, p.tag COLLATE "C" DESC, p.id DESC'
+    )
+    return sql, params
 
 
 def dossier_history(
@@ -122,47 +281,17 @@ def dossier_history(
     date_from: datetime.date | None = None,
     date_to: datetime.date | None = None,
     cursor: Cursor | None = None,
-    page_size: int = PAGE_SIZE,
+    page_size: int | None = None,
 ) -> AuditPage:
-    """One page of the dossier's reads and changes, newest first (keyset pagination: a
-    fixed number of queries whatever the page)."""
+    """One page of the dossier's reads, changes and refused requests, newest first (keyset
+    pagination: one query whatever the page and the history's length)."""
+    page_size = page_size or PAGE_SIZE
     start, end = _bounds(date_from, date_to)
-    reads = ReadLog.objects.filter(case_id=case.pk)
-    # references() takes objects of one model only: the dossier (with the rows pointing to
-    # it) and the client's own record are two queries.
-    event_sets = [
-        qs.annotate(tag_c=Collate(F("pgh_model"), "C"))
-        for qs in (Events.objects.references(case), Events.objects.tracks(case.client))
-    ]
-    if user_id:
-        reads = reads.filter(user_id=user_id)
-        event_sets = [e.filter(pgh_context__user=user_id) for e in event_sets]
-    if start:
-        reads = reads.filter(at__gte=start)
-        event_sets = [e.filter(pgh_created_at__gte=start) for e in event_sets]
-    if end:
-        reads = reads.filter(at__lt=end)
-        event_sets = [e.filter(pgh_created_at__lt=end) for e in event_sets]
-    if cursor:
-        reads = reads.filter(_after(cursor, "at", READ_TAG, "id"))
-        after = _after(cursor, "pgh_created_at", None, "pgh_id")
-        event_sets = [e.filter(after) for e in event_sets]
-    take = page_size + 1
-    rows = [
-        AuditRow(
-            at=r.at,
-            kind="read",
-            user_id=r.user_id,
-            what=r.kind,
-            section=r.section,
-            key=(READ_TAG, r.id),
-        )
-        for r in reads.order_by("-at", "-id")[:take]
-    ]
-    for qs in event_sets:
-        for event in qs.order_by("-pgh_created_at", "-tag_c", "-pgh_id")[:take]:
-            rows.append(_change_row(event))
-    rows.sort(key=lambda r: (r.at, r.key), reverse=True)
+    sql, params = _history_sql(case, _Filter(user_id, start, end, cursor), page_size + 1)
+    with connection.cursor() as db:
+        db.execute(sql, params)
+        found = db.fetchall()
+    rows = [_row(*values) for values in found]
     next_cursor = None
     if len(rows) > page_size:
         rows = rows[:page_size]
@@ -172,30 +301,55 @@ def dossier_history(
     return AuditPage(rows=rows, next_cursor=next_cursor)
 
 
-def _change_row(event: Any) -> AuditRow:
-    context = event.pgh_context or {}
-    diff = event.pgh_diff or {}
+def _row(
+    tag: str,
+    pk: int,
+    at: datetime.datetime,
+    user: str | None,
+    what: str,
+    section: str,
+    path: str | None,
+    data: str | None,
+    previous: str | None,
+) -> AuditRow:
+    user_id = int(user) if user and user.isdigit() else None
+    if tag == READ_TAG:
+        return AuditRow(
+            at=at, kind="read", user_id=user_id, what=what, section=section, key=(tag, pk)
+        )
+    if tag == DENIAL_TAG:
+        return AuditRow(
+            at=at, kind="denied", user_id=user_id, what=what, path=path or "", key=(tag, pk)
+        )
+    data, previous = _json(data) or {}, _json(previous)
+    # pghistory's diff: the fields whose value differs from the object's previous event
     changes = [
-        (name, values[0], values[1])
-        for name, values in sorted(diff.items())
-        if name not in HIDDEN_FIELDS
+        (name, previous[name], value)
+        for name, value in sorted(data.items())
+        if previous is not None and name in previous and previous[name] != value
     ]
-    if not diff and event.pgh_label == "insert":
-        changes = [
-            (name, None, value)
-            for name, value in sorted((event.pgh_data or {}).items())
-            if name not in HIDDEN_FIELDS
-        ]
+    if not changes and what == "insert":
+        changes = [(name, None, value) for name, value in sorted(data.items())]
     return AuditRow(
-        at=event.pgh_created_at,
+        at=at,
         kind="change",
-        user_id=context.get("user"),
-        what=event.pgh_model.split(".")[-1].removesuffix("Event"),
-        label=event.pgh_label,
-        changes=changes,
-        model=event.pgh_obj_model or "",
-        key=(event.tag_c, event.pgh_id),
+        user_id=user_id,
+        what=tag.split(".")[-1].removesuffix("Event"),
+        label=what,
+        changes=[c for c in changes if c[0] not in HIDDEN_FIELDS],
+        model=_tracked()[tag],
+        key=(tag, pk),
     )
+
+
+def _json(value: Any) -> Any:
+    """jsonb from a raw cursor: Django has psycopg hand it over as text."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+@functools.cache
+def _tracked() -> dict[str, str]:
+    return {s.tag: s.tracked for s in event_sources()}
 
 
 # --- presentation ------------------------------------------------------------------------
@@ -221,7 +375,7 @@ def _field(model: type[models.Model] | None, name: str) -> Any:
 
 def _present(rows: list[AuditRow]) -> None:
     """Labels for models and fields, and readable values: related objects by name (one
-    query per related model for the whole page), choices by label, dates in local time."""
+    query for the whole page), choices by label, dates in local time."""
     wanted: dict[type[models.Model], set[Any]] = defaultdict(set)
     wanted[User] = {r.user_id for r in rows if r.user_id}
     for row in rows:
@@ -231,14 +385,13 @@ def _present(rows: list[AuditRow]) -> None:
             fld = _field(model, name)
             if fld is not None and fld.is_relation and fld.many_to_one:
                 wanted[fld.related_model].update(v for v in (before, after) if v is not None)
-    found = {related: related._default_manager.in_bulk(ids) for related, ids in wanted.items()}
+    found = _objects(wanted)
     names = {
-        related: {str(pk): str(obj) for pk, obj in objects.items()}
-        for related, objects in found.items()
+        related: {pk: str(obj) for pk, obj in objects.items()} for related, objects in found.items()
     }
-    users: dict[Any, Any] = found[User]
+    users: dict[str, Any] = found.get(User, {})
     for row in rows:
-        row.user = users.get(row.user_id) if row.user_id else None
+        row.user = users.get(str(row.user_id)) if row.user_id else None
         model = _model(row.model)
         row.shown = []
         for name, before, after in row.changes:
@@ -251,6 +404,37 @@ def _present(rows: list[AuditRow]) -> None:
                     after=_value(fld, after, names),
                 )
             )
+
+
+def _objects(
+    wanted: dict[type[models.Model], set[Any]],
+) -> dict[type[models.Model], dict[str, models.Model]]:
+    """The objects a page names, of every model in one query (so the page's query count does
+    not depend on what its rows name): each row as JSON, turned back into an instance."""
+    parts: list[str] = []
+    params: list[Any] = []
+    for related, ids in wanted.items():
+        pk: Any = related._meta.pk
+        table, column = (connection.ops.quote_name(n) for n in (related._meta.db_table, pk.column))
+        parts.append(
+            f"SELECT %s::text, to_jsonb(t) FROM {table} t"  # noqa: S608 (registry names)
+            f" WHERE t.{column} = ANY(%s::text[]::{pk.rel_db_type(connection)}[])"
+        )
+        params += [related._meta.label, [str(i) for i in ids]]
+    found: dict[type[models.Model], dict[str, models.Model]] = defaultdict(dict)
+    if not parts:
+        return found
+    with connection.cursor() as db:
+        db.execute(" UNION ALL ".join(parts), params)
+        for label, text in db.fetchall():
+            related, data = apps.get_model(label), _json(text)
+            values = {
+                f.attname: f.to_python(data.get(f.column)) for f in related._meta.concrete_fields
+            }
+            obj = related(**values)
+            obj._state.adding = False
+            found[related][str(obj.pk)] = obj
+    return found
 
 
 def _value(fld: Any, value: Any, names: dict[Any, dict[str, str]]) -> str | None:

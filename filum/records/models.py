@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.fields.json import KT
 from django.db.models.functions import TruncHour
 from django.utils import timezone
@@ -89,6 +89,15 @@ class SecurityEvent(models.Model):
                 fields=["organisation_id", "-at", "-id"],
                 condition=Q(kind=DENIAL),
                 name="securityevent_denials",
+            ),
+            # The denials of one dossier (or person) in its audit, newest first (U4).
+            models.Index(
+                KT("detail__object_type"),
+                KT("detail__object_id"),
+                F("at").desc(),
+                F("id").desc(),
+                condition=Q(kind=DENIAL),
+                name="securityevent_denied_object",
             ),
         ]
 

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from filum.cases.models import Case
-from filum.records.audit import Cursor, dossier_history
+from filum.records.audit import BadCursor, Cursor, dossier_history
 from filum.records.forms import AuditFilterForm, FindCaseForm
 from filum.records.models import DENIAL, AuditVerification, SecurityEvent
 from filum.records.permissions import get_audited_case_for_actor
@@ -52,12 +52,16 @@ def audit_case(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
         .order_by("last_name", "first_name")
     )
     filters = request.GET.copy()
-    cursor = Cursor.parse(filters.pop("before", [""])[-1])
+    bad_link = False
+    try:
+        cursor = Cursor.parse(filters.pop("before", [""])[-1])
+    except BadCursor:
+        cursor, bad_link = None, True
     form = AuditFilterForm(filters or None, users=users)
     rows = []
     first_query = filters.urlencode()
     next_query = ""
-    if not form.is_bound or form.is_valid():
+    if not bad_link and (not form.is_bound or form.is_valid()):
         data = form.cleaned_data if form.is_bound else {}
         page = dossier_history(
             case,
@@ -79,8 +83,11 @@ def audit_case(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
             "form": form,
             "first_query": first_query,
             "next_query": next_query,
-            "first_page": cursor is None,
+            "first_page": cursor is None and not bad_link,
+            "bad_link": bad_link,
         },
+        # an edited or cut-off page link: say so, and offer the newest entries (U4)
+        status=400 if bad_link else 200,
     )
 
 

@@ -23,7 +23,8 @@ PERSON_DETAIL = 13
 CASE_LIST = 8
 CASE_DETAIL_OWNER = 13
 CASE_DETAIL_PARTNER = 12
-AUDIT_CASE = 19  # the DPO's own read is logged (0012); one query per kind of object named (§6)
+# the DPO's own read is logged (0012); the history is one query, the names on it one more (U4)
+AUDIT_CASE = 12
 
 
 def populate(world, dossiers: int) -> Case:
@@ -130,3 +131,28 @@ def test_x2_audit_page_queries_do_not_grow(populated, django_assert_num_queries)
     client = world.dpo.client()
     with django_assert_num_queries(AUDIT_CASE):
         get_ok(client, reverse("audit_case", args=[case.pk]))
+
+
+@pytest.fixture(params=[5, 80], ids=["short-history", "long-history"])
+def long_history(request, world):
+    """The world's dossier with ``request.param`` rounds of reads, changes and refused
+    requests: a short history fits one page, a long one fills several."""
+    case = world.case
+    for n in range(request.param):
+        log_read(actor=world.colleague.actor, case_id=case.pk, sections=["core", "journal"])
+        Case.objects.filter(pk=case.pk).update(title=f"Aide {n}", responsible=world.worker.user)
+    world.outsider.client().get(reverse("case_detail", args=[case.pk]))
+    return world, case
+
+
+def test_u4_audit_page_queries_do_not_grow_with_the_history(
+    long_history, django_assert_num_queries
+):
+    world, case = long_history
+    client = world.dpo.client()
+    with django_assert_num_queries(AUDIT_CASE):
+        get_ok(client, reverse("audit_case", args=[case.pk]))
+    older = client.get(reverse("audit_case", args=[case.pk])).context["next_query"]
+    if older:  # the next page costs the same
+        with django_assert_num_queries(AUDIT_CASE):
+            get_ok(client, reverse("audit_case", args=[case.pk]) + "?" + older)

@@ -13,6 +13,7 @@ import pytest
 import time_machine
 from django.apps import apps
 from django.db import connection, transaction
+from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 
@@ -394,9 +395,121 @@ def test_x6_the_audit_pages_through_all_rows_without_gaps_or_repeats(world):
     assert seen == [(r.at, r.key) for r in full.rows]
 
 
-def test_x6_a_broken_page_link_shows_the_newest_rows(world):
+def _denial(world: Any) -> None:
+    """The outsider asks for the dossier and is refused: a denial of it (R14)."""
+    assert (
+        world.outsider.client().get(reverse("case_detail", args=[world.case.pk])).status_code == 404
+    )
+
+
+def _pages(client: Any, url: str, data: dict[str, Any]) -> list[list[Any]]:
+    """Every page, following the "older" link from the newest."""
+    pages, query = [], dict(data)
+    while True:
+        response = client.get(url, query)
+        assert response.status_code == 200
+        pages.append([(r.at, r.key) for r in response.context["rows"]])
+        if not response.context["next_query"]:
+            return pages
+        query = QueryDict(response.context["next_query"]).dict()
+
+
+def test_u4_the_audit_pages_by_links_without_gaps_or_repeats(world, monkeypatch):
+    """Through HTTP, small pages over reads, changes and denials, with and without a filter:
+    the pages together are exactly the whole history, newest first (issue 7)."""
+    _history(world)
+    _denial(world)
+    url = reverse("audit_case", args=[world.case.pk])
+    dpo = world.dpo.client()
+    for data in ({}, {"user": world.worker.user.pk}, {"date_to": TODAY().isoformat()}):
+        monkeypatch.setattr("filum.records.audit.PAGE_SIZE", 3)
+        pages = _pages(dpo, url, data)
+        monkeypatch.undo()
+        assert all(len(page) == 3 for page in pages[:-1]) and len(pages) > 2, data
+        seen = [row for page in pages for row in page]
+        # each GET logs the DPO's audit reads before its page: the history as of the first
+        whole = dossier_history(world.case, page_size=10_000, **_filters(data)).rows
+        keys = [(r.at, r.key) for r in whole]
+        assert seen == keys[keys.index(seen[0]) :], data
+
+
+def _filters(data: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    if "user" in data:
+        found["user_id"] = data["user"]
+    if "date_to" in data:
+        found["date_to"] = datetime.date.fromisoformat(data["date_to"])
+    return found
+
+
+def test_u4_the_dossier_audit_shows_refused_requests(world):
+    _denial(world)
+    response = world.dpo.client().get(reverse("audit_case", args=[world.case.pk]))
+    denied = [r for r in response.context["rows"] if r.kind == "denied"]
+    assert [(r.user, r.path) for r in denied] == [
+        (world.outsider.user, reverse("case_detail", args=[world.case.pk]))
+    ]
+    assert "refusé" in audit_table(response)
+    # the filter by person applies to them too
+    other = world.dpo.client().get(
+        reverse("audit_case", args=[world.case.pk]), {"user": world.worker.user.pk}
+    )
+    assert not [r for r in other.context["rows"] if r.kind == "denied"]
+
+
+def test_u4_the_audit_hides_the_hash_chain_columns(world):
+    world.case.title = "Aide au logement"
+    world.case.save()
+    response = world.dpo.client().get(reverse("audit_case", args=[world.case.pk]))
+    names = {c[0] for row in response.context["rows"] for c in row.changes}
+    assert "title" in names
+    assert not names & {"chain_seq", "prev_hash", "row_hash", "pgh_id", "pgh_obj_id"}
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        "garbage|x|1",
+        "2024-01-01T00:00:00+00:00|~read|99999999999999999999",
+        "2024-13-45T00:00:00+00:00|~read|1",
+        "2024-01-01T00:00:00|~read|1",
+        "2024-01-01T00:00:00+00:00|bogus.Model|1",
+        "2024-01-01T00:00:00+00:00|~read|\uff11",
+        "2024-01-01T00:00:00+00:00|~read|-1",
+        "'; DROP TABLE records_readlog; --",
+        "2024-01-01T00:00:00+00:00|~read|1|2",
+    ],
+)
+def test_u4_an_edited_page_link_answers_400_not_an_error(world, before):
     _history(world)
     url = reverse("audit_case", args=[world.case.pk])
-    response = world.dpo.client().get(url, {"before": "garbage|x|1"})
+    response = world.dpo.client().get(url, {"before": before, "user": world.worker.user.pk})
+    assert response.status_code == 400
+    assert response.context["rows"] == []
+    body = text(response)
+    assert "Ce lien de page n'est pas valable" in body
+    assert f'href="?user={world.worker.user.pk}"' in body  # the newest entries, same filter
+
+
+def test_u4_a_page_link_past_the_oldest_row_gives_an_empty_page(world):
+    _history(world)
+    url = reverse("audit_case", args=[world.case.pk])
+    response = world.dpo.client().get(url, {"before": "1990-01-01T00:00:00+00:00|~read|1"})
     assert response.status_code == 200
-    assert response.context["rows"]
+    assert response.context["rows"] == []
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [("fr", "Saisissez une date valide."), ("de", "Bitte ein gültiges Datum eingeben.")],
+)
+def test_u4_a_bad_date_in_the_filter_says_so_in_the_users_language(world, language, message):
+    _history(world)
+    dpo = world.dpo.client()
+    dpo.cookies["django_language"] = language
+    url = reverse("audit_case", args=[world.case.pk])
+    response = dpo.get(url, {"date_from": "2024-02-30"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["date_from"] == [message]
+    assert response.context["rows"] == []
+    assert message in text(response)

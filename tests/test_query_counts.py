@@ -40,7 +40,8 @@ CASE_LIST = {
 }
 CASE_DETAIL_OWNER = 12
 CASE_DETAIL_PARTNER = 11
-AUDIT_CASE = 18  # the DPO's own read is logged (0012); one query per kind of object named (§6)
+# the DPO's own read is logged (0012); the history is one query, the names on it one more (U4)
+AUDIT_CASE = 11
 
 
 def populate(world, dossiers: int) -> Case:
@@ -193,3 +194,28 @@ def test_u4_requests_within_a_minute_save_no_session(world):
     assert not session_writes(start + datetime.timedelta(seconds=30))
     assert not session_writes(start + datetime.timedelta(seconds=59))
     assert session_writes(start + datetime.timedelta(seconds=61))
+
+
+@pytest.fixture(params=[5, 80], ids=["short-history", "long-history"])
+def long_history(request, world):
+    """The world's dossier with ``request.param`` rounds of reads, changes and refused
+    requests: a short history fits one page, a long one fills several."""
+    case = world.case
+    for n in range(request.param):
+        log_read(actor=world.colleague.actor, case_id=case.pk, sections=["core", "journal"])
+        Case.objects.filter(pk=case.pk).update(title=f"Aide {n}", responsible=world.worker.user)
+    world.outsider.client().get(reverse("case_detail", args=[case.pk]))
+    return world, case
+
+
+def test_u4_audit_page_queries_do_not_grow_with_the_history(
+    long_history, django_assert_num_queries
+):
+    world, case = long_history
+    client = world.dpo.client()
+    with django_assert_num_queries(AUDIT_CASE):
+        get_ok(client, reverse("audit_case", args=[case.pk]))
+    older = client.get(reverse("audit_case", args=[case.pk])).context["next_query"]
+    if older:  # the next page costs the same
+        with django_assert_num_queries(AUDIT_CASE):
+            get_ok(client, reverse("audit_case", args=[case.pk]) + "?" + older)

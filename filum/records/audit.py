@@ -134,20 +134,18 @@ def event_sources() -> tuple[EventSource, ...]:
     the client's own record (``tracks``)."""
     sources = []
     for related, client in ((Case, False), (Person, True)):
-        found = (
+        found: list[Any] = (
             pghistory_core.event_models(tracks_model=related)
             if client
             else pghistory_core.event_models(references_model=related)
         )
         for model in found:
-            if client:
-                columns = [model._meta.get_field("pgh_obj").column]
-            else:
-                columns = [
-                    f.column
-                    for f in model._meta.fields
-                    if f.is_relation and f.related_model is related
-                ]
+            fields: list[Any] = model._meta.fields
+            columns: list[str] = [
+                f.column
+                for f in fields
+                if (f.name == "pgh_obj" if client else f.is_relation and f.related_model is related)
+            ]
             for column in columns:
                 sources.append(
                     EventSource(
@@ -195,8 +193,8 @@ class _Filter:
     cursor: Cursor | None
 
     def sql(self, tag: str, at: str, pk: str, user: str | None) -> tuple[str, list[Any]]:
-        """The conditions every source shares; ``user`` is the SQL of the acting user's id
-        as text (``None``: the source's user is in the request context)."""
+        """The conditions every source shares; ``user`` is the column of the acting user
+        (``None``: the source's user is in the request context)."""
         parts: list[str] = []
         params: list[Any] = []
         if self.user_id:
@@ -205,9 +203,10 @@ class _Filter:
                     "EXISTS (SELECT 1 FROM pghistory_context c WHERE c.id = e.pgh_context_id"
                     " AND c.metadata ->> 'user' = %s)"
                 )
+                params.append(str(self.user_id))
             else:
                 parts.append(f"{user} = %s")
-            params.append(str(self.user_id))
+                params.append(self.user_id)
         if self.start:
             parts.append(f"{at} >= %s")
             params.append(self.start)
@@ -234,14 +233,14 @@ def _history_sql(case: Case, filters: _Filter, take: int) -> tuple[str, list[Any
             f' FROM "{source.table}" e WHERE e."{source.column}" = %s{where} {order})'
         )
         params += [source.tag, case.client_id if source.client else case.pk, *values, take]
-    where, values = filters.sql(READ_TAG, "r.at", "r.id", "r.user_id::text")
+    where, values = filters.sql(READ_TAG, "r.at", "r.id", "r.user_id")
     keys.append(
         "(SELECT %s::text, r.id, r.at, r.user_id, r.kind::text, r.section::text, '', NULL::uuid"  # noqa: S608 (registry names)
         f" FROM records_readlog r WHERE r.case_id = %s{where} {order})"
     )
     params += [READ_TAG, case.pk, *values, take]
     for object_type, object_id in (("case", case.pk), ("person", case.client_id)):
-        where, values = filters.sql(DENIAL_TAG, "s.at", "s.id", "s.user_id::text")
+        where, values = filters.sql(DENIAL_TAG, "s.at", "s.id", "s.user_id")
         keys.append(
             "(SELECT %s::text, s.id, s.at, s.user_id, 'denied', '', s.detail ->> 'path', NULL::uuid"  # noqa: S608 (registry names)
             " FROM records_securityevent s WHERE s.kind = %s"
@@ -321,15 +320,16 @@ def _row(
         return AuditRow(
             at=at, kind="denied", user_id=user_id, what=what, path=path or "", key=(tag, pk)
         )
-    data, previous = _json(data) or {}, _json(previous)
+    now: dict[str, Any] = _json(data) or {}
+    before: dict[str, Any] | None = _json(previous)
     # pghistory's diff: the fields whose value differs from the object's previous event
     changes = [
-        (name, previous[name], value)
-        for name, value in sorted(data.items())
-        if previous is not None and name in previous and previous[name] != value
+        (name, before[name], value)
+        for name, value in sorted(now.items())
+        if before is not None and name in before and before[name] != value
     ]
     if not changes and what == "insert":
-        changes = [(name, None, value) for name, value in sorted(data.items())]
+        changes = [(name, None, value) for name, value in sorted(now.items())]
     return AuditRow(
         at=at,
         kind="change",

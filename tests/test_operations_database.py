@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connection
 from psycopg.conninfo import make_conninfo
 
+import filum.batch
 from filum import embedded_db
 from filum.batch import batch_connections
 from filum.dbroles import APP_ROLE_SETTINGS, BATCH_OPTIONS
@@ -56,17 +57,36 @@ def test_u4_batch_sessions_of_the_app_role_have_no_limits():
         assert current(conn, "jit") == "off"
 
 
-def test_u4_batch_job_connections_start_with_the_batch_options(monkeypatch):
+class FakeConnection:
+    def __init__(self, options: dict[str, str]) -> None:
+        self.settings_dict = {"OPTIONS": options}
+        self.in_atomic_block = False
+        self.closed = 0
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+@pytest.mark.parametrize("options", [{}, {"options": "-c search_path=public"}])
+def test_u4_batch_job_connections_start_with_the_batch_options(monkeypatch, options):
     """@batch_job reopens the connection with the options, and puts the settings back."""
-    options = connection.settings_dict.setdefault("OPTIONS", {})
-    before = dict(options)
-    closed = []
-    monkeypatch.setattr(connection, "close", lambda: closed.append(True))
-    monkeypatch.setattr(connection, "in_atomic_block", False)
+    fake = FakeConnection(dict(options))
+    monkeypatch.setattr(filum.batch, "connections", {"default": fake})
     with batch_connections():
-        assert BATCH_OPTIONS in connection.settings_dict["OPTIONS"]["options"]
-    assert connection.settings_dict["OPTIONS"] == before
-    assert len(closed) == 2
+        assert fake.settings_dict["OPTIONS"]["options"].endswith(BATCH_OPTIONS)
+        if options:
+            assert fake.settings_dict["OPTIONS"]["options"].startswith(options["options"])
+    assert fake.settings_dict["OPTIONS"] == options
+    assert fake.closed == 2
+
+
+def test_u4_batch_job_leaves_a_connection_inside_a_transaction_alone(monkeypatch):
+    fake = FakeConnection({})
+    fake.in_atomic_block = True
+    monkeypatch.setattr(filum.batch, "connections", {"default": fake})
+    with batch_connections():
+        assert fake.settings_dict["OPTIONS"] == {}
+    assert fake.closed == 0
 
 
 def test_u4_app_role_settings_are_meant_for_web_requests():

@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from filum.cases.changes import facts_changed
 from filum.cases.models import (
     DATED_CHILDREN,
     Case,
@@ -84,6 +85,7 @@ def do_open_case(
     )
     case.refresh_from_db(fields=["number"])
     _record(case, actor=actor, kind="opened", to_stage=Stage.INTAKE_1, on=opened_on)
+    facts_changed([case.pk])
     return case
 
 
@@ -147,6 +149,7 @@ def do_update_case(*, actor: Actor, case: Case, version: int, data: dict[str, An
     )
     if updated == 0:
         raise EditConflict
+    facts_changed([case.pk])
     case.refresh_from_db()
     return case
 
@@ -169,6 +172,7 @@ def do_close_case(
         version=F("version") + 1,
         updated_at=timezone.now(),
     )
+    facts_changed([case.pk])
     case.refresh_from_db()
     _record(
         case,

@@ -1,9 +1,11 @@
 """What the cockpit and the team view show, assembled with a fixed number of queries.
 
-The lights are computed per dossier (``lights_for_cases``), so a worker's whole open portfolio
-is evaluated on each visit (about 80 dossiers); the counts of the tiles come from the same
-rows, and the filters of the table are applied to them afterwards. Which dossiers are listed
-is decided in SQL from ``Case.objects.visible_to``.
+The lights are the kept ones (``filum.followup.kept``, decision 0015): the cockpit reads the
+rows of its dossiers (about 80) and evaluates only those missing or not of today; the counts of
+the tiles come from the same rows, and the filters of the table are applied to them afterwards.
+The team view counts in SQL (per worker, segment and light) and loads the details of the red
+and "for your information" dossiers it lists only. Which dossiers are listed is decided in SQL
+from ``Case.objects.visible_to``.
 """
 
 from __future__ import annotations
@@ -15,15 +17,16 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from filum.cases.models import Case, SegmentProposal, Stage
-from filum.followup.lights import CaseLight, lights_for_cases
+from filum.followup import kept
+from filum.followup.lights import CaseLight
 from filum.followup.models import Task
 from filum.followup.permissions import tasks_visible_to
-from filum.followup.rules import INFO_CODES, Level
+from filum.followup.rules import Level
 from filum.followup.texts import finding_title, task_title
 from filum.tenancy.models import Membership, Role, User
 from filum.tenancy.policy import Actor
@@ -59,15 +62,18 @@ SORTS = {
     "due": gettext_lazy("Next step"),
     "opened": gettext_lazy("Opened"),
 }
-NORM_MISSED = frozenset({"norm_missed", "norm_face_to_face_missed"})
 STAGE_ORDER = {Stage.INTAKE_1: 0, Stage.INTAKE_2: 1, Stage.COUNSELLING: 2, Stage.CLOSED: 3}
 
 
 def segment_key(case: Case) -> str:
     """A, B, C; "intake" for the intake stages; "none" for counselling without a segment."""
-    if case.stage in (Stage.INTAKE_1, Stage.INTAKE_2):
+    return _segment_key(case.stage, case.segment)
+
+
+def _segment_key(stage: str, segment: str | None) -> str:
+    if stage in (Stage.INTAKE_1, Stage.INTAKE_2):
         return "intake"
-    return case.segment or "none"
+    return segment or "none"
 
 
 @dataclass
@@ -174,7 +180,7 @@ def build_cockpit(
     truncated = len(cases) > COCKPIT_LIMIT
     cases = cases[:COCKPIT_LIMIT]
     ids = [c.pk for c in cases]
-    lights = lights_for_cases(ids, as_of) if ids else {}
+    lights = kept.lights_of(ids, as_of)
     next_tasks: dict[uuid.UUID, Task] = {}
     open_counts: Counter[uuid.UUID] = Counter()
     due_counts: Counter[uuid.UUID] = Counter()
@@ -314,6 +320,10 @@ class TeamView:
     # workers decide (S4, the head controls).
     info_rows: list[Row] = field(default_factory=list)
     requests: list[SegmentProposal] = field(default_factory=list)
+    # Lights not evaluated for ``as_of`` (beyond what the page evaluates itself, decision
+    # 0015): shown as of their last evaluation, the oldest of which is ``stale_since``.
+    stale_lights: int = 0
+    stale_since: datetime.date | None = None
 
 
 TEAM_ROLES = (Role.SOCIAL_WORKER, Role.INTAKE_WORKER, Role.SECTION_HEAD)
@@ -330,6 +340,57 @@ def team_members(actor: Actor, *, whole_organisation: bool = False) -> QuerySet[
     return qs.select_related("user").order_by("user__last_name", "user__first_name", "role")
 
 
+def _team_counts(cases: QuerySet[Case], as_of: datetime.date) -> list[dict[str, Any]]:
+    """Open dossiers per worker, stage, segment and kept light, with the contact check and
+    how many lights are missing or not of ``as_of``: one GROUP BY."""
+    current = Q(kept_light__as_of=as_of)
+    return list(
+        cases.order_by()
+        .values("responsible_id", "stage", "segment", "kept_light__level")
+        .annotate(
+            n=Count("pk"),
+            with_norm=Count("pk", filter=Q(kept_light__has_norm=True)),
+            norm_missed=Count("pk", filter=Q(kept_light__norm_missed=True)),
+            stale=Count("pk", filter=Q(kept_light__isnull=True) | ~current),
+            oldest=Min("kept_light__as_of", filter=~current),
+        )
+    )
+
+
+def _team_rows(cases: QuerySet[Case]) -> tuple[list[Row], list[Row]]:
+    """The first ``TEAM_RED_LIMIT`` red dossiers and the first ``TEAM_RED_LIMIT`` "for your
+    information" ones (a dossier may be both), by caseworker and number: one lean query picks
+    them, one loads the details and kept lights of those shown only."""
+    candidates = sorted(
+        cases.filter(Q(kept_light__level=Level.RED) | Q(kept_light__info=True))
+        .order_by()
+        .values_list(
+            "responsible__last_name", "number", "pk", "kept_light__level", "kept_light__info"
+        )
+    )
+    red = [pk for _name, _n, pk, level, _info in candidates if level == Level.RED]
+    info = [pk for _name, _n, pk, _level, is_info in candidates if is_info]
+    red, info = red[:TEAM_RED_LIMIT], info[:TEAM_RED_LIMIT]
+    shown: dict[uuid.UUID, Case] = {}
+    if red or info:
+        details = Case.objects.filter(pk__in=red + info)
+        shown = {c.pk: c for c in details.select_related("client", "responsible", "kept_light")}
+
+    def rows(ids: list[uuid.UUID]) -> list[Row]:
+        return [
+            Row(
+                case=shown[i],
+                light=kept.light_from_kept(shown[i].kept_light),
+                next_task=None,
+                open_tasks=0,
+                due_tasks=0,
+            )
+            for i in ids
+        ]
+
+    return rows(red), rows(info)
+
+
 def build_team_view(
     *, actor: Actor, as_of: datetime.date, whole_organisation: bool = False
 ) -> TeamView:
@@ -341,53 +402,36 @@ def build_team_view(
         )
         if membership.role != Role.SECTION_HEAD:
             caseworkers.add(membership.user_id)
-    cases = list(
+    cases = (
         Case.objects.visible_to(actor)
         .open()
         .filter(owner_id=actor.organisation_id, responsible_id__in=list(workers))
-        .only("id", "responsible_id", "segment", "stage")
     )
-    lights = lights_for_cases([c.pk for c in cases], as_of) if cases else {}
-    red_ids: list[uuid.UUID] = []
-    info_ids: list[uuid.UUID] = []
-    for case in cases:
-        line = workers[case.responsible_id]  # type: ignore[index]
-        line.counts[segment_key(case)] += 1
-        light = lights.get(case.pk)
-        if light is None:
+    counts = _team_counts(cases, as_of)
+    if any(group["stale"] for group in counts):
+        # Lights missing or of another day (decision 0015): evaluate a bounded number now.
+        stale = cases.filter(Q(kept_light__isnull=True) | ~Q(kept_light__as_of=as_of))
+        kept.refresh(stale.order_by().values_list("pk", flat=True)[: kept.REFRESH_LIMIT], as_of)
+        counts = _team_counts(cases, as_of)
+    red_total = stale_total = 0
+    oldest: datetime.date | None = None
+    for group in counts:
+        line = workers[group["responsible_id"]]
+        n, level = group["n"], group["kept_light__level"]
+        line.counts[_segment_key(group["stage"], group["segment"])] += n
+        if group["stale"]:
+            stale_total += group["stale"]
+            if group["oldest"] is not None and (oldest is None or group["oldest"] < oldest):
+                oldest = group["oldest"]
+        if level is None:
             continue
-        line.lights[light.css] += 1
-        if light.evaluation.plan is not None:
-            line.with_norm += 1
-            if any(f.code in NORM_MISSED for f in light.evaluation.findings):
-                line.norm_missed += 1
-        if light.level == Level.RED:
-            red_ids.append(case.pk)
-        if any(f.code in INFO_CODES for f in light.evaluation.findings):
-            info_ids.append(case.pk)
-    shown_ids = red_ids[:TEAM_RED_LIMIT] + info_ids[:TEAM_RED_LIMIT]
-    shown = {
-        c.pk: c
-        for c in (
-            Case.objects.filter(pk__in=shown_ids).select_related("client", "responsible")
-            if shown_ids
-            else Case.objects.none()
-        )
-    }
+        line.lights[Level(level).css] += n
+        line.with_norm += group["with_norm"]
+        line.norm_missed += group["norm_missed"]
+        if level == Level.RED:
+            red_total += n
 
-    def rows_of(ids: list[uuid.UUID]) -> list[Row]:
-        rows = [
-            Row(case=shown[i], light=lights[i], next_task=None, open_tasks=0, due_tasks=0)
-            for i in ids[:TEAM_RED_LIMIT]
-        ]
-        rows.sort(
-            key=lambda r: (
-                r.case.responsible.last_name if r.case.responsible else "",
-                r.case.number,
-            )
-        )
-        return rows
-
+    red_rows, info_rows = _team_rows(cases)
     pending = list(SegmentProposal.objects.awaiting_head(actor)[:50])
     # One population for the headcount, the tables, the charts and the average (S12): everyone
     # who does casework here, with or without open dossiers; a section head only while holding
@@ -400,13 +444,15 @@ def build_team_view(
         has_team=actor.membership.team_id is not None,
         whole_organisation=team is None,
         workers=lines,
-        red_rows=rows_of(red_ids),
-        red_total=len(red_ids),
+        red_rows=red_rows,
+        red_total=red_total,
         pending=pending,
         as_of=as_of,
         average_workload=round(sum(loads) / len(loads), 1) if loads else 0.0,
-        info_rows=rows_of(info_ids),
+        info_rows=info_rows,
         requests=list(SegmentProposal.objects.requests_to_control(actor)[:50]),
+        stale_lights=stale_total,
+        stale_since=oldest,
     )
 
 

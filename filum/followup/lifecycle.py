@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from filum.cases import services
+from filum.cases.changes import facts_changed
 from filum.cases.models import (
     Case,
     CaseTransition,
@@ -97,7 +98,10 @@ def check_transition(case: Case, name: str) -> Transition:
 
 def _lock(case: Case) -> Case:
     """Re-read the dossier under a row lock, so two steps cannot race."""
-    return Case.objects.select_for_update().get(pk=case.pk)
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    # Every step locks the dossier to change it: its kept light is evaluated again on commit.
+    facts_changed([locked.pk])
+    return locked
 
 
 def _record(

@@ -2,7 +2,8 @@
 
 The light is the worst level among the findings of ``rules.evaluate_case``; ``describe`` turns a
 finding into a sentence in the active language ("2 of at least 3 face-to-face interviews in
-the last 12 months"). The cockpit calls ``lights_for_cases`` for a page of dossiers.
+the last 12 months"). ``lights_for_cases`` evaluates a batch of dossiers; the cockpit and the
+team view read the kept lights (``filum.followup.kept``), which are stored from it.
 """
 
 from __future__ import annotations

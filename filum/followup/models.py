@@ -262,3 +262,39 @@ class UserPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}"
+
+
+class KeptLight(models.Model):
+    """The traffic light of an open dossier as the rules last found it (derived state, kept
+    for the cockpit and the team view so they need not evaluate every dossier per request).
+
+    Not audited: it is recomputed from audited facts (the dossier, its segment history and
+    proposals, its journal). It is written after every write that changes what the rules read
+    (``filum.followup.kept.refresh``, on commit) and by the nightly run as of each day; rows
+    of closed dossiers are removed. ``findings`` are language-neutral (codes and parameters,
+    dates as ISO text), so the reasons are rendered in the reader's language. Decision 0015.
+    """
+
+    case = models.OneToOneField(
+        Case, on_delete=models.CASCADE, primary_key=True, related_name="kept_light"
+    )
+    owner = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    level = models.PositiveSmallIntegerField()  # rules.Level: 0 green, 1 orange, 2 red
+    # Each finding: code, level, params (JSON-safe), task_kind, due, rule_key; worst first.
+    findings = models.JSONField(default=list)
+    # The first deadline a finding's task is due on (the cockpit's "next step" without a task).
+    next_due = models.DateField(null=True)
+    has_norm = models.BooleanField()  # a contact norm applies (team view: contact check S11)
+    norm_missed = models.BooleanField()  # ... and it is missed (red)
+    info = models.BooleanField()  # a finding for the section head's information (INFO_CODES)
+    as_of = models.DateField()  # the day the rules were evaluated for
+    evaluated_at = models.DateTimeField()  # start of the transaction that read the facts
+
+    class Meta:
+        db_table = "followup_caselight"
+        constraints = [
+            models.CheckConstraint(condition=Q(level__lte=2), name="caselight_level_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.level} as of {self.as_of}"

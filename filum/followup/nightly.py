@@ -4,7 +4,9 @@ Bulk by design (75,000 open dossiers in under 2 minutes): dossiers are read in c
 (keyset), each chunk costs four queries to evaluate (``evaluation.evaluate_rows``) and one
 ``INSERT ... ON CONFLICT DO NOTHING`` for its tasks, keyed on ``(case, rule_key)``; so a second
 run on the same day creates nothing. Rule tasks whose condition has gone (a decision was
-taken, the norm is met again, the dossier moved on) are marked done.
+taken, the norm is met again, the dossier moved on) are marked done. The same transaction
+writes the chunk's kept lights as of the day (``kept.store``, one upsert), and the run ends by
+removing the kept lights of dossiers no longer open (decision 0015).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from django.db import connection, transaction
 from django.utils.translation import gettext, override
 
 from filum.cases.models import Case, CaseStatus
+from filum.followup import kept
 from filum.followup.evaluation import evaluate_rows, load_case_rows, load_rules
 from filum.followup.models import TaskKind
 from filum.followup.rules import Evaluation, Finding, Level
@@ -75,6 +78,12 @@ UPDATE followup_task AS task
 """
 
 
+_DROP_CLOSED_SQL = """
+DELETE FROM followup_caselight AS kept
+ WHERE NOT EXISTS (SELECT 1 FROM cases_case c WHERE c.id = kept.case_id AND c.status = 'open')
+"""
+
+
 def _task_rows(findings: list[tuple[uuid.UUID, int, int | None, Finding]]) -> list[tuple]:
     """One row per task: the title as a key and parameters (rendered in the reader's
     language when shown), so no per-row translation or query here."""
@@ -106,19 +115,21 @@ def run_nightly_rules(*, as_of: datetime.date, chunk_size: int = 5000) -> Nightl
         cases = Case.objects.filter(status=CaseStatus.OPEN).order_by("pk")
         if last_id is not None:
             cases = cases.filter(pk__gt=last_id)
-        rows = load_case_rows(cases[:chunk_size])
-        if not rows:
-            break
-        last_id = rows[-1].id
-        evaluations: dict[uuid.UUID, Evaluation] = evaluate_rows(rows, as_of=as_of, rules=rules)
-        due: list[tuple[uuid.UUID, int, int | None, Finding]] = []
-        for row in rows:
-            evaluation = evaluations[row.id]
-            summary.lights[Level(evaluation.level).css] += 1
-            for finding in evaluation.tasks:
-                due.append((row.id, row.owner_id, row.responsible_id, finding))
-        task_rows = _task_rows(due)
+        # One transaction per chunk, from reading the facts to writing the tasks and the kept
+        # lights (their ``evaluated_at`` is its start, decision 0015).
         with transaction.atomic(), connection.cursor() as cursor:
+            rows = load_case_rows(cases[:chunk_size])
+            if not rows:
+                break
+            last_id = rows[-1].id
+            evaluations: dict[uuid.UUID, Evaluation] = evaluate_rows(rows, as_of=as_of, rules=rules)
+            due: list[tuple[uuid.UUID, int, int | None, Finding]] = []
+            for row in rows:
+                evaluation = evaluations[row.id]
+                summary.lights[Level(evaluation.level).css] += 1
+                for finding in evaluation.tasks:
+                    due.append((row.id, row.owner_id, row.responsible_id, finding))
+            task_rows = _task_rows(due)
             if task_rows:
                 columns = list(zip(*task_rows, strict=True))
                 cursor.execute(_INSERT_SQL, [list(c) for c in columns])
@@ -134,6 +145,10 @@ def run_nightly_rules(*, as_of: datetime.date, chunk_size: int = 5000) -> Nightl
                 ],
             )
             summary.resolved += cursor.rowcount
+            kept.store(rows, evaluations, as_of)
         summary.cases += len(rows)
+    with connection.cursor() as cursor:
+        # Lights of dossiers closed (or gone) without passing a service that forgets them.
+        cursor.execute(_DROP_CLOSED_SQL)
     summary.seconds = time.perf_counter() - started
     return summary

@@ -32,6 +32,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from filum.cases.changes import facts_changed
 from filum.cases.models import (
     Case,
     CaseTransition,
@@ -112,7 +113,10 @@ def check_four_eyes(actor: Actor, proposal: SegmentProposal) -> None:
 
 
 def _lock(case: Case) -> Case:
-    return Case.objects.select_for_update().get(pk=case.pk)
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    # Every step locks the dossier to change it: its kept light is evaluated again on commit.
+    facts_changed([locked.pk])
+    return locked
 
 
 def _record(case: Case, *, actor: Actor, kind: str, reason: str) -> None:

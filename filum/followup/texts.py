@@ -58,6 +58,11 @@ def _as_date(value: Any) -> Any:
     return value
 
 
+def stored_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Stored parameters back as values: ISO text as dates (the inverse of ``json_params``)."""
+    return {key: _as_date(value) for key, value in params.items()}
+
+
 def _label(choices: Any, code: str) -> str:
     try:
         return str(choices(code).label)
@@ -124,7 +129,7 @@ def task_description(task: Task) -> str:
     finding = Finding(
         code=code,
         level=Level.RED,
-        params={k: _as_date(v) for k, v in params.items() if k != "finding"},
+        params=stored_params({k: v for k, v in params.items() if k != "finding"}),
     )
     return describe(finding)
 

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from filum.cases.changes import facts_changed
 from filum.cases.models import Case
 from filum.cases.services import check_case_is_open
 from filum.dates import check_dates
@@ -84,6 +85,9 @@ def _new_version(
     retracted: bool = False,
 ) -> Contact:
     counts = counts_as_contact(kind, topic, by_owner=actor.organisation_id == case.owner_id)
+    if counts or (supersedes is not None and supersedes.counts):
+        # the counted contacts change, and with them the dossier's light
+        facts_changed([case.pk])
     return Contact.objects.create(
         case=case,
         owner_id=case.owner_id,

@@ -266,9 +266,9 @@ class PersonReach(models.Model):
     The folded names are copied here so that the person search runs on the reach of one
     organisation through an index, instead of matching a name across the canton and checking
     visibility row by row. Shares are not stored: they end by date and are few, so the search
-    checks them when it runs. Triggers: people migration 0005 (persons) and cases migration
-    0014 (dossiers and household members); ``people_personreach_refill()`` rebuilds the table
-    from the facts (migration, volume loader)."""
+    checks them when it runs. The triggers on persons, dossiers and household members are in
+    people migration 0005; ``people_personreach_refill()`` rebuilds the table from the facts
+    (that migration, the volume loader)."""
 
     pk = models.CompositePrimaryKey("organisation", "person")
     # no foreign-key constraints (the triggers keep the rows in step) and no indexes of their

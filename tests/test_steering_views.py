@@ -25,9 +25,9 @@ from tests.conftest import make_persona
 # Pinned query counts (request overhead included: session, user, membership, ...), with the
 # lights kept (decision 0015) and with none kept yet: those are evaluated (4) and stored (1);
 # the team view first lists them (1) and counts again afterwards (1).
-COCKPIT_QUERIES = 11
+COCKPIT_QUERIES = 10
 COCKPIT_QUERIES_UNKEPT = COCKPIT_QUERIES + 5
-TEAM_QUERIES = 13  # + the assistants' requests the head controls (S4)
+TEAM_QUERIES = 12  # + the assistants' requests the head controls (S4)
 TEAM_QUERIES_UNKEPT = TEAM_QUERIES + 7
 
 

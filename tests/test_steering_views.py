@@ -29,6 +29,10 @@ COCKPIT_QUERIES = 10
 COCKPIT_QUERIES_UNKEPT = COCKPIT_QUERIES + 5
 TEAM_QUERIES = 12  # + the assistants' requests the head controls (S4)
 TEAM_QUERIES_UNKEPT = TEAM_QUERIES + 7
+# A later request of the same session within the minute writes no idle stamp (the session's
+# save and what comes with it): three queries fewer.
+COCKPIT_QUERIES_AGAIN = COCKPIT_QUERIES - 3
+TEAM_QUERIES_AGAIN = TEAM_QUERIES - 3
 
 
 def topic(code: str = "health") -> Topic:
@@ -534,7 +538,7 @@ def test_i7_cockpit_queries_do_not_grow(world, dossiers, kept_state, django_asse
     assert response.status_code == 200
     assert response.context["view"].total == dossiers + 1
     # the page kept what it evaluated: the next visit reads it
-    with django_assert_num_queries(COCKPIT_QUERIES):
+    with django_assert_num_queries(COCKPIT_QUERIES_AGAIN):
         client.get(reverse("cockpit"))
 
 
@@ -554,7 +558,7 @@ def test_s8_team_view_queries_do_not_grow(world, dossiers, kept_state, django_as
     assert view.red_total == 2 * -(-dossiers // 4)
     assert len(view.red_rows) == view.red_total > 0
     assert view.stale_lights == 0
-    with django_assert_num_queries(TEAM_QUERIES):
+    with django_assert_num_queries(TEAM_QUERIES_AGAIN):
         client.get(reverse("cockpit_team"))
 
 

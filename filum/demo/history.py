@@ -35,6 +35,7 @@ from filum.demo.steering import (
     LIMIT_MONTHS,
     SIDE_KINDS,
     TEXTS,
+    contact_texts,
 )
 from filum.journal.models import FACE_TO_FACE_KINDS, NOT_A_CONTACT_KINDS
 
@@ -205,12 +206,7 @@ class History:
                 topic = topics.get(item[1]) or rng.choice(self.service_topics)
             face = kind in FACE_TO_FACE_KINDS
             counts = kind not in NOT_A_CONTACT_KINDS and topic in social_topics
-            if face:
-                participants = rng.choice(texts["participants"])
-                duration = str(rng.choice((20, 30, 45, 45, 60, 60, 90)))
-                note = rng.choice(texts["notes"])
-            else:
-                participants, duration, note = "", NULL, rng.choice(texts["side_notes"])
+            participants, duration, note = contact_texts(rng, texts, face)
             out.append(
                 f"{rng.choice(TIMES)}\t{kind}\t{participants}\t{topic}\t{duration}\t{note}\t"
                 f"{'t' if counts else 'f'}\t{'t' if face and counts else 'f'}\tf\t\n"

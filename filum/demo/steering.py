@@ -155,6 +155,16 @@ _COLUMNS = {
 }
 
 
+def contact_texts(rng: random.Random, texts: dict[str, Any], face: bool) -> tuple[str, str, str]:
+    """Participants, duration (COPY text) and note of a demo journal entry: an interview has
+    people and a length, a call, letter or document only a short note."""
+    if face:  # drawn in this order so a seed gives the same demo as before
+        participants = rng.choice(texts["participants"])
+        duration = str(rng.choice((20, 30, 45, 45, 60, 60, 90)))
+        return participants, duration, rng.choice(texts["notes"])
+    return "", NULL, rng.choice(texts["side_notes"])
+
+
 def _pick(rng: random.Random, weighted: tuple[tuple[Any, ...], ...]) -> tuple[Any, ...]:
     roll, total = rng.random(), 0.0
     for item in weighted:
@@ -506,12 +516,7 @@ class _Generator:
         # letters and drop-offs are not interviews; administrative topics do not count
         counts = kind not in NOT_A_CONTACT_KINDS and topic_id in self.counted_topics
         # the bulk of the rows: written as COPY text directly, the texts are plain
-        if face:
-            participants = rng.choice(texts["participants"])
-            duration = str(rng.choice((20, 30, 45, 45, 60, 60, 90)))
-            note = rng.choice(texts["notes"])
-        else:
-            participants, duration, note = "", NULL, rng.choice(texts["side_notes"])
+        participants, duration, note = contact_texts(rng, texts, face)
         self.writer.add_line(
             "journal_contact",
             f"{case_id}\t{owner_id}\t{kind}\t{day.isoformat()}\t{participants}\t{topic_id}\t"

@@ -18,6 +18,9 @@ urlpatterns = [
     path("cases/", include("filum.journal.urls")),
     path("", include("filum.followup.urls")),
     path("", include("filum.documents.urls")),
+    path("", include("filum.assessments.urls")),
+    path("", include("filum.plans.urls")),
+    path("", include("filum.cii.urls")),
 ]
 
 handler500 = "filum.web.probes.server_error"

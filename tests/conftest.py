@@ -4,6 +4,7 @@
   head (section head), assistant, intake, superuser, dpo, analyst (canton analyst role)
 - ``partner_org`` (integration partner): partner (partner staff), partner_superuser
 - ``outsider_org`` (another social service): outsider (social worker)
+- a canton office: officer (canton integration officer: templates, catalogue, CII report)
 
 ``case`` belongs to ``service_org`` with worker responsible; ``other_case`` belongs to
 ``outsider_org``. Nothing is shared until a test shares it.
@@ -87,6 +88,9 @@ def world(db: object) -> World:
         name="Partenaire Insertion", kind=OrganisationKind.INTEGRATION_PARTNER
     )
     outsider_org = factories.OrganisationFactory(name="Sozialdienst Thun-Test")
+    canton_office = factories.OrganisationFactory(
+        name="Service cantonal de l'intégration-Test", kind=OrganisationKind.CANTON_OFFICE
+    )
     team = factories.TeamFactory(organisation=service, name="Conseil 1")
     personas = {
         "worker": make_persona(service, "social_worker", "worker", team),
@@ -100,6 +104,7 @@ def world(db: object) -> World:
         "partner": make_persona(partner, "partner_staff", "partner"),
         "partner_superuser": make_persona(partner, "super_user", "partner_superuser"),
         "outsider": make_persona(outsider_org, "social_worker", "outsider"),
+        "officer": make_persona(canton_office, "canton_officer", "officer"),
     }
     case = factories.CaseFactory(owner=service, responsible=personas["worker"].user, team=team)
     other_case = factories.CaseFactory(owner=outsider_org, responsible=personas["outsider"].user)

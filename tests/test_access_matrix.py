@@ -66,6 +66,7 @@ PERSONAS = (
     "partner",
     "partner_superuser",
     "outsider",
+    "officer",
 )
 CANARY = {"case": "Zycanarycasewq", "other_case": "Zycanaryotherwq"}
 LOGIN_PATH = "/login/"

@@ -27,6 +27,7 @@ class Role(models.TextChoices):
     PROTECTION_STAFF = "protection_staff", _("Protection authority staff")
     CANTON_ANALYST = "canton_analyst", _("Canton analyst")
     DATA_PROTECTION_OFFICER = "dpo", _("Data protection officer")
+    CANTON_OFFICER = "canton_officer", _("Canton integration officer")
 
 
 @audited()

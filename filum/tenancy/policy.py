@@ -59,6 +59,10 @@ ORG_ACTIONS = (
     "segment.request",  # admin assistant may request A/B for a C case
     "task.manage",
     "cockpit.team",
+    "template.manage",  # the canton's assessment and plan templates (A1, A2, I1)
+    "catalogue.manage",  # the canton's providers, programmes and places (I2)
+    "catalogue.read",  # see providers, programmes and free places
+    "cii.report",  # the CII monitoring report (D8)
 )
 SECTION_ACTIONS = tuple(f"{s}.{m}" for s in SECTIONS for m in ("read", "write"))
 ACTIONS: tuple[str, ...] = ORG_ACTIONS + SECTION_ACTIONS
@@ -100,6 +104,7 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
             person__edit=_ORG,
             segment__propose=_CASEWORK,
             task__manage=_CASEWORK | _SHARED_ONLY_WRITE,
+            catalogue__read=_ORG,
         ),
     },
     "section_head": {
@@ -116,6 +121,8 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
             segment__decide=_CASEWORK,
             task__manage=_CASEWORK | _SHARED_ONLY_WRITE,
             cockpit__team=_ORG,
+            catalogue__read=_ORG,
+            cii__report=_ORG,
         ),
     },
     "intake_worker": {
@@ -130,6 +137,7 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
             person__edit=_ORG,
             segment__propose=_CASEWORK,
             task__manage=_CASEWORK,
+            catalogue__read=_ORG,
         ),
     },
     "admin_assistant": {
@@ -147,6 +155,7 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
             person__edit=_ORG,
             segment__request=_CASEWORK,
             task__manage=_CASEWORK,
+            catalogue__read=_ORG,
         ),
     },
     "super_user": {
@@ -157,7 +166,12 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
     "partner_staff": {
         # Integration partners work only in what is shared with them.
         **_sections(_SHARED_ONLY_READ, _SHARED_ONLY_WRITE),
-        **_row(case__list=_ORG, person__search=_ORG, task__manage=_SHARED_ONLY_WRITE),
+        **_row(
+            case__list=_ORG,
+            person__search=_ORG,
+            task__manage=_SHARED_ONLY_WRITE,
+            catalogue__read=_ORG,
+        ),
     },
     "protection_staff": {
         **_sections(_READ_ALL, _WRITE_ALL),
@@ -180,6 +194,17 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
         # Audit of their own organisation's dossiers; no casework.
         **_sections(_NONE, _NONE),
         **_row(audit__read=_ORG),
+    },
+    "canton_officer": {
+        # The canton's integration office: templates, the provider catalogue and the CII
+        # monitoring; no dossier content.
+        **_sections(_NONE, _NONE),
+        **_row(
+            template__manage=_ORG,
+            catalogue__manage=_ORG,
+            catalogue__read=_ORG,
+            cii__report=_ORG,
+        ),
     },
 }
 

@@ -1,0 +1,5 @@
+"""URLs of the assessments app, mounted at the site's root: each path names its full prefix."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CiiConfig(AppConfig):
+    name = "filum.cii"
+    label = "cii"

@@ -181,6 +181,7 @@ DEMO_LOGINS: tuple[LoginSpec, ...] = (
     LoginSpec("su.ssip", "ssip", Role.SUPER_USER),
     LoginSpec("kesb", "kesb", Role.PROTECTION_STAFF),
     LoginSpec("canton", "canton", Role.CANTON_ANALYST),
+    LoginSpec("integration.canton", "canton", Role.CANTON_OFFICER),
 )
 
 

@@ -201,6 +201,7 @@ _PREFIX = {
     Role.PROTECTION_STAFF: ("kesb", "kesb"),
     Role.PARTNER_STAFF: ("ip", "ip"),
     Role.CANTON_ANALYST: ("canton", "canton"),
+    Role.CANTON_OFFICER: ("integration", "integration"),
 }
 
 
@@ -220,7 +221,9 @@ def _staffing(vctx: VolumeContext, plan: OrgPlan) -> list[Role]:
         return [Role.PROTECTION_STAFF] * workers + [Role.SUPER_USER, Role.DATA_PROTECTION_OFFICER]
     if kind == OrganisationKind.INTEGRATION_PARTNER:
         return [Role.PARTNER_STAFF] * max(1, round(10 * vctx.scale)) + [Role.SUPER_USER]
-    return [Role.CANTON_ANALYST] * max(1, round(3 * vctx.scale))
+    return [Role.CANTON_ANALYST] * max(1, round(3 * vctx.scale)) + [Role.CANTON_OFFICER] * max(
+        1, round(2 * vctx.scale)
+    )
 
 
 def step_volume_users(vctx: VolumeContext) -> None:
@@ -697,11 +700,17 @@ def bulk_load(tables: tuple[str, ...]) -> Iterator[None]:
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for _, _, definition in indexes:
-            cursor.execute(definition)
+            # A partitioned table's index is listed as "ON ONLY parent": made again that way
+            # it would stay invalid, without its partitions' indexes (which dropping it took).
+            cursor.execute(definition.replace(" ON ONLY ", " ON ", 1))
         for table, name, definition in foreign_keys:
             cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
         for table in tables:
             cursor.execute(f'ALTER TABLE "{table}" ENABLE TRIGGER USER')
+        cursor.execute("SELECT indexrelid::regclass::text FROM pg_index WHERE NOT indisvalid")
+        invalid = [row[0] for row in cursor.fetchall()]
+        if invalid:
+            raise RuntimeError(f"indexes left invalid by the bulk load: {', '.join(invalid)}")
 
 
 def step_bulk_rows(vctx: VolumeContext) -> None:

@@ -711,7 +711,15 @@ class SegmentProposal(models.Model):
                 name="proposal_one_pending_per_kind",
             ),
         ]
-        indexes = [models.Index(fields=["owner", "status"], name="proposal_owner_status")]
+        indexes = [
+            models.Index(fields=["owner", "status"], name="proposal_owner_status"),
+            # The pending decisions of an organisation, oldest first (team view, cockpit).
+            models.Index(
+                fields=["owner", "proposed_at"],
+                condition=Q(status="proposed"),
+                name="proposal_pending_order",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.case} → {self.segment} ({self.get_status_display()})"

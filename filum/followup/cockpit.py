@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet, Value
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -257,6 +257,10 @@ class WorkerLine:
     with_norm: int = 0
     norm_missed: int = 0
 
+    @cached_property
+    def name(self) -> str:
+        return str(self.user)
+
     @property
     def total(self) -> int:
         return sum(self.counts.values())
@@ -357,38 +361,42 @@ def _team_counts(cases: QuerySet[Case], as_of: datetime.date) -> list[dict[str, 
     )
 
 
-def _team_rows(cases: QuerySet[Case]) -> tuple[list[Row], list[Row]]:
+def _team_rows(cases: QuerySet[Case], organisation_id: int) -> tuple[list[Row], list[Row]]:
     """The first ``TEAM_RED_LIMIT`` red dossiers and the first ``TEAM_RED_LIMIT`` "for your
     information" ones (a dossier may be both), by caseworker and number: one lean query picks
-    them, one loads the details and kept lights of those shown only."""
-    candidates = sorted(
-        cases.filter(Q(kept_light__level=Level.RED) | Q(kept_light__info=True))
-        .order_by()
-        .values_list(
-            "responsible__last_name", "number", "pk", "kept_light__level", "kept_light__info"
-        )
+    both, each part ordered and limited in SQL (a service has hundreds of red dossiers), one
+    loads the details and kept lights of the rows shown only."""
+    order = ("responsible__last_name", "responsible_id", "number")
+    columns = (*order, "pk", "which")
+    # Read from the kept lights' partial indexes (caselight_owner_red, caselight_owner_info).
+    lean = cases.filter(kept_light__owner_id=organisation_id).order_by(*order)
+    red = lean.filter(kept_light__level=Level.RED).annotate(which=Value(0))
+    info = lean.filter(kept_light__info=True).annotate(which=Value(1))
+    picked = sorted(
+        red.values_list(*columns)[:TEAM_RED_LIMIT].union(
+            info.values_list(*columns)[:TEAM_RED_LIMIT], all=True
+        ),
+        key=lambda row: (row[4], row[0] or "", row[1] or 0, row[2]),
     )
-    red = [pk for _name, _n, pk, level, _info in candidates if level == Level.RED]
-    info = [pk for _name, _n, pk, _level, is_info in candidates if is_info]
-    red, info = red[:TEAM_RED_LIMIT], info[:TEAM_RED_LIMIT]
     shown: dict[uuid.UUID, Case] = {}
-    if red or info:
-        details = Case.objects.filter(pk__in=red + info)
+    if picked:
+        details = Case.objects.filter(pk__in={row[3] for row in picked})
         shown = {c.pk: c for c in details.select_related("client", "responsible", "kept_light")}
 
-    def rows(ids: list[uuid.UUID]) -> list[Row]:
+    def rows(which: int) -> list[Row]:
         return [
             Row(
-                case=shown[i],
-                light=kept.light_from_kept(shown[i].kept_light),
+                case=shown[row[3]],
+                light=kept.light_from_kept(shown[row[3]].kept_light),
                 next_task=None,
                 open_tasks=0,
                 due_tasks=0,
             )
-            for i in ids
+            for row in picked
+            if row[4] == which
         ]
 
-    return rows(red), rows(info)
+    return rows(0), rows(1)
 
 
 def build_team_view(
@@ -402,8 +410,10 @@ def build_team_view(
         )
         if membership.role != Role.SECTION_HEAD:
             caseworkers.add(membership.user_id)
+    # The organisation's own dossiers only (shared ones have no caseworker here): the owner's
+    # part of ``visible_to``, which reads the owner's list index without the shares' branch.
     cases = (
-        Case.objects.visible_to(actor)
+        Case.objects.owned_visible_to(actor)
         .open()
         .filter(owner_id=actor.organisation_id, responsible_id__in=list(workers))
     )
@@ -431,7 +441,7 @@ def build_team_view(
         if level == Level.RED:
             red_total += n
 
-    red_rows, info_rows = _team_rows(cases)
+    red_rows, info_rows = _team_rows(cases, actor.organisation_id)
     pending = list(SegmentProposal.objects.awaiting_head(actor)[:50])
     # One population for the headcount, the tables, the charts and the average (S12): everyone
     # who does casework here, with or without open dossiers; a section head only while holding

@@ -295,6 +295,12 @@ class KeptLight(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(level__lte=2), name="caselight_level_range"),
         ]
+        indexes = [
+            # The team view's red and "for your information" dossiers of an organisation: a
+            # few hundred of its thousands of open dossiers (decision 0015).
+            models.Index(fields=["owner"], condition=Q(level=2), name="caselight_owner_red"),
+            models.Index(fields=["owner"], condition=Q(info=True), name="caselight_owner_info"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.case_id}: {self.level} as of {self.as_of}"

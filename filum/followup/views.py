@@ -19,7 +19,7 @@ from filum.cases.permissions import get_case_for_actor
 from filum.documents.forms import UploadForm
 from filum.documents.models import Document
 from filum.followup import cockpit as data
-from filum.followup import services
+from filum.followup import services, team_tables
 from filum.followup.forms import CloseTaskForm, TaskForm
 from filum.followup.models import TaskStatus
 from filum.followup.permissions import (
@@ -96,6 +96,11 @@ def cockpit_team(request: ActorRequest) -> HttpResponse:
     )
     context = {
         "view": view,
+        "tables": {
+            "portfolio": team_tables.portfolio_rows(view.workers),
+            "workload": team_tables.workload_rows(view.workers),
+            "contacts": team_tables.contact_rows(view.workers),
+        },
         "portfolio_chart": data.portfolio_chart(view),
         "workload_chart": data.workload_chart(view),
         "weights": data.WORKLOAD_WEIGHTS,

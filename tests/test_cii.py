@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -23,6 +24,7 @@ from filum.cii.models import Body, CiiCase, CiiPartner, ExitState
 from filum.tenancy.models import Organisation, OrganisationKind
 from tests import factories
 from tests.conftest import Persona, make_persona
+from tests.test_templates_i18n import check_page, strict_templates  # noqa: F401 (fixture)
 
 TODAY = timezone.localdate
 
@@ -543,3 +545,35 @@ def test_x5_only_the_three_bodies():
         "invalidity_insurance",
         "unemployment_insurance",
     ]
+
+
+@pytest.mark.usefixtures("strict_templates")
+@pytest.mark.parametrize("language", ["fr", "de"])
+def test_u3_the_cii_pages_render_without_unknown_variables(world, partners, language):
+    owner = world.worker.client()
+    owner.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    check_page(owner, reverse("cii_open_case", args=[world.case.pk]))
+    check_page(owner, reverse("cii_open_case", args=[world.case.pk]), method="post", data={})
+    check_page(owner, reverse("cii_open_person", args=[world.case.client_id]))
+    check_page(owner, reverse("case_detail", args=[world.case.pk]))
+    record = open_cii(world, partners)
+    case_id = record.case_id
+    for name in ("cii_detail", "cii_profile", "cii_coordinator", "cii_partner_add", "cii_close"):
+        check_page(owner, reverse(name, args=[case_id]))
+        check_page(owner, reverse(name, args=[case_id]), method="post", data={})
+    html = check_page(owner, reverse("case_detail", args=[case_id]))
+    assert 'id="section-cii"' in html
+    staff = partners.iv_staff.client()
+    staff.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    check_page(staff, reverse("cii_detail", args=[case_id]))
+    assert 'id="section-cii"' in check_page(staff, reverse("case_detail", args=[case_id]))
+    Consent.objects.filter(pk=record.consent_id).update(withdrawn_on=TODAY())
+    html = check_page(owner, reverse("cii_detail", args=[case_id]))
+    assert "to be closed" in html or "à clore" in html or "abzuschliessen" in html
+    check_page(owner, reverse("case_detail", args=[case_id]))
+    head = world.head.client()
+    head.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    check_page(head, reverse("cii_report"))
+    check_page(head, reverse("cii_report") + "?year=1999")
+    world.worker.client().post(reverse("cii_close", args=[case_id]), exit_form())
+    check_page(owner, reverse("cii_detail", args=[case_id]))

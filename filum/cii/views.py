@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from filum.cases import services as case_services
 from filum.cases.models import Case, Domain
-from filum.cases.permissions import get_case_for_actor
+from filum.cases.permissions import get_case_for_actor, record_reads
 from filum.cii import services
 from filum.cii.forms import (
     CloseForm,
@@ -99,6 +99,7 @@ def cii_open_case(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
     access = get_case_for_actor(request=request, case_id=case_id, need=Section.CORE)
     if not access.may("share.manage"):
         refuse(request, "case", case_id, owner_id=access.case.owner_id)
+    record_reads(request, access, [Section.CORE])
     if CiiCase.objects.filter(case_id=case_id).exists():
         return redirect("cii_detail", case_id=case_id)
     return _open(request, client=access.case.client, origin=access.case)

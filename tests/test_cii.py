@@ -577,3 +577,32 @@ def test_u3_the_cii_pages_render_without_unknown_variables(world, partners, lang
     check_page(head, reverse("cii_report") + "?year=1999")
     world.worker.client().post(reverse("cii_close", args=[case_id]), exit_form())
     check_page(owner, reverse("cii_detail", args=[case_id]))
+
+
+# the record page: request overhead (session, user, membership), the record with its dossier,
+# coordinator and authorisation, the actor's shares of the dossier (partners only), the read
+# log, the partners with their organisations and shares
+CII_DETAIL_OWNER = 6
+CII_DETAIL_PARTNER = 7
+
+
+def test_u4_the_record_page_costs_the_same_queries_for_any_number_of_partners(
+    world, partners, django_assert_num_queries
+):
+    record = open_cii(world, partners)
+    url = reverse("cii_detail", args=[record.case_id])
+    owner, staff = world.worker.client(), partners.iv_staff.client()
+    for _round in range(2):
+        owner.get(url)  # the session's first request stamps it
+        staff.get(url)
+        with django_assert_num_queries(CII_DETAIL_OWNER):
+            owner.get(url)
+        with django_assert_num_queries(CII_DETAIL_PARTNER):
+            assert staff.get(url).status_code == 200
+        for n in range(3):
+            office = factories.OrganisationFactory(kind=OrganisationKind.CII_PARTNER)
+            services.do_add_partner(
+                actor=world.worker.actor,
+                record=record,
+                partner=services.PartnerSpec(office, "unemployment_insurance", f"ORP-{n}"),
+            )

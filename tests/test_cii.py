@@ -606,3 +606,40 @@ def test_u4_the_record_page_costs_the_same_queries_for_any_number_of_partners(
                 record=record,
                 partner=services.PartnerSpec(office, "unemployment_insurance", f"ORP-{n}"),
             )
+
+
+def test_x4_a_share_without_an_end_lasts_only_as_long_as_its_consent(world, partners):
+    """``do_share_case(valid_until=None)``: only on a consent, which it then follows."""
+    with pytest.raises(ValidationError, match="date de fin du partage"):
+        services.case_services.check_share(
+            case=world.case,
+            organisation=partners.iv,
+            sections=["journal"],
+            valid_until=None,
+            basis="legal",
+            consent=None,
+        )
+    consent = Consent.objects.create(
+        case=world.case,
+        owner=world.service_org,
+        person=world.case.client,
+        kind="general",
+        scope="AI",
+        signed_on=world.case.opened_on,
+        recorded_by=world.worker.user,
+    )
+    share = services.case_services.do_share_case(
+        actor=world.worker.actor,
+        case=world.case,
+        organisation=partners.iv,
+        sections=["journal"],
+        access="read",
+        basis="consent",
+        reason="AI",
+        valid_until=None,
+        consent=consent,
+    )
+    assert share.valid_until == datetime.date(2199, 12, 31)
+    assert Share.objects.active().filter(pk=share.pk).exists()
+    Consent.objects.filter(pk=consent.pk).update(withdrawn_on=TODAY())
+    assert not Share.objects.active().filter(pk=share.pk).exists()

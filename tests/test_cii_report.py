@@ -239,6 +239,8 @@ def test_d8_the_section_head_counts_their_organisations_cii_cases(seeded):
     page = response.content.decode()
     assert NAME not in page
     assert "N=13" in page
+    assert '<th scope="row">Problème de santé</th>' in page
+    assert '<td class="num">55 %</td>' in page and '<td class="num">—</td>' in page
     # the chart data come as JSON, not as an inline script
     assert 'id="chart-cii-profile" type="application/json"' in page
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.db.models import QuerySet
@@ -81,7 +81,7 @@ class BasePartnerFormSet(forms.BaseFormSet):
             raise forms.ValidationError(_("Each partner institution is named once."))
 
     def filled(self) -> list[PartnerForm]:
-        return [f for f in self.forms if f.has_changed() and f.cleaned_data]  # type: ignore[misc]
+        return [f for f in self.forms if f.has_changed() and f.cleaned_data]
 
     def specs(self) -> list[PartnerSpec]:
         return [f.spec() for f in self.filled()]
@@ -90,6 +90,14 @@ class BasePartnerFormSet(forms.BaseFormSet):
 PartnerFormSet = forms.formset_factory(
     PartnerForm, formset=BasePartnerFormSet, extra=3, max_num=3, absolute_max=3
 )
+
+
+def partner_formset(data: Any, *, owner_id: int) -> BasePartnerFormSet:
+    """Up to three partner institutions, each with its body and case number."""
+    return cast(
+        BasePartnerFormSet,
+        PartnerFormSet(data, prefix="partner", form_kwargs={"owner_id": owner_id}),
+    )
 
 
 class OpenForm(forms.Form):

@@ -201,100 +201,106 @@ def monitoring_report(*, cases: CiiCaseQuerySet, year: int, canton_wide: bool) -
     )
 
 
-def report_rows(report: MonitoringReport) -> list[list[str]]:
-    """The report as rows for the CSV download: the same figures as the page."""
-    rows: list[list[str]] = [
-        [str(_("part")), str(_("figure")), str(_("count")), str(_("of")), str(_("percent"))]
-    ]
-
-    def pct(value: int | None) -> str:
-        return "" if value is None else str(value)
-
-    rows.append(
-        [str(_("cases")), str(_("CII cases running in the year")), str(report.cases), "", ""]
-    )
-    rows.append([str(_("cases")), str(_("CII cases ended in the year")), str(report.exits), "", ""])
-    for figure in report.profile:
-        rows.append(
-            [
-                str(_("profile")),
-                figure.label,
-                str(figure.count),
-                str(figure.base),
-                pct(figure.percent),
-            ]
-        )
-    for figure in report.exit_states:
-        rows.append(
-            [str(_("exit")), figure.label, str(figure.count), str(figure.base), pct(figure.percent)]
-        )
-    for goal in report.goals:
-        rows.append(
-            [
-                str(_("goal aimed at")),
-                goal.label,
-                str(goal.aimed),
-                str(goal.exits),
-                pct(goal.aimed_percent),
-            ]
-        )
-        rows.append(
-            [
-                str(_("goal reached")),
-                goal.label,
-                str(goal.reached),
-                str(goal.aimed),
-                pct(goal.reached_percent),
-            ]
-        )
-    return rows
+# A figure in a table: its value (None where a share has no base) and whether it is a share.
+Cell = tuple[int | None, bool]
 
 
-def charts(report: MonitoringReport) -> dict[str, dict[str, Any]]:
-    """Data for the three charts (``followup/steering.js`` draws them), in percent."""
+@dataclass(frozen=True)
+class Part:
+    """One part of the page: the data of its chart and its table (headers; rows of a label,
+    the figures, and whether the row is an "of which" line)."""
+
+    chart: dict[str, Any]
+    headers: list[str]
+    rows: list[tuple[str, list[Cell], bool]]
+
+
+def _bars(labels: list[str], unit: str, *series: tuple[str, Promise, list[int]]) -> dict[str, Any]:
+    """A horizontal bar chart for ``followup/steering.js``: one series per (colour key,
+    label, values)."""
     return {
-        "profile": {
-            "type": "bar",
-            "horizontal": True,
-            "unit": "%",
-            "labels": [f.label for f in report.profile],
-            "series": [
-                {
-                    "key": "load",
-                    "label": str(_("Share of the cases")),
-                    "data": [f.percent or 0 for f in report.profile],
-                }
-            ],
-        },
-        "exits": {
-            "type": "bar",
-            "horizontal": True,
-            "unit": "%",
-            "labels": [f.label for f in report.exit_states],
-            "series": [
-                {
-                    "key": "B",
-                    "label": str(_("Share of the exits")),
-                    "data": [f.percent or 0 for f in report.exit_states],
-                }
-            ],
-        },
-        "goals": {
-            "type": "bar",
-            "horizontal": True,
-            "unit": "",
-            "labels": [g.label for g in report.goals],
-            "series": [
-                {
-                    "key": "none",
-                    "label": str(_("Aimed at")),
-                    "data": [g.aimed for g in report.goals],
-                },
-                {
-                    "key": "green",
-                    "label": str(_("Reached")),
-                    "data": [g.reached for g in report.goals],
-                },
-            ],
-        },
+        "type": "bar",
+        "horizontal": True,
+        "unit": unit,
+        "labels": labels,
+        "series": [{"key": key, "label": str(label), "data": data} for key, label, data in series],
     }
+
+
+def parts(report: MonitoringReport) -> dict[str, Part]:
+    """The three parts of the page: the profile, the states at exit, the goals."""
+    profile, exits, goals = report.profile, report.exit_states, report.goals
+    return {
+        "profile": Part(
+            chart=_bars(
+                [f.label for f in profile],
+                "%",
+                ("load", _("Share of the cases"), [f.percent or 0 for f in profile]),
+            ),
+            headers=[str(h) for h in (_("Figure"), _("Count"), _("Of"), _("Percent"))],
+            rows=[
+                (f.label, [(f.count, False), (f.base, False), (f.percent, True)], f.of_which)
+                for f in profile
+            ],
+        ),
+        "exits": Part(
+            chart=_bars(
+                [f.label for f in exits],
+                "%",
+                ("B", _("Share of the exits"), [f.percent or 0 for f in exits]),
+            ),
+            headers=[str(h) for h in (_("State at exit"), _("Count"), _("Percent"))],
+            rows=[(f.label, [(f.count, False), (f.percent, True)], False) for f in exits],
+        ),
+        "goals": Part(
+            chart=_bars(
+                [g.label for g in goals],
+                "",
+                ("none", _("Aimed at"), [g.aimed for g in goals]),
+                ("green", _("Reached"), [g.reached for g in goals]),
+            ),
+            headers=[
+                str(h)
+                for h in (
+                    _("Intermediate goal"),
+                    _("Aimed at"),
+                    _("Share of the exits"),
+                    _("Reached"),
+                    _("Share of those aimed at"),
+                )
+            ],
+            rows=[
+                (
+                    g.label,
+                    [
+                        (g.aimed, False),
+                        (g.aimed_percent, True),
+                        (g.reached, False),
+                        (g.reached_percent, True),
+                    ],
+                    False,
+                )
+                for g in goals
+            ],
+        ),
+    }
+
+
+def report_rows(report: MonitoringReport) -> list[list[str]]:
+    """The report as rows for the CSV download, the same figures as the page: part, figure,
+    count, of how many, percent (empty where there is no base)."""
+
+    def line(
+        part: Promise, label: str, count: int, base: int | str, share: int | None
+    ) -> list[str]:
+        return [str(part), label, str(count), str(base), "" if share is None else str(share)]
+
+    rows = [[str(h) for h in (_("part"), _("figure"), _("count"), _("of"), _("percent"))]]
+    rows.append(line(_("cases"), str(_("CII cases running in the year")), report.cases, "", None))
+    rows.append(line(_("cases"), str(_("CII cases ended in the year")), report.exits, "", None))
+    rows += [line(_("profile"), f.label, f.count, f.base, f.percent) for f in report.profile]
+    rows += [line(_("exit"), f.label, f.count, f.base, f.percent) for f in report.exit_states]
+    for g in report.goals:
+        rows.append(line(_("goal aimed at"), g.label, g.aimed, g.exits, g.aimed_percent))
+        rows.append(line(_("goal reached"), g.label, g.reached, g.aimed, g.reached_percent))
+    return rows

@@ -24,13 +24,13 @@ from filum.cii.forms import (
     CoordinatorForm,
     OpenForm,
     PartnerForm,
-    PartnerFormSet,
     ProfileForm,
     YearForm,
+    partner_formset,
 )
 from filum.cii.models import CiiCase, CiiPartner
 from filum.cii.permissions import get_cii_case_for_actor
-from filum.cii.report import MonitoringReport, charts, monitoring_report, report_rows
+from filum.cii.report import MonitoringReport, monitoring_report, parts, report_rows
 from filum.people.models import Person
 from filum.people.permissions import get_person_for_actor
 from filum.records.services import log_security_event, refuse
@@ -51,9 +51,7 @@ def _open(request: ActorRequest, *, client: Person, origin: Case | None) -> Http
     if dossier is not None and dossier.domain != Domain.CII:
         dossier = None
     form = OpenForm(data, organisation=actor.organisation, dossier=dossier)
-    partners = PartnerFormSet(
-        data, prefix="partner", form_kwargs={"owner_id": actor.organisation_id}
-    )
+    partners = partner_formset(data, owner_id=actor.organisation_id)
     if request.method == "POST" and form.is_valid() and partners.is_valid():
         try:
             record = services.do_open_cii_case(
@@ -285,7 +283,7 @@ def cii_report(request: ActorRequest) -> HttpResponse:
     context = {
         "form": form,
         "report": report,
-        "charts": charts(report) if report is not None else None,
+        "parts": parts(report) if report is not None else None,
         "organisation": request.actor.organisation,
     }
     return render(request, "cii/report.html", context)

@@ -33,6 +33,7 @@ from hypothesis.stateful import (
 )
 
 from filum.cases.models import Case, CaseTransition, Consent, SegmentProposal, Share
+from filum.cii.models import CiiCase, CiiPartner
 from filum.documents.models import Document
 from filum.followup.models import Task
 from filum.journal.models import Contact, Topic
@@ -311,6 +312,9 @@ TASKS = ("task", "other_task", "missing_task")
 DOCUMENTS = ("document", "other_document", "missing_document")
 PROPOSALS = ("proposal", "other_proposal", "missing_proposal")
 _CORE, _JOURNAL, _DOCUMENTS = ("core",), ("journal",), ("documents",)
+_PLAN = ("plan",)
+CIIS = ("cii", "other_cii", "missing_cii")
+CII_PARTNERS = ("cii_partner", "other_cii_partner", "missing_cii_partner")
 # A steering step that the dossier's stage does not allow yet answers with a redirect.
 _FORM_OR_NOT_NOW = frozenset({200, 302})
 
@@ -455,6 +459,22 @@ ENDPOINTS: dict[str, Endpoint] = {
     "request_answer": _ep(
         "policy", *PROPOSALS, needs=_STEP("segment.propose"), ok_get=_FORM_OR_NOT_NOW, reads=_CORE
     ),
+    # shared CII cases (issue 8: X4, X5, D8); the record page needs the plan section
+    "cii_report": _ep("policy", needs=(("cii.report", "org"),)),
+    "cii_report_csv": _ep("policy", needs=(("cii.report", "org"),)),
+    "cii_open_person": _ep(
+        "policy",
+        *PERSONS,
+        needs=(("share.manage", "org"), ("case.create", "org"), ("core.read", "person")),
+    ),
+    # a dossier that became a CII case (the "cii" target) sends to its record
+    "cii_open_case": _ep("policy", *CASES, needs=_OWNER, ok_get=frozenset({200, 302}), reads=_CORE),
+    "cii_detail": _ep("policy", *CIIS, needs=(("plan.read", "case:plan"),), reads=_PLAN),
+    "cii_profile": _ep("policy", *CIIS, needs=(("plan.write", "case:plan"),), reads=_PLAN),
+    "cii_coordinator": _ep("policy", *CIIS, needs=_OWNER),
+    "cii_partner_add": _ep("policy", *CIIS, needs=_OWNER),
+    "cii_partner_remove": _ep("policy", *CII_PARTNERS, needs=_OWNER, **POST_ONLY),
+    "cii_close": _ep("policy", *CIIS, needs=_STEP("case.transition"), reads=_PLAN),
 }
 
 
@@ -518,6 +538,8 @@ def build_target(world: Any, bystander: Organisation, kind: str) -> Target:
             expires_at=now + datetime.timedelta(hours=1),
         )
         return Target({"token": token}, Subject(), kind)
+    if kind.startswith(("cii", "other_cii", "missing_cii")):
+        return cii_target(world, kind)
     if kind.startswith("missing_"):
         arg = {"contact": "contact_id", "task": "task_id", "proposal": "proposal_id"}
         name = kind.removeprefix("missing_")
@@ -582,6 +604,69 @@ def build_target(world: Any, bystander: Organisation, kind: str) -> Target:
     raise AssertionError(f"unknown target {kind}")
 
 
+def cii_record(world: Any, case: Case) -> CiiCase:
+    """The CII record of one of the world's dossiers, made once: the dossier becomes a CII
+    dossier with a general authorisation (nothing is shared by it)."""
+    found = CiiCase.objects.filter(case=case).select_related("consent").first()
+    if found is not None:
+        return found
+    Case.objects.filter(pk=case.pk).update(domain="cii")
+    case.domain = "cii"
+    consent = Consent.objects.create(
+        case=case,
+        owner_id=case.owner_id,
+        person=case.client,
+        kind="general",
+        scope="CII",
+        signed_on=case.opened_on,
+        recorded_by=case.responsible,
+    )
+    return CiiCase.objects.create(
+        case=case,
+        owner_id=case.owner_id,
+        owner_body="social_assistance",
+        coordinator=case.responsible,
+        consent=consent,
+        opened_on=case.opened_on,
+    )
+
+
+def cii_target(world: Any, kind: str) -> Target:
+    """A CII record, or a partner of one (a fresh IV office each time, so that removing it
+    changes no persona's relations)."""
+    if kind.startswith("missing_"):
+        kwargs: dict[str, Any] = {"case_id": uuid.uuid4()}
+        if kind == "missing_cii_partner":
+            kwargs = {"case_id": world.case.pk, "partner_id": 987654321}
+        return Target(kwargs, Subject(missing=True), kind)
+    case = world.other_case if kind.startswith("other_") else world.case
+    record = cii_record(world, case)
+    subject = Subject(case=case, person=case.client)
+    if not kind.endswith("_partner"):
+        return Target({"case_id": case.pk}, subject, kind)
+    office = factories.OrganisationFactory(kind=OrganisationKind.CII_PARTNER)
+    share = factories.ShareFactory(
+        case=case,
+        organisation=office,
+        sections=["journal", "plan"],
+        access="write",
+        basis="consent",
+        consent=record.consent,
+        granted_by=case.responsible,
+    )
+    partner = CiiPartner.objects.create(
+        cii_case=record,
+        case=case,
+        owner_id=case.owner_id,
+        organisation=office,
+        body="invalidity_insurance",
+        case_number="AI-1",
+        share=share,
+        added_by=case.responsible,
+    )
+    return Target({"case_id": case.pk, "partner_id": partner.pk}, subject, kind)
+
+
 def fingerprint() -> tuple[Any, ...]:
     """What a forbidden request must not change."""
     return (
@@ -598,6 +683,8 @@ def fingerprint() -> tuple[Any, ...]:
         Document.objects.count(),
         SignInLink.objects.count(),
         list(Organisation.objects.order_by("pk").values_list("pk", "mfa_required")),
+        list(CiiCase.objects.order_by("pk").values_list("pk", "version", "exit_state")),
+        list(CiiPartner.objects.order_by("pk").values_list("pk", "left_at")),
     )
 
 

@@ -19,7 +19,7 @@ from tests import factories
 INVALID = "@@INVALID:%s@@"
 TEMPLATE_DIRS = [
     Path(django_settings.BASE_DIR) / "filum" / app / "templates"
-    for app in ("tenancy", "people", "cases", "records", "web")
+    for app in ("tenancy", "people", "cases", "records", "web", "cii")
 ]
 
 

@@ -22,7 +22,7 @@ from filum.cases.models import (
     Stage,
     TransitionText,
 )
-from filum.dates import check_dates, date_error
+from filum.dates import STORED_CEILING, add_days, check_dates, date_error
 from filum.people.models import AssistanceUnit, Person
 from filum.tenancy.models import Organisation, User
 from filum.tenancy.policy import SECTIONS, Actor
@@ -188,22 +188,31 @@ def do_close_case(
     return case
 
 
+# The end stored for a share that lasts as long as its consent when the consent has no end of
+# its own: the last storable day. It stops when the consent is withdrawn (``ShareQuerySet``).
+UNTIL_CONSENT_ENDS = add_days(STORED_CEILING, -1)
+
+
 def check_share(
     *,
     case: Case,
     organisation: Organisation,
     sections: list[str],
-    valid_until: datetime.date,
+    valid_until: datetime.date | None,
     basis: str,
     consent: Consent | None,
 ) -> None:
+    """``valid_until=None``: the share lasts as long as its consent (consent basis only)."""
     errors: dict[str, str] = {}
     if organisation.pk == case.owner_id:
         errors["organisation"] = _("A dossier cannot be shared with its own organisation.")
     unknown = [s for s in sections if s not in SECTIONS]
     if unknown or not sections:
         errors["sections"] = _("Choose one or more of the known sections.")
-    if valid_until < timezone.localdate():
+    if valid_until is None:
+        if basis != Share.Basis.CONSENT:
+            errors["valid_until"] = _("Enter the end date of the share.")
+    elif valid_until < timezone.localdate():
         errors["valid_until"] = _("The end date cannot be in the past.")
     elif message := date_error(valid_until, today=timezone.localdate()):
         errors["valid_until"] = message
@@ -212,7 +221,11 @@ def check_share(
             errors["consent"] = _("Choose the consent this share is based on.")
         elif not consent.is_active:
             errors["consent"] = _("This consent is withdrawn or expired.")
-        elif consent.valid_until is not None and valid_until > consent.valid_until:
+        elif (
+            valid_until is not None
+            and consent.valid_until is not None
+            and valid_until > consent.valid_until
+        ):
             # A share based on a consent ends when the consent ends (P2, X4).
             errors["valid_until"] = _(
                 "The consent ends on %(date)s: the share cannot last beyond it."
@@ -221,6 +234,12 @@ def check_share(
             errors["consent"] = _("The consent does not cover all the chosen sections.")
     if errors:
         raise ValidationError(errors)
+
+
+def _consent_end(consent: Consent | None) -> datetime.date:
+    if consent is not None and consent.valid_until is not None:
+        return consent.valid_until
+    return UNTIL_CONSENT_ENDS
 
 
 @transaction.atomic
@@ -233,9 +252,10 @@ def do_share_case(
     access: str,
     basis: str,
     reason: str,
-    valid_until: datetime.date,
+    valid_until: datetime.date | None,
     consent: Consent | None = None,
 ) -> Share:
+    """``valid_until=None``: a share based on a consent that lasts as long as the consent."""
     check_case_is_open(case)
     check_share(
         case=case,
@@ -254,7 +274,7 @@ def do_share_case(
         basis=basis,
         reason=reason,
         consent=consent if basis == Share.Basis.CONSENT else None,
-        valid_until=valid_until,
+        valid_until=valid_until or _consent_end(consent),
         granted_by=actor.user,
     )
     _record(

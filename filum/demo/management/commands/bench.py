@@ -20,14 +20,17 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, F, Func
 from django.template import TemplateDoesNotExist
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from filum.cases.models import Case, Share
+from filum.cii.models import CiiCase
+from filum.cii.synthetic import make_synthetic_cii_cases
 from filum.demo import load
 from filum.followup.cockpit import TEAM_ROLES
 from filum.people.models import Person
@@ -51,6 +54,8 @@ TEAM = "team view, largest team"
 TEAM_ORG = "team view, whole org, largest service"
 AUDIT = "DPO audit, one dossier"
 AUDIT_USER = "DPO audit, one dossier, one user"
+CII_REPORT = "CII monitoring report, 10,000 CII cases"
+CII_CASES = 10_000
 TARGETS_MS = {
     DUP_BIRTH: 50.0,
     DUP_NAME: 50.0,
@@ -65,6 +70,7 @@ TARGETS_MS = {
     TEAM_ORG: 300.0,
     AUDIT: 200.0,
     AUDIT_USER: 200.0,
+    CII_REPORT: 1000.0,
 }
 LOAD = "mixed load"
 LOAD_TARGET_RPS = 150.0
@@ -408,6 +414,7 @@ class Bench:
         self.page(COCKPIT, worker, reverse("cockpit"), f"{len(open_cases)} open dossiers")
         self.team_views()
         self.audit_pages()
+        self.cii_report()
         if self.wanted(LOAD):
             self.progress(f"mixed load: {self.o.load_clients} clients, {self.o.load_seconds:.0f} s")
             self.load = self.mixed_load()
@@ -612,6 +619,49 @@ class Bench:
             f"{url}?user={reader['user']}",
             f"{note}; filtered on the user with the most reads ({reader['n']:,})",
         )
+
+    def cii_report(self) -> None:
+        """The CII monitoring report of the largest social service (of its canton, when the
+        canton has an integration officer) over at least CII_CASES CII cases: the volume's own,
+        topped up with synthetic ones in a transaction that is rolled back afterwards."""
+        if not self.wanted(CII_REPORT):
+            return
+        services = social_services_by_size()
+        head = member(services[0][0], Role.SECTION_HEAD) if services else None
+        if head is None:
+            self.skip(CII_REPORT, "no social service with a section head and dossiers")
+            return
+        officer = (
+            Membership.objects.active()
+            .filter(
+                role=Role.CANTON_OFFICER,
+                organisation__kind=OrganisationKind.CANTON_OFFICE,
+                organisation__canton=head.organisation.canton,
+            )
+            .select_related("user", "organisation", "team")
+            .order_by("pk")
+            .first()
+        )
+        reader = officer or head
+        counted = CiiCase.objects.countable_by(
+            organisation=reader.organisation, canton_wide=officer is not None
+        )
+        year = timezone.localdate().year
+        with transaction.atomic():
+            existing = counted.count()
+            made = make_synthetic_cii_cases(
+                max(0, CII_CASES - existing),
+                owner=head.organisation,
+                coordinator=head.user,
+                years=(year - 3, year),
+                seed=self.o.seed,
+            )
+            note = (
+                f"{who(reader)}, year {year}: {existing:,} CII cases of the volume and "
+                f"{made:,} synthetic ones (rolled back afterwards)"
+            )
+            self.page(CII_REPORT, reader, f"{reverse('cii_report')}?year={year}", note)
+            transaction.set_rollback(True)
 
     def mixed_load(self) -> dict[str, Any]:
         workers = load.pick_load_workers(self.o.load_clients, self.rng)

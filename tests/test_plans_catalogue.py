@@ -52,7 +52,7 @@ def booked_measures(world, count: int, period: Period) -> list[Measure]:
     return measures
 
 
-# --- keeping the catalogue --------------------------------------------------------------------
+# --- keeping the catalogue ---------------------------------------------------------------------
 
 
 def test_i2_officer_keeps_providers_programmes_and_periods(world):
@@ -224,7 +224,7 @@ def test_i2_catalogue_page_shows_free_places_from_one_query_per_source(
     assert page.rows == []
 
 
-# --- booking ------------------------------------------------------------------------------------
+# --- booking -----------------------------------------------------------------------------------
 
 
 def test_i2_booking_takes_places_then_the_waiting_list_with_positions(world):

@@ -604,3 +604,91 @@ def test_u4_plan_page_queries_do_not_grow_with_the_plan(world, django_assert_num
             response = client.get(url("plan_detail", world.case))
         assert response.status_code == 200
         assert len(response.context["overview"].measures) == count
+
+
+# --- every page in both languages -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["fr", "de"])
+def test_u3_plan_and_catalogue_pages_render_without_unknown_variables(world, settings, language):
+    from tests.test_templates_i18n import INVALID, FieldLabels
+
+    def check_page(client, page, *, method="get", data=None):
+        response = getattr(client, method)(page, data or {})
+        assert response.status_code in (200, 400, 404), (page, response.status_code)
+        html = response.content.decode()
+        assert "@@INVALID:" not in html, (page, html[html.index("@@INVALID:") :][:120])
+        parser = FieldLabels()
+        parser.feed(html)
+        assert (parser.main, parser.html_lang, parser.unlabelled()) == (1, language, []), page
+
+    templates = [dict(t) for t in settings.TEMPLATES]
+    templates[0]["OPTIONS"] = {**templates[0]["OPTIONS"], "string_if_invalid": INVALID}
+    settings.TEMPLATES = templates
+    office = world.officer.membership.organisation
+    template = pf.template(office, goals=["health"])
+    programme = pf.programme(office, name="Cours Zyrpage")
+    period = pf.period(programme, places=1)
+    plan = pf.plan(world.case, world.worker.user, goals=("health", "coordination"))
+    goal = PlanGoal.objects.get(plan=plan, key="health")
+    booked = pf.measure(plan, world.worker.user, programme=programme, provider=programme.provider)
+    MeasureGoal.objects.create(measure=booked, goal=goal, owner=world.service_org)
+    from filum.plans.booking import do_book_measure
+
+    do_book_measure(actor=world.worker.actor, measure=booked, period=period)
+    free = pf.measure(plan, world.worker.user, provider_name="Zyrfree")
+    upload(world.worker.client(), world.case, free, "rapport.pdf", PDF, kind="report")
+    worker = world.worker.client()
+    worker.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    measure_urls = [
+        url(name, world.case, measure_id=m.pk)
+        for m in (booked, free)
+        for name in ("measure_detail", "measure_edit", "measure_book", "measure_document_upload")
+    ]
+    for page in (
+        url("plan_detail", world.case),
+        url("plan_detail", world.other_case),
+        url("goal_add", world.case),
+        url("goal_edit", world.case, goal_id=goal.pk),
+        url("measure_create", world.case),
+        *measure_urls,
+        reverse("catalogue"),
+        reverse("programme_detail", kwargs={"programme_id": programme.pk}),
+        reverse("case_detail", kwargs={"case_id": world.case.pk}),
+    ):
+        check_page(worker, page)
+    # forms with errors
+    check_page(worker, url("goal_add", world.case), method="post", data={})
+    check_page(worker, url("measure_create", world.case), method="post", data={})
+    check_page(worker, url("measure_edit", world.case, measure_id=free.pk), method="post", data={})
+    check_page(
+        worker, url("measure_book", world.case, measure_id=booked.pk), method="post", data={}
+    )
+    other = factories.CaseFactory(owner=world.service_org, responsible=world.worker.user)
+    check_page(worker, url("plan_detail", other))
+    check_page(worker, url("plan_create", other))
+    officer = world.officer.client()
+    officer.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    for page in (
+        reverse("catalogue"),
+        reverse("provider_list"),
+        reverse("provider_create"),
+        reverse("provider_edit", kwargs={"provider_id": programme.provider_id}),
+        reverse("programme_create"),
+        reverse("programme_edit", kwargs={"programme_id": programme.pk}),
+        reverse("programme_detail", kwargs={"programme_id": programme.pk}),
+        reverse("period_create", kwargs={"programme_id": programme.pk}),
+        reverse("period_edit", kwargs={"period_id": period.pk}),
+        reverse("plan_templates"),
+        reverse("plan_template_create"),
+        reverse("plan_template_edit", kwargs={"template_id": template.pk}),
+    ):
+        check_page(officer, page)
+    check_page(officer, reverse("provider_create"), method="post", data={})
+    check_page(
+        officer,
+        reverse("period_create", kwargs={"programme_id": programme.pk}),
+        method="post",
+        data={},
+    )
+    check_page(officer, reverse("plan_template_create"), method="post", data={})

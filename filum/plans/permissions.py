@@ -59,6 +59,8 @@ def get_plan_for_actor(
         request=request, case_id=case_id, need=Section.PLAN, write=write, reads=reads
     )
     plan = Plan.objects.filter(case=access.case).select_related("template").first()
+    if plan is not None:
+        plan.case = access.case
     return PlanAccess(access=access, plan=plan)
 
 
@@ -74,11 +76,12 @@ def get_measure_for_actor(
     access = get_case_for_actor(request=request, case_id=case_id, need=Section.PLAN, write=write)
     measure = (
         Measure.objects.filter(pk=measure_id, case_id=case_id)
-        .select_related("plan", "programme", "provider")
+        .select_related("plan", "programme__provider", "provider")
         .first()
     )
     if measure is None:
         raise Http404
+    measure.plan.case = access.case
     record_reads(request, access, reads)
     return measure, PlanAccess(access=access, plan=measure.plan)
 
@@ -96,6 +99,7 @@ def get_goal_for_actor(
     goal = PlanGoal.objects.filter(pk=goal_id, case_id=case_id).select_related("plan").first()
     if goal is None:
         raise Http404
+    goal.plan.case = access.case
     record_reads(request, access, reads)
     return goal, PlanAccess(access=access, plan=goal.plan)
 
@@ -140,5 +144,5 @@ def get_template_for_actor(*, request: ActorRequest, template_id: int) -> PlanTe
     template = PlanTemplate.objects.filter(pk=template_id).first()
     if template is None:
         raise Http404
-    _in_actor_canton(request, template, template.canton, "plan_template")
+    _in_actor_canton(request, template, template.canton, "template")
     return template

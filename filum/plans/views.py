@@ -72,12 +72,19 @@ def _plan_of(plan_access: PlanAccess) -> Plan:
     return plan_access.plan
 
 
-def _catalogue_programmes(plan_access: PlanAccess) -> list[Programme]:
-    return list(
+def _catalogue_programmes(
+    plan_access: PlanAccess, current: Programme | None = None
+) -> list[Programme]:
+    """The programmes a measure may choose: the active ones of the dossier's canton, and the
+    one it has (even if it was deactivated since)."""
+    programmes = list(
         Programme.objects.filter(canton=plan_access.case.owner.canton, is_active=True)
         .select_related("provider")
         .order_by("name", "pk")
     )
+    if current is not None and current not in programmes:
+        programmes.append(current)
+    return programmes
 
 
 def _moved_message(request: ActorRequest, moved: list[Booking]) -> None:
@@ -297,7 +304,7 @@ def measure_edit(request: ActorRequest, case_id: uuid.UUID, measure_id: int) -> 
         request.POST or None,
         initial=MeasureForm.initial_for(measure, linked),
         goals=goals,
-        programmes=_catalogue_programmes(plan_access),
+        programmes=_catalogue_programmes(plan_access, measure.programme),
         measure=measure,
     )
     status = 200

@@ -106,10 +106,25 @@ def test_i1_i2_worker_makes_a_plan_adds_a_measure_and_books_a_place(
     # the plan shows the measure under its goal
     page.goto(f"{scene.base}/cases/{scene.case_id}/plan/")
     expect(page.locator("#goal-orientation")).to_contain_text("Stage d'orientation en atelier")
-    assert axe_violations(page) == []
+    measure_url = page.locator("#goal-orientation a[href*='/measures/']").first.get_attribute(
+        "href"
+    )
     settle(page)
     assert watch.take() == []
     sign_out(page)
+
+    # the pages are accessible (axe-core needs its script: a page without the CSP)
+    page, _ = _page(browser, locale="fr-CH", bypass_csp=True)
+    sign_in(page, scene.base, "worker")
+    problems = {}
+    for name, path in (
+        ("plan", f"/cases/{scene.case_id}/plan/"),
+        ("measure", measure_url),
+        ("catalogue", "/catalogue/"),
+    ):
+        page.goto(f"{scene.base}{path}")
+        problems[name] = axe_violations(page)
+    assert problems == {"plan": [], "measure": [], "catalogue": []}
 
 
 def test_i2_a_full_period_puts_the_measure_on_the_waiting_list_in_german(

@@ -46,6 +46,14 @@ def with_position(bookings: QuerySet[Booking]) -> QuerySet[Booking]:
     return bookings.annotate(position=Coalesce(Subquery(ahead), Value(0)) + 1)
 
 
+def waiting_position(booking: Booking) -> int:
+    """A booking's place in its period's waiting list (0 when it does not wait)."""
+    if booking.status != BookingStatus.WAITING:
+        return 0
+    found = with_position(Booking.objects.filter(pk=booking.pk)).first()
+    return int(getattr(found, "position", 0))
+
+
 def active_booking(measure: Measure) -> Booking | None:
     """The measure's booking that holds a place or waits for one, with its position."""
     return (

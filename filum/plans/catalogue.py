@@ -115,10 +115,16 @@ def current_periods(programme: Programme, *, today: datetime.date | None = None)
 # --- keeping the catalogue (catalogue.manage) ------------------------------------------------
 
 
-def _unique_name(exc: IntegrityError, field_name: str, message: str) -> ValidationError:
-    if "unique" in str(exc):
-        return ValidationError({field_name: message})
-    raise exc
+def _save_named(obj: Provider | Programme | PlanTemplate, message: str) -> None:
+    """Save an object whose name is unique in its scope: a name taken meanwhile (the form
+    checked it before) becomes the form's message instead of an error page."""
+    try:
+        with transaction.atomic():
+            obj.save()
+    except IntegrityError as exc:
+        if "unique" not in str(exc):
+            raise
+        raise ValidationError({"name": message}) from exc
 
 
 def do_save_provider(*, actor: Actor, provider: Provider | None, data: dict[str, Any]) -> Provider:
@@ -127,13 +133,7 @@ def do_save_provider(*, actor: Actor, provider: Provider | None, data: dict[str,
         provider = Provider(owner_id=actor.organisation_id, canton=actor.organisation.canton)
     for name in ("name", "kind", "contact_name", "email", "phone", "address", "is_active"):
         setattr(provider, name, data[name])
-    try:
-        with transaction.atomic():
-            provider.save()
-    except IntegrityError as exc:
-        raise _unique_name(
-            exc, "name", _("The catalogue already has a provider of this name.")
-        ) from exc
+    _save_named(provider, _("The catalogue already has a provider of this name."))
     return provider
 
 
@@ -151,13 +151,7 @@ def do_save_programme(
     for name in ("name", "category", "description", "is_active"):
         setattr(programme, name, data[name])
     programme.cost_per_place = Decimal(data["cost_per_place"])
-    try:
-        with transaction.atomic():
-            programme.save()
-    except IntegrityError as exc:
-        raise _unique_name(
-            exc, "name", _("This provider already has a programme of this name.")
-        ) from exc
+    _save_named(programme, _("This provider already has a programme of this name."))
     return programme
 
 
@@ -197,13 +191,7 @@ def do_save_template(
     template.goals = list(data["goals"])
     template.categories = list(data["categories"])
     template.is_active = data["is_active"]
-    try:
-        with transaction.atomic():
-            template.save()
-    except IntegrityError as exc:
-        raise _unique_name(
-            exc, "name", _("Your canton already has a template of this name.")
-        ) from exc
+    _save_named(template, _("Your canton already has a template of this name."))
     return template
 
 

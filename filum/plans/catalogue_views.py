@@ -3,8 +3,10 @@ canton's organisations, kept by its integration office."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
@@ -74,23 +76,43 @@ def provider_list(request: ActorRequest) -> HttpResponse:
     )
 
 
-def _provider_form(request: ActorRequest, provider: Provider | None) -> HttpResponse:
-    form = ProviderForm(request.POST or None, instance=provider)
+def _keep(
+    request: ActorRequest,
+    form: forms.BaseForm,
+    save: Callable[[dict[str, Any]], Any],
+    *,
+    saved: str,
+    title: str,
+    back: str,
+    then: Callable[[Any], HttpResponse],
+) -> HttpResponse:
+    """The shape of the office's forms: validate, save through the service, say so and go on;
+    otherwise show the form again with its errors."""
     if request.method == "POST" and form.is_valid():
         try:
-            catalogue.do_save_provider(
-                actor=request.actor, provider=provider, data=form.cleaned_data
-            )
+            kept = save(form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            messages.success(request, _("The provider was saved."))
-            return redirect("provider_list")
+            messages.success(request, saved)
+            return then(kept)
     return render(
         request,
         "plans/catalogue_form.html",
-        {"form": form, "title": _("Provider"), "back": "provider_list"},
+        {"form": form, "title": title, "back": back},
         status=_status(request),
+    )
+
+
+def _provider_form(request: ActorRequest, provider: Provider | None) -> HttpResponse:
+    return _keep(
+        request,
+        ProviderForm(request.POST or None, instance=provider),
+        lambda data: catalogue.do_save_provider(actor=request.actor, provider=provider, data=data),
+        saved=_("The provider was saved."),
+        title=_("Provider"),
+        back="provider_list",
+        then=lambda _kept: redirect("provider_list"),
     )
 
 
@@ -106,24 +128,17 @@ def provider_edit(request: ActorRequest, provider_id: int) -> HttpResponse:
 
 
 def _programme_form(request: ActorRequest, programme: Programme | None) -> HttpResponse:
-    form = ProgrammeForm(
-        request.POST or None, instance=programme, canton=request.actor.organisation.canton
-    )
-    if request.method == "POST" and form.is_valid():
-        try:
-            saved = catalogue.do_save_programme(
-                actor=request.actor, programme=programme, data=form.cleaned_data
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, _("The programme was saved."))
-            return redirect("programme_detail", programme_id=saved.pk)
-    return render(
+    canton = request.actor.organisation.canton
+    return _keep(
         request,
-        "plans/catalogue_form.html",
-        {"form": form, "title": _("Programme"), "back": "catalogue"},
-        status=_status(request),
+        ProgrammeForm(request.POST or None, instance=programme, canton=canton),
+        lambda data: catalogue.do_save_programme(
+            actor=request.actor, programme=programme, data=data
+        ),
+        saved=_("The programme was saved."),
+        title=_("Programme"),
+        back="catalogue",
+        then=lambda kept: redirect("programme_detail", programme_id=kept.pk),
     )
 
 
@@ -207,22 +222,14 @@ def _template_form(request: ActorRequest, template: PlanTemplate | None) -> Http
             "categories": template.categories,
             "is_active": template.is_active,
         }
-    form = TemplateForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            catalogue.do_save_template(
-                actor=request.actor, template=template, data=form.cleaned_data
-            )
-        except ValidationError as exc:
-            add_service_errors(form, exc)
-        else:
-            messages.success(request, _("The plan template was saved."))
-            return redirect("plan_templates")
-    return render(
+    return _keep(
         request,
-        "plans/catalogue_form.html",
-        {"form": form, "title": _("Plan template"), "back": "plan_templates"},
-        status=_status(request),
+        TemplateForm(request.POST or None, initial=initial),
+        lambda data: catalogue.do_save_template(actor=request.actor, template=template, data=data),
+        saved=_("The plan template was saved."),
+        title=_("Plan template"),
+        back="plan_templates",
+        then=lambda _kept: redirect("plan_templates"),
     )
 
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
+from django.db.models import QuerySet
 from django.http import Http404
 
 from filum.cases.models import Case
@@ -64,6 +65,29 @@ def get_plan_for_actor(
     return PlanAccess(access=access, plan=plan)
 
 
+_Object = TypeVar("_Object", Measure, PlanGoal)
+
+
+def _in_plan(
+    request: ActorRequest,
+    *,
+    case_id: uuid.UUID,
+    objects: QuerySet[_Object],
+    pk: int,
+    write: bool,
+    reads: Iterable[str],
+) -> tuple[_Object, PlanAccess]:
+    """An object of the dossier's plan, reached through the dossier's plan section; the read
+    is logged only once the object is found."""
+    access = get_case_for_actor(request=request, case_id=case_id, need=Section.PLAN, write=write)
+    found = objects.filter(pk=pk, case_id=case_id).first()
+    if found is None:
+        raise Http404
+    found.plan.case = access.case
+    record_reads(request, access, reads)
+    return found, PlanAccess(access=access, plan=found.plan)
+
+
 def get_measure_for_actor(
     *,
     request: ActorRequest,
@@ -72,18 +96,11 @@ def get_measure_for_actor(
     write: bool = False,
     reads: Iterable[str] = (),
 ) -> tuple[Measure, PlanAccess]:
-    """A measure of the dossier's plan; the read is logged only once the measure is found."""
-    access = get_case_for_actor(request=request, case_id=case_id, need=Section.PLAN, write=write)
-    measure = (
-        Measure.objects.filter(pk=measure_id, case_id=case_id)
-        .select_related("plan", "programme__provider", "provider")
-        .first()
+    """A measure of the dossier's plan."""
+    measures = Measure.objects.select_related("plan", "programme__provider", "provider")
+    return _in_plan(
+        request, case_id=case_id, objects=measures, pk=measure_id, write=write, reads=reads
     )
-    if measure is None:
-        raise Http404
-    measure.plan.case = access.case
-    record_reads(request, access, reads)
-    return measure, PlanAccess(access=access, plan=measure.plan)
 
 
 def get_goal_for_actor(
@@ -95,13 +112,8 @@ def get_goal_for_actor(
     reads: Iterable[str] = (),
 ) -> tuple[PlanGoal, PlanAccess]:
     """A goal of the dossier's plan."""
-    access = get_case_for_actor(request=request, case_id=case_id, need=Section.PLAN, write=write)
-    goal = PlanGoal.objects.filter(pk=goal_id, case_id=case_id).select_related("plan").first()
-    if goal is None:
-        raise Http404
-    goal.plan.case = access.case
-    record_reads(request, access, reads)
-    return goal, PlanAccess(access=access, plan=goal.plan)
+    goals = PlanGoal.objects.select_related("plan")
+    return _in_plan(request, case_id=case_id, objects=goals, pk=goal_id, write=write, reads=reads)
 
 
 class _CantonObject(Protocol):

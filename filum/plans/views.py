@@ -359,14 +359,13 @@ def measure_book(request: ActorRequest, case_id: uuid.UUID, measure_id: int) -> 
                 if booking.status == "placed":
                     messages.success(request, _("A place was booked for the measure."))
                 else:
-                    position = bookings.active_booking(measure)
                     messages.warning(
                         request,
                         _(
                             "This period is full: the measure is on the waiting list, in "
                             "position %(position)s. It gets a place as soon as one is free."
                         )
-                        % {"position": position.position if position else "?"},
+                        % {"position": bookings.waiting_position(booking)},
                     )
                 return redirect(
                     "measure_detail", case_id=plan_access.case.pk, measure_id=measure.pk

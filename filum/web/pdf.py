@@ -38,7 +38,7 @@ def pdf_response(
     response = HttpResponse(
         render_pdf_bytes(request, template_name, context), content_type="application/pdf"
     )
-    response["Content-Disposition"] = content_disposition_header(False, filename)
+    response["Content-Disposition"] = content_disposition_header(False, filename) or "inline"
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "no-store"
     return response

@@ -51,16 +51,19 @@ def goal_kind(key: str) -> str:
     raise ValueError(f"unknown goal {key!r}")
 
 
+# The labels stay lazy: they are rendered in the reader's language, not the importer's.
+GOAL_LABELS: dict[str, str | Promise] = {
+    ULTIMATE_KEY: ULTIMATE_GOAL,
+    **{goal.value: goal.label for goal in IntermediateGoal},
+    **{goal.value: goal.label for goal in CrossInstitutionGoal},
+}
+GOAL_CHOICES = [(key, GOAL_LABELS[key]) for key in GOAL_KEYS]
+
+
 def goal_label(key: str) -> str:
-    labels: dict[str, str | Promise] = {
-        ULTIMATE_KEY: ULTIMATE_GOAL,
-        **dict(IntermediateGoal.choices),
-        **dict(CrossInstitutionGoal.choices),
-    }
-    return str(labels.get(key, key))
+    return str(GOAL_LABELS.get(key, key))
 
 
-GOAL_CHOICES = [(key, goal_label(key)) for key in GOAL_KEYS]
 # Goals a template proposes or a worker adds: the ultimate goal is in every plan.
 SELECTABLE_GOALS = GOAL_KEYS[1:]
 

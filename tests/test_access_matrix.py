@@ -38,6 +38,17 @@ from filum.documents.models import Document
 from filum.followup.models import Task
 from filum.journal.models import Contact, Topic
 from filum.people.models import Person
+from filum.plans.models import (
+    Booking,
+    Measure,
+    MeasureDocument,
+    Period,
+    Plan,
+    PlanGoal,
+    PlanTemplate,
+    Programme,
+    Provider,
+)
 from filum.records.models import DENIAL, ReadLog, SecurityEvent
 from filum.tenancy.models import Membership, Organisation, OrganisationKind, SignInLink
 from filum.tenancy.policy import (
@@ -184,7 +195,7 @@ STATES: dict[str, tuple[ShareSpec, ...]] = {
     "unshared": (),
     "journal_read": (ShareSpec("case", "partner_org", ("journal",), "read"),),
     "core_write": (
-        ShareSpec("case", "partner_org", ("core", "journal"), "write"),
+        ShareSpec("case", "partner_org", ("core", "journal", "plan"), "write"),
         ShareSpec("other_case", "service_org", ("core",), "read"),
     ),
 }
@@ -198,6 +209,7 @@ class Subject:
     person: Person | None = None
     membership: Membership | None = None
     task_owner: int | None = None  # the organisation a task belongs to
+    canton: str | None = None  # the canton of a catalogue object or plan template
     missing: bool = False
 
 
@@ -262,6 +274,10 @@ class Model:
         if scope.startswith("case:"):
             assert subject.case is not None
             return self.may_case(persona, action, subject.case, scope.removeprefix("case:"))
+        if scope == "canton":  # the catalogue and templates of the persona's canton
+            assert subject.canton is not None
+            same = subject.canton == persona.membership.organisation.canton
+            return is_allowed(role, action, Relation.OWN_ORG if same else Relation.OTHER)
         if scope == "audit":
             assert subject.case is not None
             return is_allowed(role, action, self.org_relation(persona, subject.case.owner_id))
@@ -317,6 +333,22 @@ CIIS = ("cii", "other_cii", "missing_cii")
 CII_PARTNERS = ("cii_partner", "other_cii_partner", "missing_cii_partner")
 # A steering step that the dossier's stage does not allow yet answers with a redirect.
 _FORM_OR_NOT_NOW = frozenset({200, 302})
+
+
+_PLAN = ("plan",)
+_PLAN_READ = (("plan.read", "case:plan"),)
+_PLAN_WRITE = (("plan.write", "case:plan"),)
+# dossiers whose plan is made (the pages about its goals and measures need one)
+PLANNED = ("planned_case", "other_planned_case", "missing_case")
+GOALS = ("goal", "other_goal", "missing_goal")
+MEASURES = ("measure", "other_measure", "missing_measure")
+MEASURE_DOCUMENTS = ("measure_document", "other_measure_document", "missing_measure_document")
+# catalogue objects: of the personas' canton, of another canton (listed first: it is what the
+# outsider probes in the 404 comparison), missing
+PROGRAMMES = ("foreign_programme", "programme", "missing_programme")
+PERIODS = ("foreign_period", "period", "missing_period")
+PROVIDERS = ("foreign_provider", "provider", "missing_provider")
+TEMPLATES = ("foreign_template", "template", "missing_template")
 
 
 def _STEP(action: str) -> tuple[tuple[str, str], ...]:  # noqa: N802
@@ -475,6 +507,34 @@ ENDPOINTS: dict[str, Endpoint] = {
     "cii_partner_add": _ep("policy", *CIIS, needs=_OWNER),
     "cii_partner_remove": _ep("policy", *CII_PARTNERS, needs=_OWNER, **POST_ONLY),
     "cii_close": _ep("policy", *CIIS, needs=_STEP("case.transition"), reads=_PLAN),
+    # the integration plan (issue 8): the dossier's plan section
+    "plan_detail": _ep("policy", *CASES, needs=_PLAN_READ, reads=_PLAN),
+    # an existing plan answers with a redirect to it
+    "plan_create": _ep("policy", *CASES, needs=_PLAN_WRITE, ok_get=frozenset({200, 302})),
+    "plan_pdf": _ep("policy", *PLANNED, needs=_PLAN_READ, reads=_PLAN, read_kind="print"),
+    "goal_add": _ep("policy", *PLANNED, needs=_PLAN_WRITE),
+    "goal_edit": _ep("policy", *GOALS, needs=_PLAN_WRITE, reads=_PLAN),
+    "measure_create": _ep("policy", *PLANNED, needs=_PLAN_WRITE),
+    "measure_detail": _ep("policy", *MEASURES, needs=_PLAN_READ, reads=_PLAN),
+    "measure_edit": _ep("policy", *MEASURES, needs=_PLAN_WRITE, reads=_PLAN),
+    "measure_book": _ep("policy", *MEASURES, needs=_PLAN_WRITE, reads=_PLAN),
+    # without a booking the cancel answers with a message and a redirect
+    "booking_cancel": _ep("policy", *MEASURES, needs=_PLAN_WRITE, **POST_ONLY),
+    "measure_document_upload": _ep("policy", *MEASURES, needs=_PLAN_WRITE),
+    "measure_document_download": _ep("policy", *MEASURE_DOCUMENTS, needs=_PLAN_READ, reads=_PLAN),
+    # the canton's catalogue and plan templates
+    "catalogue": _ep("policy", needs=(("catalogue.read", "org"),)),
+    "programme_detail": _ep("policy", *PROGRAMMES, needs=(("catalogue.read", "canton"),)),
+    "programme_create": _ep("policy", needs=(("catalogue.manage", "org"),)),
+    "programme_edit": _ep("policy", *PROGRAMMES, needs=(("catalogue.manage", "canton"),)),
+    "period_create": _ep("policy", *PROGRAMMES, needs=(("catalogue.manage", "canton"),)),
+    "period_edit": _ep("policy", *PERIODS, needs=(("catalogue.manage", "canton"),)),
+    "provider_list": _ep("policy", needs=(("catalogue.manage", "org"),)),
+    "provider_create": _ep("policy", needs=(("catalogue.manage", "org"),)),
+    "provider_edit": _ep("policy", *PROVIDERS, needs=(("catalogue.manage", "canton"),)),
+    "plan_templates": _ep("policy", needs=(("template.manage", "org"),)),
+    "plan_template_create": _ep("policy", needs=(("template.manage", "org"),)),
+    "plan_template_edit": _ep("policy", *TEMPLATES, needs=(("template.manage", "canton"),)),
 }
 
 
@@ -540,6 +600,9 @@ def build_target(world: Any, bystander: Organisation, kind: str) -> Target:
         return Target({"token": token}, Subject(), kind)
     if kind.startswith(("cii", "other_cii", "missing_cii")):
         return cii_target(world, kind)
+    plan_target = build_plan_target(world, kind)
+    if plan_target is not None:
+        return plan_target
     if kind.startswith("missing_"):
         arg = {"contact": "contact_id", "task": "task_id", "proposal": "proposal_id"}
         name = kind.removeprefix("missing_")
@@ -667,6 +730,129 @@ def cii_target(world: Any, kind: str) -> Target:
     return Target({"case_id": case.pk, "partner_id": partner.pk}, subject, kind)
 
 
+def _plan_of(case: Case, author: Any) -> Plan:
+    plan = Plan.objects.filter(case=case).first()
+    if plan is None:
+        plan = Plan.objects.create(case=case, owner_id=case.owner_id, created_by=author)
+        PlanGoal.objects.create(plan=plan, case=case, owner_id=case.owner_id, key="reinsertion")
+    return plan
+
+
+def _catalogue_of(world: Any, canton: str) -> Period:
+    """A provider, programme and period of the canton's catalogue (made once per canton)."""
+    found = Period.objects.filter(programme__canton=canton).select_related("programme").first()
+    if found is not None:
+        return found
+    if canton == world.officer.membership.organisation.canton:
+        office = world.officer.membership.organisation
+    else:
+        office = factories.OrganisationFactory(kind=OrganisationKind.CANTON_OFFICE, canton=canton)
+    provider = Provider.objects.create(
+        owner=office, canton=canton, name=f"Prestataire {canton}", kind="association"
+    )
+    programme = Programme.objects.create(
+        owner=office,
+        canton=canton,
+        provider=provider,
+        name=f"Cours {canton}",
+        category="language_course",
+        cost_per_place=100,
+    )
+    start = timezone.localdate() + datetime.timedelta(days=10)
+    return Period.objects.create(
+        owner=office,
+        programme=programme,
+        starts_on=start,
+        ends_on=start + datetime.timedelta(days=30),
+        places=5,
+    )
+
+
+CATALOGUE_KINDS = {"programme": "programme_id", "period": "period_id", "provider": "provider_id"}
+
+
+def build_plan_target(world: Any, kind: str) -> Target | None:
+    """Targets of the plans app: dossiers with a plan, goals, measures, their documents, and
+    catalogue objects of the personas' canton (BE) or another one (VD)."""
+    base = kind.removeprefix("missing_").removeprefix("other_").removeprefix("foreign_")
+    if base in CATALOGUE_KINDS or base == "template":
+        arg = CATALOGUE_KINDS.get(base, "template_id")
+        if kind.startswith("missing_"):
+            return Target({arg: 987654321}, Subject(missing=True), kind)
+        canton = "VD" if kind.startswith("foreign_") else "BE"
+        if base == "template":
+            office = _catalogue_of(world, canton).owner
+            template = PlanTemplate.objects.filter(canton=canton).first()
+            if template is None:
+                template = PlanTemplate.objects.create(
+                    owner=office, canton=canton, name=f"Modèle {canton}", goals=["health"]
+                )
+            return Target({arg: template.pk}, Subject(canton=canton), kind)
+        period = _catalogue_of(world, canton)
+        pk = {"programme": period.programme_id, "period": period.pk}.get(
+            base, period.programme.provider_id
+        )
+        return Target({arg: pk}, Subject(canton=canton), kind)
+    if base not in ("planned_case", "goal", "measure", "measure_document"):
+        return None
+    case = world.other_case if kind.startswith("other_") else world.case
+    author = world.outsider.user if kind.startswith("other_") else world.colleague.user
+    if kind.startswith("missing_"):
+        extra = {"goal": "goal_id", "measure": "measure_id"}
+        if base == "measure_document":
+            measure = Measure.objects.filter(case_id=case.pk).first()
+            if measure is None:
+                measure = Measure.objects.create(
+                    plan=_plan_of(case, author),
+                    case=case,
+                    owner_id=case.owner_id,
+                    title="Mesure",
+                    category="other",
+                    created_by=author,
+                    created_by_org_id=case.owner_id,
+                )
+            kwargs = {"case_id": case.pk, "measure_id": measure.pk, "document_id": uuid.uuid4()}
+            return Target(kwargs, Subject(missing=True), kind)
+        return Target({"case_id": case.pk, extra[base]: 987654321}, Subject(missing=True), kind)
+    plan = _plan_of(case, author)
+    subject = Subject(case=case, person=case.client)
+    if base == "planned_case":
+        return Target({"case_id": case.pk}, subject, kind)
+    if base == "goal":
+        goal = PlanGoal.objects.filter(plan=plan).first()
+        return Target({"case_id": case.pk, "goal_id": goal.pk}, subject, kind)
+    measure = Measure.objects.filter(plan=plan).first() or Measure.objects.create(
+        plan=plan,
+        case=case,
+        owner_id=case.owner_id,
+        title="Cours de français",
+        category="language_course",
+        created_by=author,
+        created_by_org_id=case.owner_id,
+    )
+    if base == "measure":
+        return Target({"case_id": case.pk, "measure_id": measure.pk}, subject, kind)
+    attachment = MeasureDocument.objects.filter(measure=measure).first()
+    if attachment is None:
+        document = Document(
+            case=case,
+            owner_id=case.owner_id,
+            original_name="attestation.pdf",
+            content_type="application/pdf",
+            size=9,
+            sha256="0" * 64,
+            uploaded_by=author,
+            uploaded_by_org_id=case.owner_id,
+        )
+        document.file.save(document.pk.hex, ContentFile(b"%PDF-1.7\n"), save=False)
+        document.save()
+        attachment = MeasureDocument.objects.create(
+            measure=measure, document=document, case=case, owner_id=case.owner_id, kind="report"
+        )
+    kwargs = {"case_id": case.pk, "measure_id": measure.pk, "document_id": attachment.document_id}
+    return Target(kwargs, subject, kind)
+
+
 def fingerprint() -> tuple[Any, ...]:
     """What a forbidden request must not change."""
     return (
@@ -685,6 +871,15 @@ def fingerprint() -> tuple[Any, ...]:
         list(Organisation.objects.order_by("pk").values_list("pk", "mfa_required")),
         list(CiiCase.objects.order_by("pk").values_list("pk", "version", "exit_state")),
         list(CiiPartner.objects.order_by("pk").values_list("pk", "left_at")),
+        list(Measure.objects.order_by("pk").values_list("pk", "version", "status")),
+        list(Booking.objects.order_by("pk").values_list("pk", "status")),
+        PlanGoal.objects.count(),
+        Plan.objects.count(),
+        MeasureDocument.objects.count(),
+        list(Programme.objects.order_by("pk").values_list("pk", "name", "is_active")),
+        list(Provider.objects.order_by("pk").values_list("pk", "name")),
+        list(Period.objects.order_by("pk").values_list("pk", "places")),
+        list(PlanTemplate.objects.order_by("pk").values_list("pk", "name", "goals")),
     )
 
 
@@ -747,7 +942,20 @@ def _denials(persona: Any) -> set[tuple[str, str]]:
 def _denied_object(target: Target) -> tuple[str, str]:
     """What a refused request for this target is recorded as (the most specific object)."""
     kwargs = target.kwargs
-    for key in ("task_id", "document_id", "contact_id", "proposal_id", "person_id", "case_id"):
+    if "measure_id" in kwargs:  # a plan's objects are refused at their dossier's door
+        return "case", str(kwargs["case_id"])
+    for key in (
+        "task_id",
+        "document_id",
+        "contact_id",
+        "proposal_id",
+        "person_id",
+        "programme_id",
+        "period_id",
+        "provider_id",
+        "template_id",
+        "case_id",
+    ):
         if key in kwargs:
             return key.removesuffix("_id"), str(kwargs[key])
     return ("", "")

@@ -99,6 +99,12 @@ def task_document_upload(request: ActorRequest, task_id: int) -> HttpResponse:
 @requires("documents.read")
 def document_download(request: ActorRequest, document_id: uuid.UUID) -> FileResponse:
     document = get_document_for_actor(request=request, document_id=document_id)
+    return serve_document(document)
+
+
+def serve_document(document: Document) -> FileResponse:
+    """The stored file as a download that is safe to open (R24), for a document the caller
+    has reached through its door (the documents section, or a measure's plan section)."""
     try:
         handle = document.file.open("rb")
     except FileNotFoundError as exc:

@@ -1,0 +1,78 @@
+"""A plan as the plan page and its PDF show it: the goals by kind in the seed's order, the
+measures grouped by the goals they serve, each with its booking. Four queries whatever the
+size of the plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from filum.plans.booking import with_position
+from filum.plans.models import Booking, GoalKind, Measure, MeasureGoal, Plan, PlanGoal
+from filum.plans.models.catalogue import ACTIVE_BOOKING
+from filum.plans.models.plan import GOAL_ORDER
+
+
+@dataclass
+class MeasureRow:
+    measure: Measure
+    booking: Booking | None = None
+    goal_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class GoalRow:
+    goal: PlanGoal
+    measures: list[MeasureRow] = field(default_factory=list)
+
+
+@dataclass
+class GoalGroup:
+    kind: str
+    label: str
+    rows: list[GoalRow]
+
+
+@dataclass
+class PlanOverview:
+    plan: Plan
+    groups: list[GoalGroup]
+    measures: list[MeasureRow]
+    without_goal: list[MeasureRow]
+
+    @property
+    def goals(self) -> list[PlanGoal]:
+        return [row.goal for group in self.groups for row in group.rows]
+
+
+def plan_overview(plan: Plan) -> PlanOverview:
+    goals = sorted(PlanGoal.objects.filter(plan=plan), key=lambda g: GOAL_ORDER[g.key])
+    measures = [
+        MeasureRow(measure)
+        for measure in Measure.objects.filter(plan=plan)
+        .select_related("programme", "provider")
+        .order_by("planned_start", "pk")
+    ]
+    by_measure = {row.measure.pk: row for row in measures}
+    for measure_id, goal_id in MeasureGoal.objects.filter(goal__plan=plan).values_list(
+        "measure_id", "goal_id"
+    ):
+        by_measure[measure_id].goal_ids.append(goal_id)
+    bookings = with_position(
+        Booking.objects.filter(case_id=plan.case_id, status__in=ACTIVE_BOOKING)
+    ).select_related("period")
+    for booking in bookings:
+        if booking.measure_id in by_measure:
+            by_measure[booking.measure_id].booking = booking
+    goal_rows = {goal.pk: GoalRow(goal) for goal in goals}
+    without_goal = []
+    for row in measures:
+        for goal_id in row.goal_ids:
+            goal_rows[goal_id].measures.append(row)
+        if not row.goal_ids:
+            without_goal.append(row)
+    groups = []
+    for kind, label in GoalKind.choices:
+        rows = [r for r in goal_rows.values() if r.goal.kind == kind]
+        if rows:
+            groups.append(GoalGroup(kind=kind, label=str(label), rows=rows))
+    return PlanOverview(plan=plan, groups=groups, measures=measures, without_goal=without_goal)

@@ -217,7 +217,7 @@ def publication_problems(structure: Structure) -> list[str]:
 
 
 @transaction.atomic
-def do_publish(*, actor: Actor, version: TemplateVersion) -> None:
+def do_publish(*, actor: Actor, version: TemplateVersion, note: str = "") -> None:
     """Publish a draft version: from now on new assessments of the canton use it. Refused
     (``ServiceError`` with every reason) when the version is incomplete or removes or changes
     the type of a field that draft assessments still use."""
@@ -242,7 +242,8 @@ def do_publish(*, actor: Actor, version: TemplateVersion) -> None:
     version.status = VersionStatus.PUBLISHED
     version.published_at = timezone.now()
     version.published_by = actor.user
-    version.save(update_fields=["status", "published_at", "published_by"])
+    version.note = note or version.note
+    version.save(update_fields=["status", "published_at", "published_by", "note"])
 
 
 def _require_draft(version: TemplateVersion) -> None:
@@ -677,6 +678,10 @@ class SynthesisRow:
         if self.previous is None or self.current.rank is None or self.previous.rank is None:
             return None
         return self.current.rank - self.previous.rank
+
+    @property
+    def change_size(self) -> int:
+        return abs(self.change or 0)
 
     @property
     def changed(self) -> bool:

@@ -4,13 +4,19 @@ final assessments, a person's history and synthesis, PDFs, and who reaches them.
 from __future__ import annotations
 
 import datetime
+import io
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.urls import reverse
+from pypdf import PdfReader
 
+from filum.assessments import services
 from filum.assessments.answers import load_structure
 from filum.assessments.models import (
     Assessment,
@@ -22,8 +28,9 @@ from filum.assessments.models import (
 )
 from filum.cases.models import Case
 from filum.people.models import AssistanceUnit, UnitMember
-from filum.records.models import DENIAL, SecurityEvent
+from filum.records.models import DENIAL, ReadLog, SecurityEvent
 from tests import factories
+from tests.test_templates_i18n import check_page, strict_templates  # noqa: F401
 
 TODAY = datetime.date(2026, 6, 30)
 FIRST = datetime.date(2025, 3, 12)
@@ -531,3 +538,375 @@ def test_a3_a_household_member_is_assessed_in_the_dossier(world, be_version, ear
             assessed_on=FIRST,
             created_by=world.worker.user,
         )
+
+
+# --- history, synthesis, PDFs (A4, A6, A7, U1, U2) ------------------------------------------------
+
+
+def _two_final_assessments(world: Any, be_version: TemplateVersion, case: Case) -> list[Any]:
+    """German oral A1 (written pre-A1) in 03.2025, then A2 (written A1) in 01.2026."""
+    worker = world.worker.client()
+    made = []
+    for day, german, motivation in (
+        (FIRST, ("a1", "pre_a1"), "low"),
+        (SECOND, ("a2", "a1"), "high"),
+    ):
+        assessment = start(worker, case, case.client_id, be_version, day)
+        assert finalise(worker, assessment, german=german, motivation=motivation).status_code == 302
+        made.append(assessment)
+    return made
+
+
+def test_a7_history_per_field_shows_german_oral_a1_then_a2(world, be_version, early_case, frozen):
+    _two_final_assessments(world, be_version, early_case)
+    # a draft is no part of the history
+    start(world.worker.client(), early_case, early_case.client_id, be_version, TODAY)
+    response = world.worker.client().get(
+        url("assessment_person_history", early_case.pk, early_case.client_id)
+    )
+    assert response.status_code == 200
+    lines = {
+        line.title: [(e.text, e.assessed_on) for e in line.entries]
+        for line in response.context["lines"]
+    }
+    assert lines["Niveaux de langue – allemand oral"] == [("A1", FIRST), ("A2", SECOND)]
+    assert lines["Niveaux de langue – allemand écrit"] == [("pré-A1", FIRST), ("A1", SECOND)]
+    assert lines["Motivation"] == [("faible", FIRST), ("élevé", SECOND)]
+    assert lines["Obstacles"] == [("garde des enfants, lecture et écriture", FIRST)] * 1 + [
+        ("garde des enfants, lecture et écriture", SECOND)
+    ]
+    html = response.content.decode()
+    assert 'A1 en 03.2025</span>, <span class="history-entry">A2 en 01.2026' in html
+    german = world.worker.client()
+    german.cookies["django_language"] = "de"
+    html = german.get(
+        url("assessment_person_history", early_case.pk, early_case.client_id)
+    ).content.decode()
+    assert "Sprachniveaus – Deutsch mündlich" in html
+    assert 'A1 im 03.2025</span>, <span class="history-entry">A2 im 01.2026' in html
+
+
+def test_a6_synthesis_shows_levels_per_theme_and_the_change(world, be_version, early_case, frozen):
+    _two_final_assessments(world, be_version, early_case)
+    synthesis = services.synthesis_for(actor=world.worker.actor, person_id=early_case.client_id)
+    rows = {row.line.title: row for theme in synthesis.themes for row in theme.rows}
+    assert [t.label for t in synthesis.themes] == [
+        "Scolarité et formation",
+        "Expérience professionnelle",
+        "Langues",
+        "Santé et capacité de travail",
+        "Famille et tâches de prise en charge",
+        "Ressources",
+        "Objectifs et motivation",
+        "Obstacles",
+    ]
+    oral = rows["Niveaux de langue – allemand oral"]
+    assert (oral.current.text, oral.previous.text, oral.change) == ("A2", "A1", 1)
+    assert [s.filled for s in oral.steps] == [True, True, True, False, False, False, False]
+    assert [s.previous for s in oral.steps].index(True) == 1
+    tigrinya = rows["Niveaux de langue – tigrinya oral"]
+    assert (tigrinya.current.text, tigrinya.change) == ("C2", 0)
+    motivation = rows["Motivation"]
+    assert (motivation.current.rank, motivation.line.scale_max, motivation.change) == (2, 2, 2)
+    # categorical values are shown as they are
+    obstacles = rows["Obstacles"]
+    assert obstacles.steps == [] and obstacles.change is None and not obstacles.changed
+    assert synthesis.latest_on == SECOND
+    html = (
+        world.worker.client()
+        .get(url("assessment_person_history", early_case.pk, early_case.client_id))
+        .content.decode()
+    )
+    assert "<svg" in html and "▲ 1 échelon de plus" in html and "▲ 2 échelons de plus" in html
+
+
+def _pdf_text(response: Any) -> str:
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF-")
+    reader = PdfReader(io.BytesIO(response.content))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def test_a4_u2_one_assessment_and_a_history_print_as_pdf(world, be_version, early_case, frozen):
+    first, second = _two_final_assessments(world, be_version, early_case)
+    client = world.worker.client()
+    response = client.get(url("assessment_pdf", early_case.pk, second.pk))
+    assert 'filename="D-' in response["Content-Disposition"]
+    text = _pdf_text(response)
+    assert early_case.client.last_name in text
+    assert "Zyqdiplomawq" in text and "Niveaux de langue" in text and "tigrinya" in text
+    assert "20.01.2026" in text
+    text = _pdf_text(
+        client.get(url("assessment_person_history_pdf", early_case.pk, early_case.client_id))
+    )
+    assert "A1 en 03.2025" in text and "A2 en 01.2026" in text and "Synthèse" in text
+    german = world.worker.client()
+    german.cookies["django_language"] = "de"
+    text = _pdf_text(german.get(url("assessment_pdf", early_case.pk, first.pk)))
+    assert "Sprachniveaus" in text and "Datum der Abklärung" in text
+    # printing is logged as such
+    kinds = list(
+        ReadLog.objects.filter(case_id=early_case.pk, section="assessment").values_list(
+            "kind", flat=True
+        )
+    )
+    assert kinds.count("print") == 3
+
+
+# --- who reaches assessments (R11, R12, R14, R25) ---------------------------------------------
+
+
+def test_r12_assessments_reach_a_partner_only_through_a_share_of_the_section(
+    world, be_version, early_case
+):
+    assessment = _two_final_assessments(world, be_version, early_case)[0]
+    draft = start(world.worker.client(), early_case, early_case.client_id, be_version, TODAY)
+    partner = world.partner.client()
+    pages = {
+        "list": url("case_assessments", early_case.pk),
+        "detail": url("assessment_detail", early_case.pk, assessment.pk),
+        "pdf": url("assessment_pdf", early_case.pk, assessment.pk),
+        "history": url("assessment_person_history", early_case.pk, early_case.client_id),
+    }
+    writes = {
+        "create": url("assessment_create", early_case.pk),
+        "edit": url("assessment_edit", early_case.pk, draft.pk),
+    }
+    for name, page in {**pages, **writes}.items():
+        assert partner.get(page).status_code == 404, name
+    # a share of the journal opens no assessment
+    factories.ShareFactory(
+        case=early_case,
+        organisation=world.partner_org,
+        sections=["journal"],
+        granted_by=world.worker.user,
+    )
+    for name, page in pages.items():
+        assert partner.get(page).status_code == 404, name
+    factories.ShareFactory(
+        case=early_case,
+        organisation=world.partner_org,
+        sections=["assessment"],
+        granted_by=world.worker.user,
+    )
+    for name, page in pages.items():
+        assert partner.get(page).status_code == 200, name
+    for name, page in writes.items():
+        assert partner.get(page).status_code == 404, name
+    html = world.partner.client().get(url("case_detail", early_case.pk)).content.decode()
+    assert 'id="section-assessment"' in html and pages["list"] in html
+    # a write share lets the partner fill in a draft, not an assessment of someone else
+    factories.ShareFactory(
+        case=early_case,
+        organisation=world.partner_org,
+        sections=["assessment"],
+        access="write",
+        granted_by=world.worker.user,
+    )
+    assert partner.get(writes["edit"]).status_code == 200
+
+
+def test_r12_r14_an_assessment_outside_the_users_reach_is_a_404_with_a_security_event(
+    world, be_version, early_case
+):
+    assessment = _two_final_assessments(world, be_version, early_case)[0]
+    outsider = world.outsider.client()
+    missing = url("assessment_detail", early_case.pk, "00000000-0000-4000-8000-000000000000")
+    forbidden = url("assessment_detail", early_case.pk, assessment.pk)
+    assert outsider.get(forbidden).status_code == 404
+    assert outsider.get(missing).status_code == 404
+    assert SecurityEvent.objects.filter(
+        kind=DENIAL, user=world.outsider.user, detail__object_type="assessment"
+    ).exists()
+    # the right assessment in the wrong dossier is no way in either
+    other = world.other_case
+    assert (
+        world.worker.client().get(url("assessment_detail", other.pk, assessment.pk)).status_code
+        == 404
+    )
+    # a person who is not in the dossier has no history there
+    stranger = factories.PersonFactory(registered_by=world.service_org)
+    assert (
+        world.worker.client()
+        .get(url("assessment_person_history", early_case.pk, stranger.pk))
+        .status_code
+        == 404
+    )
+    # the assistant reads, never writes
+    assistant = world.assistant.client()
+    assert assistant.get(forbidden).status_code == 200
+    assert assistant.get(url("assessment_create", early_case.pk)).status_code == 404
+
+
+def test_r25_reading_logs_the_assessment_section_of_every_dossier_shown(
+    world, be_version, early_case, frozen
+):
+    _two_final_assessments(world, be_version, early_case)
+    # the same person is the client of a dossier of another social service, assessed there
+    elsewhere = factories.CaseFactory(
+        owner=world.outsider_org,
+        client=early_case.client,
+        responsible=world.outsider.user,
+        opened_on=datetime.date(2025, 1, 6),
+    )
+    outsider = world.outsider.client()
+    there = start(outsider, elsewhere, early_case.client_id, be_version, datetime.date(2026, 2, 2))
+    assert finalise(outsider, there, german=("b1", "a2")).status_code == 302
+    history = url("assessment_person_history", early_case.pk, early_case.client_id)
+
+    def german_oral(client: Any) -> list[str]:
+        lines = client.get(history).context["lines"]
+        line = next(x for x in lines if x.title == "Niveaux de langue – allemand oral")
+        return [e.text for e in line.entries]
+
+    worker = world.worker.client()
+    before = ReadLog.objects.count()
+    assert german_oral(worker) == ["A1", "A2"]
+    assert list(
+        ReadLog.objects.order_by("id")[before:].values_list("case_id", "section", "kind")
+    ) == [(early_case.pk, "assessment", "view")]
+    # once the other service shares its assessments, they join the history, and their read
+    # is logged for that dossier
+    factories.ShareFactory(
+        case=elsewhere,
+        owner=world.outsider_org,
+        organisation=world.service_org,
+        sections=["assessment"],
+        granted_by=world.outsider.user,
+    )
+    before = ReadLog.objects.count()
+    assert german_oral(worker) == ["A1", "A2", "B1"]
+    assert sorted(
+        ReadLog.objects.order_by("id")[before:].values_list("case_id", "section"), key=str
+    ) == sorted([(early_case.pk, "assessment"), (elsewhere.pk, "assessment")], key=str)
+    synthesis = services.synthesis_for(actor=world.worker.actor, person_id=early_case.client_id)
+    oral = next(
+        r for t in synthesis.themes for r in t.rows if r.line.title.endswith("allemand oral")
+    )
+    assert (oral.previous.text, oral.current.text) == ("A2", "B1")
+    assert synthesis.case_ids == {early_case.pk, elsewhere.pk}
+
+
+# --- query counts (U4, decision 0015) ----------------------------------------------------------
+
+# Pinned, request overhead (session, user, membership) included. The list: the dossier, the read
+# log, one keyset page, the household. An assessment: itself with its dossier, the read log, the
+# version's sections, fields and codes. A history: the dossier, its household, the values, their
+# codes' labels, the read log.
+LIST_QUERIES = 7
+DETAIL_QUERIES = 8
+HISTORY_QUERIES = 8
+
+
+def _count(client: Any, path: str, **headers: Any) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(path, headers=headers)  # a first request of the session writes its idle stamp
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path, headers=headers).status_code == 200
+    return len(queries)
+
+
+def test_u4_assessment_pages_cost_the_same_queries_with_more_assessments(
+    world, be_version, early_case, frozen
+):
+    spouse = _household(early_case, world.service_org)
+    worker = world.worker.client()
+    counts = []
+    for extra in (0, 3):
+        for n in range(extra):
+            person = spouse.pk if n % 2 else early_case.client_id
+            made = start(worker, early_case, person, be_version, FIRST + datetime.timedelta(days=n))
+            assert finalise(worker, made).status_code == 302
+        first, second = _two_final_assessments(world, be_version, early_case)
+        counts.append(
+            (
+                _count(worker, url("case_assessments", early_case.pk)),
+                _count(worker, url("case_assessments", early_case.pk), HX_Request="true"),
+                _count(worker, url("assessment_detail", early_case.pk, second.pk)),
+                _count(
+                    worker, url("assessment_person_history", early_case.pk, early_case.client_id)
+                ),
+            )
+        )
+    assert counts[0] == counts[1]
+    assert counts[0] == (LIST_QUERIES, LIST_QUERIES, DETAIL_QUERIES, HISTORY_QUERIES)
+
+
+# --- every page renders in French and German (U3, R40) -----------------------------------------
+
+
+@pytest.mark.usefixtures("strict_templates")
+@pytest.mark.parametrize("language", ["fr", "de"])
+def test_u3_assessment_and_template_pages_render_without_unknown_variables(
+    world, be_version, early_case, language
+):
+    final, _second = _two_final_assessments(world, be_version, early_case)
+    worker = world.worker.client()
+    draft = start(worker, early_case, early_case.client_id, be_version, SECOND)
+    worker.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    case = early_case.pk
+    for page in (
+        url("case_detail", case),
+        url("case_assessments", case),
+        url("assessment_create", case),
+        url("assessment_detail", case, final.pk),
+        url("assessment_detail", case, draft.pk),
+        url("assessment_edit", case, draft.pk),
+        url("assessment_person_history", case, early_case.client_id),
+    ):
+        check_page(worker, page)
+    check_page(worker, url("case_assessments", case), headers={"HX-Request": "true"})
+    check_page(worker, url("assessment_create", case), method="post", data={})
+    check_page(
+        worker,
+        url("assessment_edit", case, draft.pk),
+        method="post",
+        data=answers_post(draft, action="finalise", potential=None, language_levels_3=""),
+    )
+    officer = world.officer.client()
+    officer.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    draft_version = _new_draft(officer, be_version)
+    section = TemplateSection.objects.filter(version=draft_version).first()
+    field = TemplateField.objects.filter(version=draft_version, kind="choice").first()
+    for page in (
+        url("template_list"),
+        url("template_create"),
+        url("template_detail", be_version.template_id),
+        url("template_version", be_version.pk),
+        url("template_version", draft_version.pk),
+        url("template_section_create", draft_version.pk),
+        url("template_section_edit", section.pk),
+        url("template_field_create", section.pk),
+        url("template_field_edit", field.pk),
+        url("template_codelist_create", draft_version.pk),
+        url("template_codelist_edit", field.code_list_id),
+    ):
+        check_page(officer, page)
+    for page in (
+        url("template_create"),
+        url("template_field_create", section.pk),
+        url("template_codelist_create", draft_version.pk),
+    ):
+        check_page(
+            officer,
+            page,
+            method="post",
+            data={"items-TOTAL_FORMS": "1", "items-INITIAL_FORMS": "0"},
+        )
+
+
+def test_r40_assessment_templates_have_no_inline_script_or_style():
+    folder = Path(settings.BASE_DIR) / "filum" / "assessments" / "templates"
+    offenders = []
+    for path in folder.rglob("*.html"):
+        text = path.read_text()
+        if re.search(r"<script(?![^>]*\ssrc=)[^>]*>", text):
+            offenders.append(f"{path}: inline <script>")
+        if re.search(r"\sstyle=|\son[a-z]+=", text) or (
+            "<style" in text and "pdf" not in path.parts
+        ):
+            offenders.append(f"{path}: inline style or event handler")
+    assert offenders == []

@@ -192,6 +192,8 @@ def assessment_edit(
         meta.is_valid()
         if finalise:
             meta.add_error(None, _("To finalise, fill in every required field (marked *)."))
+        elif not all(f.is_valid() for f in forms):
+            meta.add_error(None, _("Please correct the marked fields."))
     return render(
         request,
         "assessments/assessment_form.html",

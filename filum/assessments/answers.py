@@ -9,10 +9,11 @@ them into text in the reader's language and into the flattened rows of ``Assessm
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import decimal
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from django import forms
@@ -249,7 +250,7 @@ def _to_answer(kind: str, value: Any) -> AnswerValue | None:
         return value == "yes"
     if kind == FieldKind.MULTIPLE_CHOICE:
         return [str(v) for v in value]
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def _to_initial(kind: str, value: AnswerValue) -> Any:
@@ -335,7 +336,7 @@ class LanguageRow:
 class ShownField:
     field: TemplateField
     text: str = ""
-    languages: list[LanguageRow] = field(default_factory=list)
+    languages: list[LanguageRow] = dataclasses.field(default_factory=list)
 
 
 @dataclass
@@ -426,8 +427,10 @@ def flatten(structure: Structure, assessment: Assessment) -> list[AssessmentAnsw
         kind = f.kind
         if kind == FieldKind.LANGUAGE_LEVELS:
             for row in value:  # type: ignore[union-attr]
-                for dimension in Dimension:
-                    level = row[dimension.value]  # type: ignore[index]
+                for dimension, level in (
+                    (Dimension.ORAL, row["oral"]),  # type: ignore[index]
+                    (Dimension.WRITTEN, row["written"]),  # type: ignore[index]
+                ):
                     if level:
                         add(
                             f,

@@ -112,7 +112,7 @@ class CodeItemForm(forms.Form):
     label_de = forms.CharField(label=_("Label (German)"), max_length=200)
 
 
-class BaseItemFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
+class BaseItemFormSet(forms.BaseFormSet):
     def clean(self) -> None:
         if any(self.errors):
             return
@@ -126,15 +126,16 @@ class BaseItemFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
         if not codes:
             raise forms.ValidationError(_("A code list has at least one entry."))
 
-    def items(self) -> list[dict[str, Any]]:
-        """The kept rows in their order."""
-        rows = [
-            f
-            for f in self.forms
-            if f.cleaned_data and not f.cleaned_data.get("DELETE") and f.cleaned_data.get("code")
-        ]
-        rows.sort(key=lambda f: f.cleaned_data.get("ORDER") or 0)
-        return [{k: f.cleaned_data[k] for k in ("code", "label_fr", "label_de")} for f in rows]
+
+def kept_items(formset: Any) -> list[dict[str, Any]]:
+    """The rows of a valid item formset that are kept, in their order."""
+    rows = [
+        f
+        for f in formset.forms
+        if f.cleaned_data and not f.cleaned_data.get("DELETE") and f.cleaned_data.get("code")
+    ]
+    rows.sort(key=lambda f: f.cleaned_data.get("ORDER") or 0)
+    return [{k: f.cleaned_data[k] for k in ("code", "label_fr", "label_de")} for f in rows]
 
 
 ItemFormSet = forms.formset_factory(

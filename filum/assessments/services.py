@@ -277,7 +277,7 @@ def do_save_section(
         )
     for name, value in data.items():
         setattr(section, name, value)
-    return _saved(section, _("Another section of this version has this key."))  # type: ignore[no-any-return]
+    return _saved(section, _("Another section of this version has this key."))
 
 
 @transaction.atomic
@@ -301,7 +301,7 @@ def do_save_field(
         template_field.code_list = None
     elif template_field.code_list is None:
         raise ServiceError(_("Choose the code list of this field."))
-    return _saved(template_field, _("Another field of this version has this key."))  # type: ignore[no-any-return]
+    return _saved(template_field, _("Another field of this version has this key."))
 
 
 @transaction.atomic
@@ -361,7 +361,7 @@ def do_move(*, version: TemplateVersion, obj: TemplateSection | TemplateField, u
         siblings = TemplateSection.objects.filter(version=version)
     else:
         siblings = TemplateField.objects.filter(section_id=obj.section_id)
-    ordered = list(siblings.select_for_update().order_by("position", "id"))
+    ordered: list[Any] = list(siblings.select_for_update().order_by("position", "id"))
     index = next(n for n, row in enumerate(ordered) if row.pk == obj.pk)
     other = index - 1 if up else index + 1
     if not 0 <= other < len(ordered):

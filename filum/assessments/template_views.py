@@ -21,6 +21,7 @@ from filum.assessments.forms import (
     PublishForm,
     SectionForm,
     TemplateCreateForm,
+    kept_items,
 )
 from filum.assessments.models import (
     CodeList,
@@ -296,7 +297,10 @@ def _code_list_page(
     if request.method == "POST" and form.is_valid() and formset.is_valid():
         try:
             services.do_save_code_list(
-                version=version, code_list=code_list, data=form.cleaned_data, items=formset.items()
+                version=version,
+                code_list=code_list,
+                data=form.cleaned_data,
+                items=kept_items(formset),
             )
         except services.ServiceError as exc:
             form.add_error(None, list(exc.args))

@@ -35,5 +35,5 @@ def pdf_response(
     response = HttpResponse(
         render_pdf(request, template_name, context), content_type="application/pdf"
     )
-    response["Content-Disposition"] = content_disposition_header(False, filename)
+    response["Content-Disposition"] = content_disposition_header(False, filename) or ""
     return response

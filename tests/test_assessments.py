@@ -566,7 +566,7 @@ def test_a7_history_per_field_shows_german_oral_a1_then_a2(world, be_version, ea
     )
     assert response.status_code == 200
     lines = {
-        line.title: [(e.text, e.assessed_on) for e in line.entries]
+        line.heading: [(e.text, e.assessed_on) for e in line.entries]
         for line in response.context["lines"]
     }
     assert lines["Niveaux de langue – allemand oral"] == [("A1", FIRST), ("A2", SECOND)]
@@ -589,7 +589,7 @@ def test_a7_history_per_field_shows_german_oral_a1_then_a2(world, be_version, ea
 def test_a6_synthesis_shows_levels_per_theme_and_the_change(world, be_version, early_case, frozen):
     _two_final_assessments(world, be_version, early_case)
     synthesis = services.synthesis_for(actor=world.worker.actor, person_id=early_case.client_id)
-    rows = {row.line.title: row for theme in synthesis.themes for row in theme.rows}
+    rows = {row.line.heading: row for theme in synthesis.themes for row in theme.rows}
     assert [t.label for t in synthesis.themes] == [
         "Scolarité et formation",
         "Expérience professionnelle",
@@ -757,7 +757,7 @@ def test_r25_reading_logs_the_assessment_section_of_every_dossier_shown(
 
     def german_oral(client: Any) -> list[str]:
         lines = client.get(history).context["lines"]
-        line = next(x for x in lines if x.title == "Niveaux de langue – allemand oral")
+        line = next(x for x in lines if x.heading == "Niveaux de langue – allemand oral")
         return [e.text for e in line.entries]
 
     worker = world.worker.client()
@@ -782,7 +782,7 @@ def test_r25_reading_logs_the_assessment_section_of_every_dossier_shown(
     ) == sorted([(early_case.pk, "assessment"), (elsewhere.pk, "assessment")], key=str)
     synthesis = services.synthesis_for(actor=world.worker.actor, person_id=early_case.client_id)
     oral = next(
-        r for t in synthesis.themes for r in t.rows if r.line.title.endswith("allemand oral")
+        r for t in synthesis.themes for r in t.rows if r.line.heading.endswith("allemand oral")
     )
     assert (oral.previous.text, oral.current.text) == ("A2", "B1")
     assert synthesis.case_ids == {early_case.pk, elsewhere.pk}

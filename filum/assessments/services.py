@@ -540,7 +540,7 @@ class HistoryLine:
     entries: list[HistoryEntry] = field(default_factory=list)
 
     @property
-    def title(self) -> str:
+    def heading(self) -> str:
         parts = [p for p in (self.item_label, self.dimension_label) if p]
         return f"{self.label} – {' '.join(parts)}" if parts else self.label
 

@@ -491,6 +491,18 @@ def test_a3_bad_input_is_refused_with_a_message_and_nothing_stored(world, be_ver
         assert found == {field}, overrides
     assessment.refresh_from_db()
     assert assessment.answers == {} and assessment.revision == 1
+    # a closed dossier starts no new assessment; its drafts can still be finished
+    Case.objects.filter(pk=early_case.pk).update(
+        status="closed", stage="closed", closed_on=SECOND, closure_reason="moved"
+    )
+    response = worker.post(
+        create,
+        {"person": str(early_case.client_id), "version": be_version.pk, "assessed_on": FIRST},
+    )
+    assert response.status_code == 200
+    assert "Le dossier est clos" in response.content.decode()
+    assert Assessment.objects.count() == before + 1
+    assert finalise(worker, assessment).status_code == 302
 
 
 def test_r37_two_workers_saving_the_same_draft_lose_nothing(world, be_version, early_case):

@@ -408,6 +408,8 @@ def do_start_assessment(
 ) -> Assessment:
     """A new draft assessment of a person of the dossier, with the current version of one of
     the canton's templates."""
+    if not case.is_open:
+        raise ServiceError(_("The dossier is closed: no new assessment is started in it."))
     _lock_template(version.template_id, share=True)
     current = {v.pk for v in current_versions(case.owner.canton)}
     if version.pk not in current:

@@ -59,7 +59,9 @@ def case_assessments(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
         "assessments": rows,
         "persons": services.persons_of_case(case),
         "next_cursor": f"{next_cursor[0].isoformat()}_{next_cursor[1]}" if next_cursor else "",
-        "can_write": access.can_write(Section.ASSESSMENT) and case.is_open,
+        # drafts can be finished or discarded after closing; no new assessment is started
+        "can_write": access.can_write(Section.ASSESSMENT),
+        "can_start": access.can_write(Section.ASSESSMENT) and case.is_open,
     }
     if request.htmx:
         return render(request, "assessments/_case_list.html", context)
@@ -117,7 +119,7 @@ def assessment_detail(
         request=request, case_id=case_id, assessment_id=assessment_id
     )
     context = _detail_context(assessment)
-    context["can_write"] = access.can_write(Section.ASSESSMENT) and assessment.case.is_open
+    context["can_write"] = access.can_write(Section.ASSESSMENT)
     return render(request, "assessments/assessment_detail.html", context)
 
 

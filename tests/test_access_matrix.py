@@ -32,6 +32,15 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from filum.assessments.models import (
+    Assessment,
+    AssessmentTemplate,
+    CodeItem,
+    CodeList,
+    TemplateField,
+    TemplateSection,
+    TemplateVersion,
+)
 from filum.cases.models import Case, CaseTransition, Consent, SegmentProposal, Share
 from filum.cii.models import CiiCase, CiiPartner
 from filum.documents.models import Document
@@ -331,6 +340,12 @@ _CORE, _JOURNAL, _DOCUMENTS = ("core",), ("journal",), ("documents",)
 _PLAN = ("plan",)
 CIIS = ("cii", "other_cii", "missing_cii")
 CII_PARTNERS = ("cii_partner", "other_cii_partner", "missing_cii_partner")
+ASSESSMENTS = ("assessment", "other_assessment", "missing_assessment")
+ASSESSED = ("assessed_person", "other_assessed_person", "missing_assessed_person")
+_ASSESSMENT = ("assessment",)
+_READ_ASSESSMENT = (("assessment.read", "case:assessment"),)
+_WRITE_ASSESSMENT = (("assessment.write", "case:assessment"),)
+_TEMPLATES = (("template.manage", "canton"),)
 # A steering step that the dossier's stage does not allow yet answers with a redirect.
 _FORM_OR_NOT_NOW = frozenset({200, 302})
 
@@ -535,7 +550,120 @@ ENDPOINTS: dict[str, Endpoint] = {
     "plan_templates": _ep("policy", needs=(("template.manage", "org"),)),
     "plan_template_create": _ep("policy", needs=(("template.manage", "org"),)),
     "plan_template_edit": _ep("policy", *TEMPLATES, needs=(("template.manage", "canton"),)),
+    # potential assessments (issue 8): a dossier's assessments, a person's history, templates
+    "case_assessments": _ep("policy", *CASES, needs=_READ_ASSESSMENT, reads=_ASSESSMENT),
+    "assessment_create": _ep("policy", *CASES, needs=_WRITE_ASSESSMENT),
+    "assessment_detail": _ep("policy", *ASSESSMENTS, needs=_READ_ASSESSMENT, reads=_ASSESSMENT),
+    "assessment_edit": _ep("policy", *ASSESSMENTS, needs=_WRITE_ASSESSMENT, reads=_ASSESSMENT),
+    "assessment_discard": _ep("policy", *ASSESSMENTS, needs=_WRITE_ASSESSMENT, **POST_ONLY),
+    "assessment_pdf": _ep(
+        "policy", *ASSESSMENTS, needs=_READ_ASSESSMENT, reads=_ASSESSMENT, read_kind="print"
+    ),
+    "assessment_person_history": _ep(
+        "policy", *ASSESSED, needs=_READ_ASSESSMENT, reads=_ASSESSMENT
+    ),
+    "assessment_person_history_pdf": _ep(
+        "policy", *ASSESSED, needs=_READ_ASSESSMENT, reads=_ASSESSMENT, read_kind="print"
+    ),
+    "template_list": _ep("policy", needs=(("template.manage", "org"),)),
+    "template_create": _ep("policy", needs=(("template.manage", "org"),)),
+    "template_detail": _ep(
+        "policy", "template", "other_template", "missing_template", needs=_TEMPLATES
+    ),
+    "template_draft_create": _ep(
+        "policy", "template", "other_template", "missing_template", needs=_TEMPLATES, **POST_ONLY
+    ),
+    "template_version": _ep(
+        "policy", "version", "other_version", "missing_version", needs=_TEMPLATES
+    ),
+    "template_publish": _ep(
+        "policy", "version", "other_version", "missing_version", needs=_TEMPLATES, **POST_ONLY
+    ),
+    "template_version_change": _ep(
+        "policy", "version", "other_version", "missing_version", needs=_TEMPLATES, **POST_ONLY
+    ),
+    "template_section_create": _ep(
+        "policy", "version", "other_version", "missing_version", needs=_TEMPLATES
+    ),
+    "template_codelist_create": _ep(
+        "policy", "version", "other_version", "missing_version", needs=_TEMPLATES
+    ),
+    "template_section_edit": _ep(
+        "policy", "section", "other_section", "missing_section", needs=_TEMPLATES
+    ),
+    "template_field_create": _ep(
+        "policy", "section", "other_section", "missing_section", needs=_TEMPLATES
+    ),
+    "template_field_edit": _ep("policy", "field", "other_field", "missing_field", needs=_TEMPLATES),
+    "template_codelist_edit": _ep(
+        "policy", "codelist", "other_codelist", "missing_codelist", needs=_TEMPLATES
+    ),
 }
+
+TEMPLATE_PARTS = ("template", "version", "section", "field", "codelist")
+
+
+def build_template_target(kind: str) -> Target:
+    """A draft template version of canton Bern (the personas' canton) or Vaud (``other_``), made
+    fresh for each request, with one section, a choice field and its code list."""
+    name = kind.removeprefix("other_").removeprefix("missing_")
+    if kind.startswith("missing_"):
+        return Target({f"{name}_id": 987654321}, Subject(missing=True), kind)
+    canton = "VD" if kind.startswith("other_") else "BE"
+    template = AssessmentTemplate.objects.create(
+        canton=canton,
+        code=f"matrix_{uuid.uuid4().hex[:12]}",
+        name_fr="Bilan",
+        name_de="Abklärung",
+    )
+    version = TemplateVersion.objects.create(template=template, number=1)
+    code_list = CodeList.objects.create(version=version, key="levels", label_fr="N", label_de="N")
+    CodeItem.objects.create(
+        code_list=code_list, version=version, code="a", label_fr="a", label_de="a"
+    )
+    section = TemplateSection.objects.create(version=version, key="s", label_fr="S", label_de="S")
+    field = TemplateField.objects.create(
+        section=section,
+        version=version,
+        key="f",
+        kind="choice",
+        code_list=code_list,
+        label_fr="F",
+        label_de="F",
+    )
+    pk = {
+        "template": template.pk,
+        "version": version.pk,
+        "section": section.pk,
+        "field": field.pk,
+        "codelist": code_list.pk,
+    }[name]
+    return Target({f"{name}_id": pk}, Subject(canton=canton), kind)
+
+
+def build_assessment_target(world: Any, kind: str) -> Target:
+    """A draft assessment of a dossier's client (fresh: a POST may discard it), or the client's
+    history reached through the dossier."""
+    case = world.other_case if kind.startswith("other_") else world.case
+    name = kind.removeprefix("other_").removeprefix("missing_")
+    if kind.startswith("missing_"):
+        key = "assessment_id" if name == "assessment" else "person_id"
+        return Target({"case_id": case.pk, key: uuid.uuid4()}, Subject(missing=True), kind)
+    subject = Subject(case=case, person=case.client)
+    if name == "assessed_person":
+        return Target({"case_id": case.pk, "person_id": case.client_id}, subject, kind)
+    version = TemplateVersion.objects.get(
+        template__canton="BE", template__code="potential_assessment"
+    )
+    assessment = Assessment.objects.create(
+        case=case,
+        owner_id=case.owner_id,
+        person=case.client,
+        version=version,
+        assessed_on=case.opened_on,
+        created_by=world.colleague.user if case is world.case else world.outsider.user,
+    )
+    return Target({"case_id": case.pk, "assessment_id": assessment.pk}, subject, kind)
 
 
 @dataclass
@@ -603,6 +731,11 @@ def build_target(world: Any, bystander: Organisation, kind: str) -> Target:
     plan_target = build_plan_target(world, kind)
     if plan_target is not None:
         return plan_target
+    bare = kind.removeprefix("other_").removeprefix("missing_")
+    if bare in TEMPLATE_PARTS:
+        return build_template_target(kind)
+    if bare in ("assessment", "assessed_person"):
+        return build_assessment_target(world, kind)
     if kind.startswith("missing_"):
         arg = {"contact": "contact_id", "task": "task_id", "proposal": "proposal_id"}
         name = kind.removeprefix("missing_")
@@ -880,6 +1013,12 @@ def fingerprint() -> tuple[Any, ...]:
         list(Provider.objects.order_by("pk").values_list("pk", "name")),
         list(Period.objects.order_by("pk").values_list("pk", "places")),
         list(PlanTemplate.objects.order_by("pk").values_list("pk", "name", "goals")),
+        list(Assessment.objects.order_by("pk").values_list("pk", "status", "revision")),
+        list(TemplateVersion.objects.order_by("pk").values_list("pk", "status")),
+        list(TemplateSection.objects.order_by("pk").values_list("pk", "position")),
+        list(TemplateField.objects.order_by("pk").values_list("pk", "position")),
+        CodeList.objects.count(),
+        AssessmentTemplate.objects.count(),
     )
 
 
@@ -949,11 +1088,16 @@ def _denied_object(target: Target) -> tuple[str, str]:
         "document_id",
         "contact_id",
         "proposal_id",
+        "assessment_id",
+        "template_id",
+        "version_id",
+        "section_id",
+        "field_id",
+        "codelist_id",
         "person_id",
         "programme_id",
         "period_id",
         "provider_id",
-        "template_id",
         "case_id",
     ):
         if key in kwargs:

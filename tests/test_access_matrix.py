@@ -523,7 +523,8 @@ ENDPOINTS: dict[str, Endpoint] = {
     "cii_partner_remove": _ep("policy", *CII_PARTNERS, needs=_OWNER, **POST_ONLY),
     "cii_close": _ep("policy", *CIIS, needs=_STEP("case.transition"), reads=_PLAN),
     # the integration plan (issue 8): the dossier's plan section
-    "plan_detail": _ep("policy", *CASES, needs=_PLAN_READ, reads=_PLAN),
+    # with the client's assessment synthesis for those who may read that section
+    "plan_detail": _ep("policy", *CASES, needs=_PLAN_READ, reads=("plan", "assessment")),
     # an existing plan answers with a redirect to it
     "plan_create": _ep("policy", *CASES, needs=_PLAN_WRITE, ok_get=frozenset({200, 302})),
     "plan_pdf": _ep("policy", *PLANNED, needs=_PLAN_READ, reads=_PLAN, read_kind="print"),

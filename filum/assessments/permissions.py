@@ -153,6 +153,15 @@ def get_synthesis_for_actor(
     return synthesis
 
 
+def synthesis_for_access(request: ActorRequest, access: CaseAccess) -> services.Synthesis:
+    """The synthesis of the client of a dossier the page already opened through its door
+    (the integration plan): the entry dossier's and the other dossiers' assessment reads are
+    logged."""
+    synthesis = services.synthesis_for(actor=request.actor, person_id=access.case.client_id)
+    _log_assessment_reads(request, access, synthesis.case_ids)
+    return synthesis
+
+
 # --- templates --------------------------------------------------------------------------------
 
 

@@ -11,13 +11,12 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from filum.assessments.permissions import synthesis_for_access
 from filum.cases.permissions import record_reads
 from filum.documents.views import serve_document
 from filum.plans import booking as bookings
@@ -46,9 +45,6 @@ from filum.web.forms import add_service_errors
 from filum.web.once import once_per_token
 from filum.web.pdf import pdf_response
 
-# The person's assessment synthesis (A6, U1), made by the assessments app, is shown on the
-# plan page to those who may read the dossier's assessment section.
-SYNTHESIS_TEMPLATE = "assessments/_synthesis.html"
 CONFLICT = _(
     "Someone else changed this in the meantime. Your changes were not saved; reload the page "
     "to see the current data."
@@ -56,13 +52,7 @@ CONFLICT = _(
 
 
 def _synthesis_shown(plan_access: PlanAccess) -> bool:
-    if not plan_access.access.can_read(Section.ASSESSMENT):
-        return False
-    try:
-        get_template(SYNTHESIS_TEMPLATE)
-    except TemplateDoesNotExist:
-        return False
-    return True
+    return plan_access.access.can_read(Section.ASSESSMENT)
 
 
 def _plan_of(plan_access: PlanAccess) -> Plan:
@@ -104,8 +94,7 @@ def _moved_message(request: ActorRequest, moved: list[Booking]) -> None:
 def plan_detail(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
     plan_access = get_plan_for_actor(request=request, case_id=case_id)
     show_synthesis = _synthesis_shown(plan_access)
-    if show_synthesis:
-        record_reads(request, plan_access.access, [Section.ASSESSMENT])
+    synthesis = synthesis_for_access(request, plan_access.access) if show_synthesis else None
     context = {
         "case": plan_access.case,
         "access": plan_access.access,
@@ -113,6 +102,7 @@ def plan_detail(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
         "can_write": plan_access.can_write,
         "overview": plan_overview(plan_access.plan) if plan_access.plan else None,
         "show_synthesis": show_synthesis,
+        "synthesis": synthesis,
     }
     return render(request, "plans/plan_detail.html", context)
 

@@ -49,9 +49,10 @@ class PartnerForm(forms.Form):
     organisation = forms.ModelChoiceField(
         label=_("Partner institution"), queryset=Organisation.objects.none()
     )
+    # An empty first choice, so that a partner row left untouched stays empty.
     body = forms.ChoiceField(
         label=_("Body"),
-        choices=Body.choices,
+        choices=[("", "—"), *Body.choices],
         help_text=_(
             "A social service is social assistance; an office of kind CII partner is invalidity "
             "or unemployment insurance."

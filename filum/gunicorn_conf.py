@@ -13,13 +13,14 @@ Environment (all optional):
 
 - ``FILUM_BIND``: address to listen on (default ``127.0.0.1:$PORT``, ``PORT`` default 8000);
 - ``FILUM_WEB_WORKERS``: processes (default: the number of cores, at least 2);
-- ``FILUM_WEB_THREADS``: threads per process (default 8);
+- ``FILUM_WEB_THREADS``: threads per process (default 2; raise it, e.g. to 8, when the database
+  runs on another machine and answers with network latency);
 - ``FILUM_WEB_TIMEOUT``: seconds a request may take before its worker is restarted (default 60;
   the database's statement timeout for the app role, 30 s, ends a runaway query first).
 
 Every thread keeps its own database connection open (``CONN_MAX_AGE``): workers × threads
 connections, plus the task worker and a batch job, must stay well under PostgreSQL's
-``max_connections`` (100 by default): 2 × 8 = 16 on a 2-core machine.
+``max_connections`` (100 by default): 2 × 2 = 4 on a 2-core machine.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ wsgi_app = "filum.wsgi"
 bind = [os.environ.get("FILUM_BIND") or f"127.0.0.1:{os.environ.get('PORT', '8000')}"]
 worker_class = "gthread"
 workers = _int("FILUM_WEB_WORKERS", max(2, multiprocessing.cpu_count()))
-threads = _int("FILUM_WEB_THREADS", 8)
+threads = _int("FILUM_WEB_THREADS", 2)
 # requests beyond workers × threads wait in the listen queue, not in a thread
 backlog = 256
 timeout = _int("FILUM_WEB_TIMEOUT", 60)

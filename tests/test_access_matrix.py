@@ -363,7 +363,7 @@ MEASURE_DOCUMENTS = ("measure_document", "other_measure_document", "missing_meas
 PROGRAMMES = ("foreign_programme", "programme", "missing_programme")
 PERIODS = ("foreign_period", "period", "missing_period")
 PROVIDERS = ("foreign_provider", "provider", "missing_provider")
-TEMPLATES = ("foreign_template", "template", "missing_template")
+TEMPLATES = ("foreign_plan_template", "plan_template", "missing_plan_template")
 
 
 def _STEP(action: str) -> tuple[tuple[str, str], ...]:  # noqa: N802
@@ -909,12 +909,12 @@ def build_plan_target(world: Any, kind: str) -> Target | None:
     """Targets of the plans app: dossiers with a plan, goals, measures, their documents, and
     catalogue objects of the personas' canton (BE) or another one (VD)."""
     base = kind.removeprefix("missing_").removeprefix("other_").removeprefix("foreign_")
-    if base in CATALOGUE_KINDS or base == "template":
+    if base in CATALOGUE_KINDS or base == "plan_template":
         arg = CATALOGUE_KINDS.get(base, "template_id")
         if kind.startswith("missing_"):
             return Target({arg: 987654321}, Subject(missing=True), kind)
         canton = "VD" if kind.startswith("foreign_") else "BE"
-        if base == "template":
+        if base == "plan_template":
             office = _catalogue_of(world, canton).owner
             template = PlanTemplate.objects.filter(canton=canton).first()
             if template is None:

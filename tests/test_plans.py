@@ -33,8 +33,10 @@ from tests import plan_factories as pf
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 HTML = b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>"
 # request overhead, the dossier with its access (shares for a partner), the read log, the
-# plan, its goals, measures, goal links and bookings (decision 0019)
-PLAN_PAGE_OWNER = 10
+# plan, its goals, measures, goal links and bookings (decision 0019); the owner also sees the
+# client's assessment synthesis (the dossiers whose assessments it reads, their final values),
+# the partner without an assessment share does not
+PLAN_PAGE_OWNER = 12
 PLAN_PAGE_PARTNER = 11
 
 INTERMEDIATE_KEYS = [

@@ -16,7 +16,7 @@ START_PAGES = {
     "section_head": "cockpit",
     "intake_worker": "cockpit",
     "admin_assistant": "cockpit",
-    "canton_officer": "catalogue",
+    "canton_officer": "template_list",
 }
 
 

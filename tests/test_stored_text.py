@@ -235,6 +235,8 @@ def test_x4_no_template_prints_a_raw_section_or_role_code():
         f"{path.relative_to(settings.BASE_DIR)}: {match.group(0)}"
         for path in TEMPLATES
         for match in RAW_CODE.finditer(path.read_text())
+        # a dossier's subject and a plan measure's name are free text written by the worker
         if not match.group(0).startswith("{{ case.title")
+        and not match.group(0).endswith("measure.title }}")
     ]
     assert offenders == []

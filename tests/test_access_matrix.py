@@ -519,6 +519,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "cii_detail": _ep("policy", *CIIS, needs=(("plan.read", "case:plan"),), reads=_PLAN),
     "cii_profile": _ep("policy", *CIIS, needs=(("plan.write", "case:plan"),), reads=_PLAN),
     "cii_coordinator": _ep("policy", *CIIS, needs=_OWNER),
+    "cii_renew": _ep("policy", *CIIS, needs=_OWNER),
     "cii_partner_add": _ep("policy", *CIIS, needs=_OWNER),
     "cii_partner_remove": _ep("policy", *CII_PARTNERS, needs=_OWNER, **POST_ONLY),
     "cii_close": _ep("policy", *CIIS, needs=_STEP("case.transition"), reads=_PLAN),

@@ -355,6 +355,119 @@ def test_x4_an_expired_authorisation_ends_every_partners_access(world, partners)
         assert record.to_be_closed
 
 
+def renew_form(**changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "kind": "general",
+        "scope": "Nouvelle procuration CII, signée au bureau",
+        "signed_on": TODAY().isoformat(),
+        "valid_until": (TODAY() + datetime.timedelta(days=365)).isoformat(),
+    }
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_x4_a_new_authorisation_after_the_old_one_expired_reopens_the_partners_access(
+    world, partners
+):
+    record = open_cii(world, partners)
+    journal = reverse("journal_list", args=[record.case_id])
+    end = record.consent.valid_until
+    assert end is not None
+    later, opened = end + datetime.timedelta(days=3), record.opened_on
+    with time_machine.travel(later, tick=False):
+        iv = partners.iv_staff.client()
+        assert iv.get(journal).status_code == 404
+        owner = world.worker.client()
+        page = text(owner.get(reverse("cii_detail", args=[record.case_id])))
+        assert reverse("cii_renew", args=[record.case_id]) in page
+        response = owner.post(reverse("cii_renew", args=[record.case_id]), renew_form())
+        assert response.status_code == 302, text(response)[:3000]
+        record.refresh_from_db()
+        assert not record.to_be_closed and record.consent.signed_on == later
+        assert record.opened_on == opened  # the case keeps its opening date
+        assert iv.get(journal).status_code == 200
+        assert partners.alv_staff.client().get(journal).status_code == 200
+        for partner in CiiPartner.objects.current():
+            assert partner.share.consent_id == record.consent_id and partner.share.is_active
+        # the old shares are still there, on the old authorisation: the audit keeps them
+        assert Share.objects.filter(case=record.case).count() == 4
+
+
+def test_x4_renewing_while_in_force_ends_the_old_shares_and_makes_new_ones(world, partners):
+    record = open_cii(world, partners)
+    old = list(CiiPartner.objects.current().values_list("share_id", flat=True))
+    response = world.worker.client().post(
+        reverse("cii_renew", args=[record.case_id]),
+        renew_form(kind="specific", sections=["journal", "plan", "core"]),
+    )
+    assert response.status_code == 302
+    assert all(s.revoked_at is not None for s in Share.objects.filter(pk__in=old))
+    new = Share.objects.filter(case=record.case, revoked_at__isnull=True)
+    assert sorted(new.values_list("organisation_id", flat=True)) == sorted(
+        [partners.iv.pk, partners.alv.pk]
+    )
+    assert (
+        partners.iv_staff.client().get(reverse("journal_list", args=[record.case_id])).status_code
+        == 200
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"kind": None, "scope": None, "signed_on": None}, "Choisissez ou saisissez la nouvelle"),
+        ({"kind": "specific", "sections": ["journal"]}, "ne couvre pas à la fois le journal"),
+        (
+            {"signed_on": (TODAY() + datetime.timedelta(days=1)).isoformat()},
+            "ne peut pas être dans le futur",
+        ),
+    ],
+)
+def test_x4_a_wrong_new_authorisation_is_refused_and_changes_nothing(
+    world, partners, changes, message
+):
+    record = open_cii(world, partners)
+    before = (record.consent_id, Consent.objects.count(), Share.objects.count())
+    response = world.worker.client().post(
+        reverse("cii_renew", args=[record.case_id]), renew_form(**changes)
+    )
+    assert response.status_code == 200 and message in text(response)
+    record.refresh_from_db()
+    assert (record.consent_id, Consent.objects.count(), Share.objects.count()) == before
+
+
+def test_x4_only_the_owner_renews_and_not_after_the_exit(world, partners):
+    record = open_cii(world, partners)
+    url = reverse("cii_renew", args=[record.case_id])
+    assert partners.iv_staff.client().get(url).status_code == 404
+    assert partners.iv_staff.client().post(url, renew_form()).status_code == 404
+    # the current authorisation is not offered as the new one
+    form = world.worker.client().get(url).context["form"]
+    assert record.consent_id not in form.fields["consent"].queryset.values_list("pk", flat=True)
+    with pytest.raises(ValidationError):
+        services.do_renew_authorisation(
+            actor=world.worker.actor, record=record, consent=record.consent
+        )
+    world.worker.client().post(reverse("cii_close", args=[record.case_id]), exit_form())
+    # a closed CII case takes no new authorisation
+    response = world.worker.client().post(url, renew_form())
+    assert response.status_code == 200, response.status_code
+    assert "ne peut plus être modifié" in text(response), response.context["form"].errors
+    with pytest.raises(ValidationError, match="ne peut plus être modifié"):
+        services.do_renew_authorisation(
+            actor=world.worker.actor, record=record, authorisation=None, consent=None
+        )
+
+
+def test_x4_the_person_page_offers_to_open_a_cii_case(world, partners):
+    url = reverse("cii_open_person", args=[world.case.client_id])
+    page = text(world.worker.client().get(reverse("person_detail", args=[world.case.client_id])))
+    assert url in page
+    # an analyst may not open dossiers; a partner office reaches no such person
+    analyst = world.analyst.client().get(reverse("person_detail", args=[world.case.client_id]))
+    assert url not in text(analyst)
+
+
 # --- partners join and leave ------------------------------------------------------------------
 
 
@@ -562,7 +675,8 @@ def test_u3_the_cii_pages_render_without_unknown_variables(world, partners, lang
     check_page(owner, reverse("case_detail", args=[world.case.pk]))
     record = open_cii(world, partners)
     case_id = record.case_id
-    for name in ("cii_detail", "cii_profile", "cii_coordinator", "cii_partner_add", "cii_close"):
+    names = ("cii_detail", "cii_profile", "cii_coordinator", "cii_partner_add", "cii_renew")
+    for name in (*names, "cii_close"):
         check_page(owner, reverse(name, args=[case_id]))
         check_page(owner, reverse(name, args=[case_id]), method="post", data={})
     html = check_page(owner, reverse("case_detail", args=[case_id]))

@@ -22,6 +22,7 @@ from filum.cases.models import Case, Consent
 from filum.cii.models import CiiCase
 from filum.cii.report import monitoring_report, percent
 from filum.cii.synthetic import make_synthetic_cii_cases
+from filum.disclosure import MIN_CELL_SIZE, hidden_in_partition, is_small
 from filum.tenancy.models import Organisation
 from tests import factories
 
@@ -259,6 +260,49 @@ def test_d8_the_canton_officer_sees_only_aggregates_of_their_canton(seeded):
     page = response.content.decode()
     assert NAME not in page and str(seeded.case.client.last_name) not in page
     assert reverse("case_detail", args=[seeded.case.pk]) not in page
+
+
+def test_d6_small_partitions_hide_a_second_count_so_none_can_be_subtracted():
+    assert hidden_in_partition([3, 5, 9]) == {0, 1}
+    assert hidden_in_partition([0, 5, 9]) == set()
+    assert hidden_in_partition([1, 2, 9]) == {0, 1}
+    assert hidden_in_partition([4]) == {0}
+    assert [is_small(n) for n in (0, 1, 4, 5)] == [False, True, True, False]
+    assert MIN_CELL_SIZE == 5
+
+
+def test_d6_the_canton_wide_report_hides_counts_below_five(seeded):
+    response = seeded.officer.client().get(reverse("cii_report"), {"year": YEAR})
+    page = response.content.decode()
+    cells = response.context["parts"]
+    exits = {label: values for label, values, _sub in cells["exits"].rows}
+    # labour market 3 of 14, goals reached 5, the other three 2 each: 5 stays, the rest hidden
+    shown = [(v[0][0], v[0][2]) for v in exits.values()]
+    assert shown == [(None, True), (5, False), (None, True), (None, True), (None, True)]
+    profile = {label: values for label, values, _sub in cells["profile"].rows}
+    assert profile["dont depuis plus de 4 ans"] == [
+        (None, False, True),
+        (16, False, False),
+        (None, True, True),
+    ]
+    assert "&lt; 5</abbr>" in page and "N=14" in page
+    assert cells["exits"].chart["series"][0]["data"][0] is None
+    csv_rows = list(
+        csv.reader(
+            io.StringIO(
+                seeded.officer.client()
+                .get(reverse("cii_report_csv"), {"year": YEAR})
+                .content.decode("utf-8")
+                .lstrip("\ufeff")
+            ),
+            delimiter=";",
+        )
+    )
+    labour = [r for r in csv_rows if r[:2] == ["sortie", "Réinsertion sur le marché du travail"]]
+    assert labour == [["sortie", "Réinsertion sur le marché du travail", "<5", "14", "<5"]]
+    # the section head's own report shows every figure
+    own = seeded.head.client().get(reverse("cii_report"), {"year": YEAR}).context["parts"]
+    assert all(not hidden for _l, values, _s in own["exits"].rows for _v, _sh, hidden in values)
 
 
 def test_d8_the_csv_holds_the_same_figures(seeded):

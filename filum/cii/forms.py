@@ -101,12 +101,12 @@ def partner_formset(data: Any, *, owner_id: int) -> BasePartnerFormSet:
     )
 
 
-class OpenForm(forms.Form):
-    """Opening a CII case: the owner's body, the lead coordinator, and the signed
-    authorisation: one already recorded in the dossier, or one recorded now."""
+class AuthorisationForm(forms.Form):
+    """The signed authorisation a CII case rests on: one already recorded in the dossier, or
+    one recorded now."""
 
-    owner_body = forms.ChoiceField(label=_("Your organisation's body"))
-    coordinator = forms.ModelChoiceField(label=_("Lead coordinator"), queryset=User.objects.none())
+    missing = _("A CII case opens only with an authorisation signed by the person: record it.")
+
     consent = forms.ModelChoiceField(
         label=_("Authorisation already recorded"),
         queryset=Consent.objects.none(),
@@ -146,16 +146,14 @@ class OpenForm(forms.Form):
     )
 
     def __init__(
-        self, *args: Any, organisation: Organisation, dossier: Case | None, **kwargs: Any
+        self, *args: Any, dossier: Case | None, exclude: int | None = None, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        bodies = BODIES_OF_KIND.get(organisation.kind, ())
-        self.fields["owner_body"].choices = [(b.value, b.label) for b in bodies]  # type: ignore[attr-defined]
-        self.fields["coordinator"].queryset = coordinators_of([organisation.pk])  # type: ignore[attr-defined]
         if dossier is not None:
-            self.fields["consent"].queryset = Consent.objects.filter(  # type: ignore[attr-defined]
-                case=dossier, withdrawn_on__isnull=True
-            ).order_by("-signed_on")
+            offered = Consent.objects.filter(case=dossier, withdrawn_on__isnull=True)
+            if exclude is not None:
+                offered = offered.exclude(pk=exclude)
+            self.fields["consent"].queryset = offered.order_by("-signed_on")  # type: ignore[attr-defined]
         else:
             del self.fields["consent"]
         opened_on = dossier.opened_on if dossier is not None else None
@@ -168,9 +166,7 @@ class OpenForm(forms.Form):
             return data
         missing = [name for name in ("kind", "scope", "signed_on") if not data.get(name)]
         if len(missing) == 3:
-            raise forms.ValidationError(
-                _("A CII case opens only with an authorisation signed by the person: record it.")
-            )
+            raise forms.ValidationError(self.missing)
         for name in missing:
             self.add_error(name, _("This field is required."))
         if data.get("kind") == Consent.Kind.SPECIFIC and not data.get("sections"):
@@ -188,6 +184,34 @@ class OpenForm(forms.Form):
             signed_on=data["signed_on"],
             valid_until=data.get("valid_until"),
         )
+
+
+class OpenForm(AuthorisationForm):
+    """Opening a CII case: the owner's body, the lead coordinator, and the signed
+    authorisation."""
+
+    owner_body = forms.ChoiceField(label=_("Your organisation's body"))
+    coordinator = forms.ModelChoiceField(label=_("Lead coordinator"), queryset=User.objects.none())
+
+    field_order = ["owner_body", "coordinator"]
+
+    def __init__(
+        self, *args: Any, organisation: Organisation, dossier: Case | None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, dossier=dossier, **kwargs)
+        bodies = BODIES_OF_KIND.get(organisation.kind, ())
+        self.fields["owner_body"].choices = [(b.value, b.label) for b in bodies]  # type: ignore[attr-defined]
+        self.fields["coordinator"].queryset = coordinators_of([organisation.pk])  # type: ignore[attr-defined]
+
+
+class RenewForm(AuthorisationForm):
+    """A new signed authorisation for a running CII case."""
+
+    missing = _("Choose or record the person's new signed authorisation.")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["signed_on"].help_text = _("The day the person signed the new authorisation.")
 
 
 class CoordinatorForm(forms.Form):

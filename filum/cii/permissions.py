@@ -14,9 +14,19 @@ from collections.abc import Iterable
 from django.http import Http404
 
 from filum.cases.permissions import CaseAccess, case_access, record_reads
-from filum.cii.models import CiiCase
+from filum.cii.models import BODIES_OF_KIND, CiiCase
 from filum.records.services import refuse
-from filum.tenancy.policy import ActorRequest, Section
+from filum.tenancy.policy import Actor, ActorRequest, Section
+
+
+def may_open_cii_case(actor: Actor) -> bool:
+    """Whether the actor may open a CII case for a person: an organisation that can be one
+    of the three bodies, and the rights to open a dossier and share it."""
+    return (
+        actor.organisation.kind in BODIES_OF_KIND
+        and actor.may("case.create")
+        and actor.may("share.manage")
+    )
 
 
 def get_cii_case_for_actor(

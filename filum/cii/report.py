@@ -31,6 +31,7 @@ from filum.cii.models import (
     Nationality,
     OutOfWork,
 )
+from filum.disclosure import MIN_CELL_SIZE, hidden_in_partition, is_small
 from filum.plans.goals import IntermediateGoal
 
 
@@ -201,8 +202,9 @@ def monitoring_report(*, cases: CiiCaseQuerySet, year: int, canton_wide: bool) -
     )
 
 
-# A figure in a table: its value (None where a share has no base) and whether it is a share.
-Cell = tuple[int | None, bool]
+# A figure in a table: its value (None where a share has no base), whether it is a share, and
+# whether it is hidden as a small cell (filum.disclosure).
+Cell = tuple[int | None, bool, bool]
 
 
 @dataclass(frozen=True)
@@ -215,7 +217,55 @@ class Part:
     rows: list[tuple[str, list[Cell], bool]]
 
 
-def _bars(labels: list[str], unit: str, *series: tuple[str, Promise, list[int]]) -> dict[str, Any]:
+class Shown:
+    """Which figures of a report may be shown. A canton-wide report covers organisations the
+    reader does not work for: there, counts of 1 to 4 cases and the shares made from them or
+    over them are hidden (decision 0020). An organisation's own report shows everything: its
+    section head reads the named records anyway."""
+
+    def __init__(self, report: MonitoringReport) -> None:
+        self.protect = report.canton_wide
+        states = [f.count for f in report.exit_states]
+        self.hidden_states = hidden_in_partition(states) if self.protect else set()
+
+    def small(self, count: int) -> bool:
+        return self.protect and is_small(count)
+
+    def count(self, count: int, *, hidden: bool = False) -> Cell:
+        hidden = hidden or self.small(count)
+        return (None if hidden else count, False, hidden)
+
+    def share(self, count: int, base: int, *, hidden: bool = False) -> Cell:
+        hidden = hidden or self.small(count) or self.small(base)
+        return (None if hidden else percent(count, base), True, hidden)
+
+    def figure(self, f: Figure, *, hidden: bool = False, with_base: bool = True) -> list[Cell]:
+        cells = [self.count(f.count, hidden=hidden)]
+        if with_base:
+            cells.append(self.count(f.base))
+        return [*cells, self.share(f.count, f.base, hidden=hidden)]
+
+    def exit_state(self, index: int) -> bool:
+        return index in self.hidden_states
+
+    def goal(self, g: GoalFigure) -> list[Cell]:
+        return [
+            self.count(g.aimed),
+            self.share(g.aimed, g.exits),
+            self.count(g.reached),
+            self.share(g.reached, g.aimed),
+        ]
+
+
+def _chart_value(cell: Cell) -> int | None:
+    """A bar's value: a hidden cell has no bar (null), a share without a base is 0."""
+    value, _share, hidden = cell
+    return None if hidden else (value or 0)
+
+
+def _bars(
+    labels: list[str], unit: str, *series: tuple[str, Promise, list[int | None]]
+) -> dict[str, Any]:
     """A horizontal bar chart for ``followup/steering.js``: one series per (colour key,
     label, values)."""
     return {
@@ -227,37 +277,46 @@ def _bars(labels: list[str], unit: str, *series: tuple[str, Promise, list[int]])
     }
 
 
+def kpis(report: MonitoringReport) -> dict[str, Cell]:
+    """The two totals at the top of the page."""
+    shown = Shown(report)
+    return {"cases": shown.count(report.cases), "exits": shown.count(report.exits)}
+
+
 def parts(report: MonitoringReport) -> dict[str, Part]:
     """The three parts of the page: the profile, the states at exit, the goals."""
-    profile, exits, goals = report.profile, report.exit_states, report.goals
+    shown = Shown(report)
+    profile = [(f, shown.figure(f)) for f in report.profile]
+    exits = [
+        (f, shown.figure(f, hidden=shown.exit_state(i), with_base=False))
+        for i, f in enumerate(report.exit_states)
+    ]
+    goals = [(g, shown.goal(g)) for g in report.goals]
     return {
         "profile": Part(
             chart=_bars(
-                [f.label for f in profile],
+                [f.label for f, _cells in profile],
                 "%",
-                ("load", _("Share of the cases"), [f.percent or 0 for f in profile]),
+                ("load", _("Share of the cases"), [_chart_value(c[-1]) for _f, c in profile]),
             ),
             headers=[str(h) for h in (_("Figure"), _("Count"), _("Of"), _("Percent"))],
-            rows=[
-                (f.label, [(f.count, False), (f.base, False), (f.percent, True)], f.of_which)
-                for f in profile
-            ],
+            rows=[(f.label, cells, f.of_which) for f, cells in profile],
         ),
         "exits": Part(
             chart=_bars(
-                [f.label for f in exits],
+                [f.label for f, _cells in exits],
                 "%",
-                ("B", _("Share of the exits"), [f.percent or 0 for f in exits]),
+                ("B", _("Share of the exits"), [_chart_value(c[-1]) for _f, c in exits]),
             ),
             headers=[str(h) for h in (_("State at exit"), _("Count"), _("Percent"))],
-            rows=[(f.label, [(f.count, False), (f.percent, True)], False) for f in exits],
+            rows=[(f.label, cells, False) for f, cells in exits],
         ),
         "goals": Part(
             chart=_bars(
-                [g.label for g in goals],
+                [g.label for g, _cells in goals],
                 "",
-                ("none", _("Aimed at"), [g.aimed for g in goals]),
-                ("green", _("Reached"), [g.reached for g in goals]),
+                ("none", _("Aimed at"), [_chart_value(c[0]) for _g, c in goals]),
+                ("green", _("Reached"), [_chart_value(c[2]) for _g, c in goals]),
             ),
             headers=[
                 str(h)
@@ -269,38 +328,38 @@ def parts(report: MonitoringReport) -> dict[str, Part]:
                     _("Share of those aimed at"),
                 )
             ],
-            rows=[
-                (
-                    g.label,
-                    [
-                        (g.aimed, False),
-                        (g.aimed_percent, True),
-                        (g.reached, False),
-                        (g.reached_percent, True),
-                    ],
-                    False,
-                )
-                for g in goals
-            ],
+            rows=[(g.label, cells, False) for g, cells in goals],
         ),
     }
 
 
 def report_rows(report: MonitoringReport) -> list[list[str]]:
     """The report as rows for the CSV download, the same figures as the page: part, figure,
-    count, of how many, percent (empty where there is no base)."""
+    count, of how many, percent (empty where there is no base; "<5" where hidden)."""
+    shown = Shown(report)
 
-    def line(
-        part: Promise, label: str, count: int, base: int | str, share: int | None
-    ) -> list[str]:
-        return [str(part), label, str(count), str(base), "" if share is None else str(share)]
+    def text(cell: Cell) -> str:
+        value, _share, hidden = cell
+        return f"<{MIN_CELL_SIZE}" if hidden else ("" if value is None else str(value))
 
+    def line(part: Promise, label: str, *cells: Cell) -> list[str]:
+        return [str(part), label, *(text(c) for c in cells)]
+
+    none: Cell = (None, False, False)
+    totals = kpis(report)
     rows = [[str(h) for h in (_("part"), _("figure"), _("count"), _("of"), _("percent"))]]
-    rows.append(line(_("cases"), str(_("CII cases running in the year")), report.cases, "", None))
-    rows.append(line(_("cases"), str(_("CII cases ended in the year")), report.exits, "", None))
-    rows += [line(_("profile"), f.label, f.count, f.base, f.percent) for f in report.profile]
-    rows += [line(_("exit"), f.label, f.count, f.base, f.percent) for f in report.exit_states]
+    rows.append(
+        line(_("cases"), str(_("CII cases running in the year")), totals["cases"], none, none)
+    )
+    rows.append(
+        line(_("cases"), str(_("CII cases ended in the year")), totals["exits"], none, none)
+    )
+    rows += [line(_("profile"), f.label, *shown.figure(f)) for f in report.profile]
+    for i, f in enumerate(report.exit_states):
+        count, share = shown.figure(f, hidden=shown.exit_state(i), with_base=False)
+        rows.append(line(_("exit"), f.label, count, totals["exits"], share))
     for g in report.goals:
-        rows.append(line(_("goal aimed at"), g.label, g.aimed, g.exits, g.aimed_percent))
-        rows.append(line(_("goal reached"), g.label, g.reached, g.aimed, g.reached_percent))
+        aimed, aimed_share, reached, reached_share = shown.goal(g)
+        rows.append(line(_("goal aimed at"), g.label, aimed, totals["exits"], aimed_share))
+        rows.append(line(_("goal reached"), g.label, reached, aimed, reached_share))
     return rows

@@ -383,6 +383,60 @@ def do_update_profile(
     return record
 
 
+@transaction.atomic
+def do_renew_authorisation(
+    *,
+    actor: Actor,
+    record: CiiCase,
+    consent: Consent | None = None,
+    authorisation: AuthorisationSpec | None = None,
+) -> CiiCase:
+    """Move a running CII case onto a new signed authorisation (an existing one of the
+    dossier, ``consent``, or one recorded now, ``authorisation``): every current partner's
+    share on the old one ends and a new share on the new one begins, all in one transaction.
+    Possible before the old authorisation ends and after (the case is then no longer "to be
+    closed"); the case keeps its opening date."""
+    record = _locked(record)
+    _check_running(record)
+    if authorisation is not None:
+        check_covers(Consent(kind=authorisation.kind, sections=authorisation.sections))
+        consent = case_services.do_record_consent(
+            actor=actor,
+            case=record.case,
+            person=record.case.client,
+            kind=authorisation.kind,
+            scope=authorisation.scope,
+            sections=authorisation.sections,
+            signed_on=authorisation.signed_on,
+            valid_until=authorisation.valid_until,
+        )
+    elif consent is None or consent.case_id != record.case_id:
+        raise ValidationError({"consent": _("Choose an authorisation of this dossier.")})
+    if consent.pk == record.consent_id:
+        raise ValidationError(
+            {"consent": _("The CII case already rests on this authorisation: choose a new one.")}
+        )
+    check_authorisation(consent)
+    CiiCase.objects.filter(pk=record.pk).update(consent=consent, version=F("version") + 1)
+    record.refresh_from_db()
+    for partner in record.partners.current().select_related("share", "organisation"):
+        if partner.share.revoked_at is None:
+            case_services.do_revoke_share(actor=actor, share=partner.share)
+        partner.share = case_services.do_share_case(
+            actor=actor,
+            case=record.case,
+            organisation=partner.organisation,
+            sections=CII_SECTIONS,
+            access=Share.Access.WRITE,
+            basis=Share.Basis.CONSENT,
+            reason=f"CII {record.case.reference}",
+            valid_until=None,
+            consent=consent,
+        )
+        partner.save(update_fields=["share"])
+    return record
+
+
 def _check_goals(aimed: Iterable[str], reached: Iterable[str]) -> None:
     aimed, reached = set(aimed), set(reached)
     if not aimed <= set(GOAL_KEYS) or not reached <= set(GOAL_KEYS):

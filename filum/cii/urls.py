@@ -18,5 +18,6 @@ urlpatterns = [
         views.cii_partner_remove,
         name="cii_partner_remove",
     ),
+    path("cii/<uuid:case_id>/authorisation/", views.cii_renew, name="cii_renew"),
     path("cii/<uuid:case_id>/close/", views.cii_close, name="cii_close"),
 ]

@@ -25,12 +25,13 @@ from filum.cii.forms import (
     OpenForm,
     PartnerForm,
     ProfileForm,
+    RenewForm,
     YearForm,
     partner_formset,
 )
 from filum.cii.models import CiiCase, CiiPartner
 from filum.cii.permissions import get_cii_case_for_actor
-from filum.cii.report import MonitoringReport, monitoring_report, parts, report_rows
+from filum.cii.report import MonitoringReport, kpis, monitoring_report, parts, report_rows
 from filum.people.models import Person
 from filum.people.permissions import get_person_for_actor
 from filum.records.services import log_security_event, refuse
@@ -201,6 +202,42 @@ def cii_coordinator(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
     )
 
 
+@requires("share.manage")
+@once_per_token
+def cii_renew(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
+    """A new signed authorisation for a running CII case: the partners' shares move onto it."""
+    record, _access = get_cii_case_for_actor(
+        request=request, case_id=case_id, need=Section.CORE, action="share.manage"
+    )
+    data = request.POST if request.method == "POST" else None
+    form = RenewForm(data, dossier=record.case, exclude=record.consent_id)
+    if request.method == "POST" and form.is_valid():
+        try:
+            record = services.do_renew_authorisation(
+                actor=request.actor,
+                record=record,
+                consent=form.cleaned_data.get("consent"),
+                authorisation=form.authorisation(),
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            log_security_event(
+                "share.granted",
+                request=request,
+                case=str(record.case_id),
+                grantee=list(record.partners.current().values_list("organisation_id", flat=True)),
+                sections=services.CII_SECTIONS,
+            )
+            messages.success(
+                request,
+                _("The CII case rests on the new authorisation; the partners' access follows it."),
+            )
+            return redirect("cii_detail", case_id=record.case_id)
+    context = {"form": form, "record": record, "case": record.case}
+    return render(request, "cii/renew_form.html", context)
+
+
 @requires("plan.write")
 def cii_profile(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
     record, _access = get_cii_case_for_actor(
@@ -284,6 +321,7 @@ def cii_report(request: ActorRequest) -> HttpResponse:
         "form": form,
         "report": report,
         "parts": parts(report) if report is not None else None,
+        "kpis": kpis(report) if report is not None else None,
         "organisation": request.actor.organisation,
     }
     return render(request, "cii/report.html", context)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from filum.cases.models import Case
+from filum.cii.permissions import may_open_cii_case
 from filum.people import services
 from filum.people.forms import DuplicateCheckForm, PersonForm, PersonSearchForm
 from filum.people.permissions import get_person_for_actor
@@ -94,9 +95,13 @@ def person_detail(request: ActorRequest, person_id: uuid.UUID) -> HttpResponse:
             :10
         ]
     )
-    return render(
-        request, "people/person_detail.html", {"person": person, "cases": cases, "units": units}
-    )
+    context = {
+        "person": person,
+        "cases": cases,
+        "units": units,
+        "may_open_cii": may_open_cii_case(actor),
+    }
+    return render(request, "people/person_detail.html", context)
 
 
 @requires("person.edit")

@@ -411,6 +411,15 @@ ENDPOINTS: dict[str, Endpoint] = {
         "policy", needs=(("person.create", "org"),), **POST_ONLY | {"ok_post": frozenset({200})}
     ),
     "person_detail": _ep("policy", *PERSONS, needs=(("core.read", "person"),), reads=_CORE),
+    # eCH-0044 (X7): the identification as XML, an export of the person's core data; reading a
+    # file into the registration form stores nothing (an empty POST: 400, no file)
+    "person_ech0044": _ep(
+        "policy", *PERSONS, needs=(("core.read", "person"),), reads=_CORE, read_kind="export"
+    ),
+    "person_import_ech0044": _ep(
+        "policy", needs=(("person.create", "org"),), ok_get=frozenset({405}), post_only=True,
+        ok_post=frozenset({400}),
+    ),
     "person_edit": _ep(
         "policy",
         *PERSONS,

@@ -6,7 +6,7 @@ from django import forms
 from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
-from filum.people.models import Person, clean_ahv_number
+from filum.people.models import BirthDateKnown, Person, clean_ahv_number
 from filum.web.forms import limit_dates
 
 
@@ -46,6 +46,7 @@ class PersonForm(forms.ModelForm):
             "last_name",
             "first_name",
             "birth_date",
+            "birth_date_known",
             "sex",
             "nationality",
             "residence_status",
@@ -73,7 +74,7 @@ class PersonForm(forms.ModelForm):
         ] + [MaxLengthValidator(16)]
         self.fields["ahv_number"].widget.attrs["maxlength"] = 16
         self.fields["ahv_number"].help_text = _("756.nnnn.nnnn.nn")
-        if self.instance.pk:
+        if not self.instance._state.adding:  # a new person has a pk (a UUID) already
             self.fields["version"].initial = self.instance.version
             self.initial["ahv_number"] = self.instance.ahv_display
 
@@ -89,8 +90,27 @@ class PersonForm(forms.ModelForm):
             )
         return compact
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        birth, known = data.get("birth_date"), data.get("birth_date_known")
+        # a partly known birth date is stored as the first day of what is known
+        if birth is not None and known == BirthDateKnown.YEAR:
+            data["birth_date"] = birth.replace(month=1, day=1)
+        elif birth is not None and known == BirthDateKnown.MONTH:
+            data["birth_date"] = birth.replace(day=1)
+        return data
+
     def clean_nationality(self) -> str:
         value = (self.cleaned_data.get("nationality") or "").strip().upper()
         if value and (len(value) != 2 or not value.isalpha()):
             raise forms.ValidationError(_("Use the two-letter country code, e.g. CH."))
         return value
+
+
+class Ech0044UploadForm(forms.Form):
+    """A person's eCH-0044 identification (XML) to fill in the registration form."""
+
+    file = forms.FileField(
+        label=_("eCH-0044 file (XML)"),
+        help_text=_("A person identification of eCH-0044 version 4 from another system."),
+    )

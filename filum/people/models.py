@@ -37,6 +37,15 @@ class Sex(models.TextChoices):
     OTHER = "x", _("other / not specified")
 
 
+class BirthDateKnown(models.TextChoices):
+    """How much of a birth date is known (eCH-0044 ``datePartiallyKnownType``): the stored
+    date is the first day of what is known (1 January of the year, the 1st of the month)."""
+
+    DAY = "day", _("day, month and year")
+    MONTH = "month", _("month and year only")
+    YEAR = "year", _("year only")
+
+
 class ResidenceStatus(models.TextChoices):
     SWISS = "swiss", _("Swiss citizen")
     C = "C", _("C – settlement permit")
@@ -123,6 +132,13 @@ class Person(models.Model):
     last_name = models.CharField(_("last name"), max_length=100)
     first_name = models.CharField(_("first name"), max_length=100)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    birth_date_known = models.CharField(
+        _("birth date known to the"),
+        max_length=5,
+        choices=BirthDateKnown.choices,
+        default=BirthDateKnown.DAY,
+        help_text=_("Often only the year of birth is known for persons who fled."),
+    )
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, blank=True)
     nationality = models.CharField(
         _("nationality"), max_length=2, blank=True, help_text=_("ISO country code, e.g. CH")
@@ -171,6 +187,13 @@ class Person(models.Model):
                 | Q(arrival_date__gte=models.F("birth_date")),
                 name="person_arrival_after_birth",
             ),
+            models.CheckConstraint(
+                condition=Q(birth_date_known=BirthDateKnown.DAY)
+                | Q(birth_date_known=BirthDateKnown.MONTH, birth_date__day=1)
+                | Q(birth_date_known=BirthDateKnown.YEAR, birth_date__day=1, birth_date__month=1)
+                | Q(birth_date__isnull=True),
+                name="person_partial_birth_date_is_first_day",
+            ),
             stored_range("birth_date", name="person_birth_date_range", birth=True),
             stored_range("arrival_date", name="person_arrival_date_range"),
         ]
@@ -193,6 +216,17 @@ class Person(models.Model):
 
     def __str__(self) -> str:
         return f"{self.last_name} {self.first_name}"
+
+    @property
+    def birth_date_display(self) -> str:
+        """The birth date as far as it is known: 14.03.1987, 03.1987 or 1987."""
+        if self.birth_date is None:
+            return ""
+        if self.birth_date_known == BirthDateKnown.YEAR:
+            return f"{self.birth_date:%Y}"
+        if self.birth_date_known == BirthDateKnown.MONTH:
+            return f"{self.birth_date:%m.%Y}"
+        return f"{self.birth_date:%d.%m.%Y}"
 
     @property
     def ahv_display(self) -> str:

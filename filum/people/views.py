@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -12,10 +13,14 @@ from django.views.decorators.http import require_POST
 
 from filum.cases.models import Case
 from filum.cii.permissions import may_open_cii_case
+from filum.exchange import ech0044
 from filum.people import services
-from filum.people.forms import DuplicateCheckForm, PersonForm, PersonSearchForm
+from filum.people.forms import DuplicateCheckForm, Ech0044UploadForm, PersonForm, PersonSearchForm
+from filum.people.models import format_ahv_number
 from filum.people.permissions import get_person_for_actor
 from filum.people.search import find_candidates, search_visible
+from filum.records.models import ReadKind
+from filum.records.services import log_read
 from filum.tenancy.policy import ActorRequest, Section, requires
 from filum.web.once import once_per_token
 
@@ -76,8 +81,74 @@ def person_create(request: ActorRequest) -> HttpResponse:
         "candidates": candidates,
         "then": then,
         "may_open_case": actor.may("case.create"),
+        "upload": Ech0044UploadForm(),
     }
     return render(request, "people/person_form.html", context)
+
+
+@requires("person.create")
+@require_POST
+def person_import_ech0044(request: ActorRequest) -> HttpResponse:
+    """Read a person's eCH-0044 identification into the registration form (X7). Nothing is
+    stored: the worker checks the form, sees the duplicate hints and registers as usual."""
+    upload = Ech0044UploadForm(request.POST, request.FILES)
+    form = PersonForm()
+    if upload.is_valid():
+        try:
+            identification = ech0044.from_xml(
+                upload.cleaned_data["file"].read(ech0044.MAX_BYTES + 1)
+            )
+        except ValidationError as exc:
+            upload.add_error("file", exc)
+        else:
+            fields = identification.person_fields()
+            if fields["ahv_number"]:
+                fields["ahv_number"] = format_ahv_number(str(fields["ahv_number"]))
+            form = PersonForm(initial=fields)
+            local = identification.local_id
+            messages.info(
+                request,
+                _(
+                    "The form was filled in from the file (%(category)s %(id)s): "
+                    "check it, then register."
+                )
+                % {"category": local.category, "id": local.id},
+            )
+    context = {
+        "form": form,
+        "candidates": [],
+        "then": "person",
+        "may_open_case": request.actor.may("case.create"),
+        "upload": upload,
+    }
+    return render(
+        request,
+        "people/person_form.html",
+        context,
+        status=200 if upload.is_valid() and not upload.errors else 400,
+    )
+
+
+@requires("core.read")
+def person_ech0044(request: ActorRequest, person_id: uuid.UUID) -> HttpResponse:
+    """The person's eCH-0044 identification as an XML download, logged as an export."""
+    person = get_person_for_actor(request=request, person_id=person_id)
+    try:
+        identification = ech0044.identification_of(person)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("person_detail", person_id=person.pk)
+    log_read(
+        actor=request.actor,
+        person_id=person.pk,
+        sections=[Section.CORE],
+        kind=ReadKind.EXPORT,
+        path=request.path,
+    )
+    response = HttpResponse(ech0044.to_xml(identification), content_type="application/xml")
+    response["Content-Disposition"] = f'attachment; filename="eCH-0044-{person.pk}.xml"'
+    return response
 
 
 @requires("core.read")

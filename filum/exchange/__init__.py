@@ -1,0 +1,1 @@
+"""Exchange with other systems: eCH standards and, later, the intermediate format."""

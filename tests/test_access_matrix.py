@@ -417,7 +417,10 @@ ENDPOINTS: dict[str, Endpoint] = {
         "policy", *PERSONS, needs=(("core.read", "person"),), reads=_CORE, read_kind="export"
     ),
     "person_import_ech0044": _ep(
-        "policy", needs=(("person.create", "org"),), ok_get=frozenset({405}), post_only=True,
+        "policy",
+        needs=(("person.create", "org"),),
+        ok_get=frozenset({405}),
+        post_only=True,
         ok_post=frozenset({400}),
     ),
     "person_edit": _ep(

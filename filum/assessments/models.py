@@ -374,6 +374,11 @@ class AssessmentQuerySet(models.QuerySet["Assessment"]):
     def final(self) -> AssessmentQuerySet:
         return self.filter(status=AssessmentStatus.FINAL)
 
+    def of_record(self) -> AssessmentQuerySet:
+        """The staff's own assessments and accepted entries of providers: without the entries
+        that wait for review or were rejected (A8). Lists and timelines start from here."""
+        return self.exclude(review__in=[Review.PENDING, Review.REJECTED])
+
 
 @audited(history_of="case")
 class Assessment(models.Model):

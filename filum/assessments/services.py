@@ -528,9 +528,7 @@ def case_assessments_page(
 ) -> tuple[list[Assessment], tuple[datetime.date, uuid.UUID] | None]:
     """The dossier's assessments, newest first, one page by keyset; a provider's entry only
     once accepted (the others are listed with their link, ``links.case_links``)."""
-    rows = Assessment.objects.filter(case=case).exclude(
-        review__in=[Review.PENDING, Review.REJECTED]
-    )
+    rows = Assessment.objects.of_record().filter(case=case)
     if before is not None:
         day, pk = before
         rows = rows.filter(assessed_on__lte=day).exclude(assessed_on=day, pk__gte=pk)

@@ -250,7 +250,7 @@ def test_a8_the_provider_opens_the_form_without_an_account(world, case, sms):
     assert 'name="school_years"' not in html  # only the section asked for
     assert '<meta name="robots" content="noindex, nofollow">' in html
     assert response["X-Robots-Tag"] == "noindex, nofollow"
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert "no-store" in response["Cache-Control"]
     # the opening is logged, under the worker who sent the link, without the token
     reads = list(ReadLog.objects.order_by("id")[reads_before:])

@@ -168,9 +168,10 @@ def assessment_reject(
 
 
 def _private(response: HttpResponse) -> HttpResponse:
-    """Not for search engines, and no Referer carrying the token anywhere."""
+    """Not for search engines. The site's ``Referrer-Policy: same-origin`` keeps the token in
+    the Referer to Filum itself (``no-referrer`` would make browsers send ``Origin: null``
+    with the form, which the CSRF check refuses)."""
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 

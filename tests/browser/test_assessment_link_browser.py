@@ -70,7 +70,7 @@ def test_a8_a_provider_fills_in_a_form_through_a_link_and_the_worker_accepts_it(
     # the worker sends the languages section to a language school, by e-mail
     page.goto(f"{scene.base}/cases/{scene.case_id}/assessments/")
     settle(page)
-    page.get_by_role("link", name="Envoyer un formulaire à un prestataire").click()
+    page.get_by_role("button", name="Envoyer un formulaire à un prestataire").click()
     page.wait_for_url("**/assessments/links/new/")
     settle(page)
     page.check("input[name=sections][value=languages]")
@@ -108,11 +108,13 @@ def test_a8_a_provider_fills_in_a_form_through_a_link_and_the_worker_accepts_it(
     provider.select_option("#id_language_source", "course")
     provider.get_by_role("button", name="Envoyer", exact=True).click()
     expect(provider.locator("h1")).to_have_text("Merci")
-    # the link is used up: opening it again says so, in French and German
-    provider.goto(link)
+    assert provider_watch.take() == []
+    # the link is used up: opening it again says so, in French and German (a 404)
+    response = provider.goto(link)
+    assert response is not None and response.status == 404
     expect(provider.locator("main")).to_contain_text("Ce lien ne peut pas être utilisé")
     expect(provider.locator("main")).to_contain_text("Dieser Link kann nicht verwendet werden")
-    assert provider_watch.take() == []
+    assert all("status of 404" in problem for problem in provider_watch.take())
     provider_context.close()
 
     # the worker finds the entry waiting for review and accepts it
@@ -129,7 +131,7 @@ def test_a8_a_provider_fills_in_a_form_through_a_link_and_the_worker_accepts_it(
     expect(page.locator("main .page-header")).to_contain_text("finale")
 
     # the German level is in the person's history
-    page.get_by_role("link", name="Historique").click()
+    page.get_by_role("button", name="Historique").click()
     page.wait_for_url(f"**/assessments/persons/{scene.client_id}/")
     settle(page)
     german_oral = page.locator("tr", has_text="Niveaux de langue – allemand oral").last

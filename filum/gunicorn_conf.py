@@ -46,5 +46,7 @@ graceful_timeout = 10
 # browsers (and a proxy in front) reuse their connection for the htmx requests of a page
 keepalive = 5
 accesslog = "-"
+# the tokens of providers' links (/f/<token>/) are masked in the access log (R27)
+logger_class = "filum.assessments.logs.GunicornLogger"
 # gunicorn 27's control socket in ~ would clash between checkouts on one machine
 control_socket_disable = True

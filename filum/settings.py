@@ -271,11 +271,20 @@ EMAIL_HOST_PASSWORD = os.environ.get("FILUM_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("FILUM_EMAIL_TLS", False)
 # Links in e-mails (invitations, password resets) start with this, e.g. https://filum.example.ch
 PUBLIC_URL = os.environ.get("FILUM_PUBLIC_URL", "").rstrip("/")
+# The class that sends text messages (a provider's link, A8): the dotted path of a class with
+# ``send(*, to, body)``. The default writes them to standard output (filum/assessments/sms.py).
+FILUM_SMS_SENDER = os.environ.get("FILUM_SMS_SENDER", "filum.assessments.sms.ConsoleSender")
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # the tokens of providers' links stay out of the logs (R27, filum/assessments/logs.py)
+    "filters": {"link_tokens": {"()": "filum.assessments.logs.MaskLinkTokens"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "django.request": {"filters": ["link_tokens"]},
+        "django.security.csrf": {"filters": ["link_tokens"]},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("FILUM_LOG_LEVEL", "WARNING")},
 }
 

@@ -34,6 +34,7 @@ from hypothesis.stateful import (
 
 from filum.assessments.models import (
     Assessment,
+    AssessmentLink,
     AssessmentTemplate,
     CodeItem,
     CodeList,
@@ -220,6 +221,9 @@ class Subject:
     task_owner: int | None = None  # the organisation a task belongs to
     canton: str | None = None  # the canton of a catalogue object or plan template
     missing: bool = False
+    # a public page about a dossier (a provider's link): its reads are logged under the
+    # link's author whoever opens it
+    public: bool = False
 
 
 @dataclass
@@ -342,6 +346,7 @@ CIIS = ("cii", "other_cii", "missing_cii")
 CII_PARTNERS = ("cii_partner", "other_cii_partner", "missing_cii_partner")
 ASSESSMENTS = ("assessment", "other_assessment", "missing_assessment")
 ASSESSED = ("assessed_person", "other_assessed_person", "missing_assessed_person")
+LINKS = ("third_party_link", "other_third_party_link", "missing_third_party_link")
 _ASSESSMENT = ("assessment",)
 _READ_ASSESSMENT = (("assessment.read", "case:assessment"),)
 _WRITE_ASSESSMENT = (("assessment.write", "case:assessment"),)
@@ -573,6 +578,19 @@ ENDPOINTS: dict[str, Endpoint] = {
     "assessment_pdf": _ep(
         "policy", *ASSESSMENTS, needs=_READ_ASSESSMENT, reads=_ASSESSMENT, read_kind="print"
     ),
+    # third-party input (A8): links to providers, their entries reviewed by the worker, and the
+    # provider's public page (a valid link opens the form; an empty POST shows its errors; the
+    # opening is logged under the worker who sent the link)
+    "assessment_link_create": _ep("policy", *CASES, needs=_WRITE_ASSESSMENT),
+    "assessment_link_revoke": _ep("policy", *LINKS, needs=_WRITE_ASSESSMENT, **POST_ONLY),
+    "assessment_accept": _ep("policy", *ASSESSMENTS, needs=_WRITE_ASSESSMENT, **POST_ONLY),
+    # the matrix's assessment is the staff's own draft: nothing to reject, back to its page
+    "assessment_reject": _ep(
+        "policy", *ASSESSMENTS, needs=_WRITE_ASSESSMENT, reads=_ASSESSMENT, ok_get=frozenset({302})
+    ),
+    "assessment_link_form": _ep(
+        "public", "provider_link", ok_post=frozenset({200}), reads=("core",), read_kind="link"
+    ),
     "assessment_person_history": _ep(
         "policy", *ASSESSED, needs=_READ_ASSESSMENT, reads=_ASSESSMENT
     ),
@@ -680,6 +698,36 @@ def build_assessment_target(world: Any, kind: str) -> Target:
     return Target({"case_id": case.pk, "assessment_id": assessment.pk}, subject, kind)
 
 
+def build_link_target(world: Any, kind: str) -> Target:
+    """A fresh open link to a provider for the dossier's client (``other_``: of the outsider's
+    dossier); ``provider_link``: its token, for the public page, with the dossier it reads."""
+    case = world.other_case if kind.startswith("other_") else world.case
+    if kind.startswith("missing_"):
+        return Target({"case_id": case.pk, "link_id": uuid.uuid4()}, Subject(missing=True), kind)
+    version = TemplateVersion.objects.get(
+        template__canton="BE", template__code="potential_assessment"
+    )
+    token = "matrix-" + uuid.uuid4().hex
+    now = timezone.now()
+    link = AssessmentLink.objects.create(
+        case=case,
+        owner_id=case.owner_id,
+        person=case.client,
+        version=version,
+        sections=["languages"],
+        recipient="École de langues",
+        channel="email",
+        email="cours@example.ch",
+        token_hash=token_hash(token),
+        created_by=world.worker.user if case is world.case else world.outsider.user,
+        created_at=now,
+        expires_at=now + datetime.timedelta(days=7),
+    )
+    if kind == "provider_link":
+        return Target({"token": token}, Subject(case=case, public=True), kind)
+    return Target({"case_id": case.pk, "link_id": link.pk}, Subject(case=case), kind)
+
+
 @dataclass
 class Target:
     kwargs: dict[str, Any]
@@ -750,6 +798,8 @@ def build_target(world: Any, bystander: Organisation, kind: str) -> Target:
         return build_template_target(kind)
     if bare in ("assessment", "assessed_person"):
         return build_assessment_target(world, kind)
+    if bare in ("third_party_link", "provider_link"):
+        return build_link_target(world, kind)
     if kind.startswith("missing_"):
         arg = {"contact": "contact_id", "task": "task_id", "proposal": "proposal_id"}
         name = kind.removeprefix("missing_")
@@ -1027,7 +1077,8 @@ def fingerprint() -> tuple[Any, ...]:
         list(Provider.objects.order_by("pk").values_list("pk", "name")),
         list(Period.objects.order_by("pk").values_list("pk", "places")),
         list(PlanTemplate.objects.order_by("pk").values_list("pk", "name", "goals")),
-        list(Assessment.objects.order_by("pk").values_list("pk", "status", "revision")),
+        list(Assessment.objects.order_by("pk").values_list("pk", "status", "revision", "review")),
+        list(AssessmentLink.objects.order_by("pk").values_list("pk", "used_at", "revoked_at")),
         list(TemplateVersion.objects.order_by("pk").values_list("pk", "status")),
         list(TemplateSection.objects.order_by("pk").values_list("pk", "position")),
         list(TemplateField.objects.order_by("pk").values_list("pk", "position")),
@@ -1078,7 +1129,9 @@ def _expected_reads(
     shown = [
         s
         for s in endpoint.reads
-        if endpoint.read_kind == "audit" or model.may_case(persona, f"{s}.read", case, s)
+        if endpoint.read_kind == "audit"
+        or subject.public
+        or model.may_case(persona, f"{s}.read", case, s)
     ]
     return sorted((str(case.pk), s, endpoint.read_kind) for s in shown)
 
@@ -1103,6 +1156,7 @@ def _denied_object(target: Target) -> tuple[str, str]:
         "contact_id",
         "proposal_id",
         "assessment_id",
+        "link_id",
         "template_id",
         "version_id",
         "section_id",

@@ -803,12 +803,13 @@ def test_r25_reading_logs_the_assessment_section_of_every_dossier_shown(
 # --- query counts (U4, decision 0015) ----------------------------------------------------------
 
 # Pinned, request overhead (session, user, membership) included. The list: the dossier, the read
-# log, one keyset page, the household. An assessment: itself with its dossier, the read log, the
-# version's sections, fields and codes. A history: the dossier, its household, the values, their
-# codes' labels, the read log.
-LIST_QUERIES = 7
+# log, one keyset page, the household, the links to providers (A8). An assessment: itself with
+# its dossier (and the link it came through), the read log, the version's sections, fields and
+# codes. A history: the dossier, its household, the values, their codes' labels, the read log,
+# the person's links to providers.
+LIST_QUERIES = 8
 DETAIL_QUERIES = 8
-HISTORY_QUERIES = 8
+HISTORY_QUERIES = 9
 
 
 def _count(client: Any, path: str, **headers: Any) -> int:

@@ -317,9 +317,25 @@ def version_forms(
     ]
 
 
-def missing_required(structure: Structure, answers: Answers) -> list[TemplateField]:
-    """The required fields without an answer (a final assessment has none)."""
-    return [f for f in structure.all_fields() if f.required and f.key not in answers]
+def missing_required(
+    structure: Structure, answers: Answers, sections: Iterable[str] | None = None
+) -> list[TemplateField]:
+    """The required fields without an answer (a final assessment has none); only those of
+    the sections named (by key) if ``sections`` is given."""
+    keys = set(sections) if sections else None
+    return [
+        f
+        for section in structure.sections
+        if keys is None or section.key in keys
+        for f in structure.fields.get(section.pk, [])
+        if f.required and f.key not in answers
+    ]
+
+
+def asked_sections(structure: Structure, keys: Iterable[str]) -> list[TemplateSection]:
+    """The sections named by ``keys`` in the version's order; every section if none."""
+    wanted = set(keys)
+    return [s for s in structure.sections if not wanted or s.key in wanted]
 
 
 # --- reading answers ------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from typing import Any
 
 import pgtrigger
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -353,6 +354,17 @@ class TemplateField(Bilingual, models.Model):
 class AssessmentStatus(models.TextChoices):
     DRAFT = "draft", _("draft")
     FINAL = "final", _("final")
+    # a provider's entry through a link that the worker refused (A8): kept, never changed
+    REJECTED = "rejected", _("rejected")
+
+
+class Review(models.TextChoices):
+    """Where a provider's entry through a link stands (A8); empty for the staff's own."""
+
+    NONE = "", _("made in Filum")
+    PENDING = "pending", _("to review")
+    ACCEPTED = "accepted", _("accepted")
+    REJECTED = "rejected", _("rejected")
 
 
 class AssessmentQuerySet(models.QuerySet["Assessment"]):
@@ -361,6 +373,11 @@ class AssessmentQuerySet(models.QuerySet["Assessment"]):
 
     def final(self) -> AssessmentQuerySet:
         return self.filter(status=AssessmentStatus.FINAL)
+
+    def of_record(self) -> AssessmentQuerySet:
+        """The staff's own assessments and accepted entries of providers: without the entries
+        that wait for review or were rejected (A8). Lists and timelines start from here."""
+        return self.exclude(review__in=[Review.PENDING, Review.REJECTED])
 
 
 @audited(history_of="case")
@@ -400,6 +417,16 @@ class Assessment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     finalised_at = models.DateTimeField(null=True, blank=True)
+    # A provider's entry through a link (``AssessmentLink.assessment``): pending until the
+    # worker accepts it (it becomes final) or rejects it (status ``rejected``, with the reason).
+    review = models.CharField(
+        _("review"), max_length=8, choices=Review.choices, default=Review.NONE, blank=True
+    )
+    review_reason = models.CharField(_("reason"), max_length=500, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
 
     objects = AssessmentQuerySet.as_manager()
 
@@ -409,9 +436,24 @@ class Assessment(models.Model):
         verbose_name_plural = _("assessments")
         constraints = [
             models.CheckConstraint(
-                condition=Q(status="draft", finalised_at__isnull=True, finalised_by__isnull=True)
+                condition=Q(
+                    status__in=["draft", "rejected"],
+                    finalised_at__isnull=True,
+                    finalised_by__isnull=True,
+                )
                 | Q(status="final", finalised_at__isnull=False, finalised_by__isnull=False),
                 name="assessment_final_has_who_and_when",
+            ),
+            # rejected: only a provider's entry, by a named worker, with the reason
+            models.CheckConstraint(
+                condition=~Q(status="rejected")
+                | Q(review="rejected", reviewed_by__isnull=False, reviewed_at__isnull=False)
+                & ~Q(review_reason=""),
+                name="assessment_rejected_has_who_and_why",
+            ),
+            models.CheckConstraint(
+                condition=~Q(review="pending") | Q(status="draft"),
+                name="assessment_pending_is_draft",
             ),
             stored_range("assessed_on", name="assessment_assessed_on_range"),
         ]
@@ -432,6 +474,17 @@ class Assessment(models.Model):
                 func="""
                     RAISE EXCEPTION USING ERRCODE = 'check_violation',
                         MESSAGE = 'a final assessment cannot be changed';
+                """,
+            ),
+            # A rejected entry is kept as it came, with the reason.
+            pgtrigger.Trigger(
+                name="assessment_rejected_frozen",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Update | pgtrigger.Delete,
+                condition=pgtrigger.Q(old__status="rejected"),
+                func="""
+                    RAISE EXCEPTION USING ERRCODE = 'check_violation',
+                        MESSAGE = 'a rejected entry cannot be changed';
                 """,
             ),
             # Made with a published version, for the dossier's client or a member of its
@@ -473,6 +526,119 @@ class Assessment(models.Model):
     @property
     def is_draft(self) -> bool:
         return self.status == AssessmentStatus.DRAFT
+
+    @property
+    def is_pending(self) -> bool:
+        """A provider's entry that the worker has not accepted or rejected yet."""
+        return self.review == Review.PENDING
+
+    @property
+    def is_rejected(self) -> bool:
+        return self.status == AssessmentStatus.REJECTED
+
+    @property
+    def link(self) -> AssessmentLink | None:
+        """The third-party link the entry came through, if any."""
+        try:
+            return self.third_party_link
+        except AssessmentLink.DoesNotExist:
+            return None
+
+    @property
+    def is_editable(self) -> bool:
+        """A draft made in Filum (or accepted); a provider's entry is reviewed first."""
+        return self.is_draft and not self.is_pending
+
+
+class LinkChannel(models.TextChoices):
+    EMAIL = "email", _("e-mail")
+    SMS = "sms", _("SMS")
+
+
+@audited(history_of="case", exclude=["token_hash"])
+class AssessmentLink(models.Model):
+    """A single-use, expiring link that lets a provider (a language school, a job coach) fill
+    in one form about one person of a dossier without an account (A8). Only the SHA-256 of
+    its token is stored. See docs/decisions/0023-third-party-links.md."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="+", db_index=False)
+    owner = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    version = models.ForeignKey(TemplateVersion, on_delete=models.PROTECT, related_name="+")
+    # the keys of the sections asked for; empty: the whole form
+    sections = ArrayField(models.CharField(max_length=48), default=list, blank=True)
+    provider = models.ForeignKey(
+        "plans.Provider",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("provider"),
+    )
+    recipient = models.CharField(_("recipient"), max_length=200)
+    channel = models.CharField(_("sent by"), max_length=8, choices=LinkChannel.choices)
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("mobile phone"), max_length=20, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(_("valid until"))
+    opened_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    assessment = models.OneToOneField(
+        Assessment,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="third_party_link",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("third-party link")
+        verbose_name_plural = _("third-party links")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("created_at")),
+                name="assessmentlink_expires_after_creation",
+            ),
+            models.CheckConstraint(
+                condition=Q(token_hash__regex=r"^[0-9a-f]{64}$"),  # noqa: S106
+                name="assessmentlink_token_hash_is_sha256",
+            ),
+            models.CheckConstraint(
+                condition=Q(used_at__isnull=True) | Q(revoked_at__isnull=True),
+                name="assessmentlink_used_or_revoked_not_both",
+            ),
+            models.CheckConstraint(
+                condition=Q(used_at__isnull=True, assessment__isnull=True)
+                | Q(used_at__isnull=False, assessment__isnull=False),
+                name="assessmentlink_used_with_its_entry",
+            ),
+            models.CheckConstraint(
+                condition=Q(channel="email") & ~Q(email="") | Q(channel="sms") & ~Q(phone=""),
+                name="assessmentlink_has_an_address",
+            ),
+        ]
+        indexes = [
+            # the dossier's links, newest first
+            models.Index(fields=["case", "-created_at"], name="assessmentlink_by_case"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient} {self.created_at:%d.%m.%Y}"
+
+    @property
+    def is_open(self) -> bool:
+        """Not used, revoked or expired: the provider can still fill it in."""
+        return self.used_at is None and self.revoked_at is None and self.expires_at > timezone.now()
 
 
 class AssessmentAnswer(models.Model):

@@ -18,6 +18,7 @@ from django.http import Http404
 from filum.assessments import services
 from filum.assessments.models import (
     Assessment,
+    AssessmentLink,
     AssessmentTemplate,
     CodeList,
     TemplateField,
@@ -63,6 +64,8 @@ def get_assessment_for_actor(
             "version__template",
             "created_by",
             "finalised_by",
+            "reviewed_by",
+            "third_party_link__provider",
         )
         .first()
     )
@@ -74,6 +77,24 @@ def get_assessment_for_actor(
         refuse(request, "assessment", assessment.pk, owner_id=assessment.case.owner_id)
     record_reads(request, access, reads, kind=kind)
     return assessment, access
+
+
+def get_link_for_actor(
+    *, request: ActorRequest, case_id: uuid.UUID, link_id: uuid.UUID
+) -> tuple[AssessmentLink, CaseAccess]:
+    """A third-party link of the dossier that the actor may manage (write access to the
+    dossier's assessments). Nothing of the dossier is shown, so no read is logged."""
+    link = (
+        AssessmentLink.objects.filter(pk=link_id, case_id=case_id)
+        .select_related("case__owner", "case__client")
+        .first()
+    )
+    if link is None:
+        raise Http404
+    access = case_access(actor=request.actor, case=link.case)
+    if not access.can_write(ASSESSMENT):
+        refuse(request, "link", link.pk, owner_id=link.case.owner_id)
+    return link, access
 
 
 def _person_of_case(

@@ -39,6 +39,7 @@ from filum.assessments.models import (
     CodeList,
     Dimension,
     FieldKind,
+    Review,
     TemplateField,
     TemplateSection,
     TemplateVersion,
@@ -432,13 +433,17 @@ def do_start_assessment(
 def _write_draft(
     *, assessment: Assessment, answers: Answers, assessed_on: datetime.date, revision: int
 ) -> None:
-    updated = Assessment.objects.filter(
-        pk=assessment.pk, revision=revision, status=AssessmentStatus.DRAFT
-    ).update(
-        answers=answers,
-        assessed_on=assessed_on,
-        revision=revision + 1,
-        updated_at=timezone.now(),
+    updated = (
+        Assessment.objects.filter(
+            pk=assessment.pk, revision=revision, status=AssessmentStatus.DRAFT
+        )
+        .exclude(review=Review.PENDING)
+        .update(
+            answers=answers,
+            assessed_on=assessed_on,
+            revision=revision + 1,
+            updated_at=timezone.now(),
+        )
     )
     if updated != 1:
         raise EditConflict
@@ -468,28 +473,52 @@ def do_finalise(
     """Store the answers and make the assessment final: every required field is filled, the
     values are flattened into ``AssessmentAnswer``, and the assessment is not changed again."""
     structure = load_structure(assessment.version)
-    missing = missing_required(structure, answers)
+    check_required(structure, answers)
+    _write_draft(assessment=assessment, answers=answers, assessed_on=assessed_on, revision=revision)
+    make_final(actor=actor, assessment=assessment, structure=structure)
+
+
+def check_required(
+    structure: Structure, answers: Answers, sections: Iterable[str] | None = None
+) -> None:
+    """``ServiceError`` naming the required fields (of ``sections``, or all) left empty."""
+    missing = missing_required(structure, answers, sections)
     if missing:
         raise ServiceError(
             _("These required fields are empty: %(fields)s.")
             % {"fields": ", ".join(f.label for f in missing)}
         )
-    _write_draft(assessment=assessment, answers=answers, assessed_on=assessed_on, revision=revision)
+
+
+def make_final(*, actor: Actor, assessment: Assessment, structure: Structure, **also: Any) -> None:
+    """Make a draft final (with the other columns in ``also``, in the same statement: a final
+    assessment is frozen) and flatten its values into ``AssessmentAnswer``."""
     now = timezone.now()
-    Assessment.objects.filter(pk=assessment.pk).update(
-        status=AssessmentStatus.FINAL, finalised_by=actor.user, finalised_at=now, updated_at=now
+    updated = Assessment.objects.filter(pk=assessment.pk, status=AssessmentStatus.DRAFT).update(
+        status=AssessmentStatus.FINAL,
+        finalised_by=actor.user,
+        finalised_at=now,
+        updated_at=now,
+        **also,
     )
+    if updated != 1:
+        raise EditConflict
     assessment.status = AssessmentStatus.FINAL
     assessment.finalised_by = actor.user
     assessment.finalised_at = now
+    for name, value in also.items():
+        setattr(assessment, name, value)
     AssessmentAnswer.objects.bulk_create(flatten(structure, assessment))
 
 
 @transaction.atomic
 def do_discard_draft(*, assessment: Assessment) -> None:
-    deleted, _rows = Assessment.objects.filter(
-        pk=assessment.pk, status=AssessmentStatus.DRAFT
-    ).delete()
+    # a provider's entry is accepted or rejected, never discarded (A8)
+    deleted, _rows = (
+        Assessment.objects.filter(pk=assessment.pk, status=AssessmentStatus.DRAFT)
+        .exclude(review=Review.PENDING)
+        .delete()
+    )
     if not deleted:
         raise ServiceError(_("Only a draft can be discarded."))
 
@@ -497,8 +526,9 @@ def do_discard_draft(*, assessment: Assessment) -> None:
 def case_assessments_page(
     case: Case, *, before: tuple[datetime.date, uuid.UUID] | None, size: int
 ) -> tuple[list[Assessment], tuple[datetime.date, uuid.UUID] | None]:
-    """The dossier's assessments, newest first, one page by keyset."""
-    rows = Assessment.objects.filter(case=case)
+    """The dossier's assessments, newest first, one page by keyset; a provider's entry only
+    once accepted (the others are listed with their link, ``links.case_links``)."""
+    rows = Assessment.objects.of_record().filter(case=case)
     if before is not None:
         day, pk = before
         rows = rows.filter(assessed_on__lte=day).exclude(assessed_on=day, pk__gte=pk)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from filum.assessments import template_views, views
+from filum.assessments import link_views, template_views, views
 
 CASE = "cases/<uuid:case_id>/assessments/"
 ONE = CASE + "<uuid:assessment_id>/"
@@ -16,6 +16,16 @@ urlpatterns = [
     path(ONE + "edit/", views.assessment_edit, name="assessment_edit"),
     path(ONE + "discard/", views.assessment_discard, name="assessment_discard"),
     path(ONE + "pdf/", views.assessment_pdf, name="assessment_pdf"),
+    path(ONE + "accept/", link_views.assessment_accept, name="assessment_accept"),
+    path(ONE + "reject/", link_views.assessment_reject, name="assessment_reject"),
+    path(CASE + "links/new/", link_views.assessment_link_create, name="assessment_link_create"),
+    path(
+        CASE + "links/<uuid:link_id>/revoke/",
+        link_views.assessment_link_revoke,
+        name="assessment_link_revoke",
+    ),
+    # a provider's page through a link: no account (A8, decision 0023)
+    path("f/<str:token>/", link_views.assessment_link_form, name="assessment_link_form"),
     path(PERSON, views.assessment_person_history, name="assessment_person_history"),
     path(
         PERSON + "pdf/", views.assessment_person_history_pdf, name="assessment_person_history_pdf"

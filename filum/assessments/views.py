@@ -14,8 +14,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from filum.assessments import services
-from filum.assessments.answers import load_structure, shown_sections, version_forms
+from filum.assessments import links, services
+from filum.assessments.answers import (
+    asked_sections,
+    load_structure,
+    shown_sections,
+    version_forms,
+)
 from filum.assessments.forms import DraftForm, StartForm
 from filum.assessments.models import Assessment
 from filum.assessments.permissions import (
@@ -58,6 +63,7 @@ def case_assessments(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
         "access": access,
         "assessments": rows,
         "persons": services.persons_of_case(case),
+        "links": links.case_links(case),
         "next_cursor": f"{next_cursor[0].isoformat()}_{next_cursor[1]}" if next_cursor else "",
         # drafts can be finished or discarded after closing; no new assessment is started
         "can_write": access.can_write(Section.ASSESSMENT),
@@ -104,11 +110,11 @@ def assessment_create(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse
 
 def _detail_context(assessment: Assessment) -> dict[str, Any]:
     structure = load_structure(assessment.version)
-    return {
-        "assessment": assessment,
-        "case": assessment.case,
-        "sections": shown_sections(structure, assessment.answers),
-    }
+    link = assessment.link
+    # a provider's entry shows the sections its link asked for
+    asked = {s.key for s in asked_sections(structure, link.sections if link else [])}
+    sections = [s for s in shown_sections(structure, assessment.answers) if s.section.key in asked]
+    return {"assessment": assessment, "case": assessment.case, "sections": sections, "link": link}
 
 
 @requires("assessment.read")
@@ -145,6 +151,9 @@ def assessment_edit(
         request=request, case_id=case_id, assessment_id=assessment_id, write=True
     )
     case = assessment.case
+    if assessment.is_pending:
+        messages.info(request, _("Accept or reject the third party's entry first."))
+        return redirect("assessment_detail", case_id=case.pk, assessment_id=assessment.pk)
     if not assessment.is_draft:
         messages.info(request, _("A final assessment is not changed; make a new one."))
         return redirect("assessment_detail", case_id=case.pk, assessment_id=assessment.pk)
@@ -236,7 +245,12 @@ def assessment_person_history(
 ) -> HttpResponse:
     """A person's final values over time, field by field, with their synthesis (A6, A7)."""
     found = get_person_history_for_actor(request=request, case_id=case_id, person_id=person_id)
-    return render(request, "assessments/person_history.html", _history_context(found))
+    context = _history_context(found)
+    # the provider's entries about the person in this dossier, waiting for review or not (A8)
+    context["links"] = links.case_links(found.access.case, person=found.history.person)
+    context["can_write"] = found.access.can_write(Section.ASSESSMENT)
+    context["can_start"] = context["can_write"] and found.access.case.is_open
+    return render(request, "assessments/person_history.html", context)
 
 
 @requires("assessment.read")

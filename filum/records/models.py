@@ -22,6 +22,7 @@ class ReadKind(models.TextChoices):
     PRINT = "print", _("printed")
     SEARCH = "search", _("found in a search")
     AUDIT = "audit", _("read in the audit")
+    LINK = "link", _("shown through a third-party link")
 
 
 class ReadLog(models.Model):

@@ -61,6 +61,10 @@ class Organisation(models.Model):
         help_text=_("Every member must confirm sign-in with a one-time code."),
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # The language the organisation writes to people outside Filum in (a provider's link).
+    language = models.CharField(
+        _("language"), max_length=2, choices=[("fr", "Français"), ("de", "Deutsch")], default="fr"
+    )
 
     class Meta:
         ordering = ["name"]

@@ -278,6 +278,7 @@ PUBLIC_VIEWS = frozenset(
         "javascript-catalog",
         "signin_link",
         "password_forgot",
+        "assessment_link_form",
     }
 )
 # URL names that need sign-in but no particular role (own account pages).

@@ -70,11 +70,20 @@ def check_link(token: str) -> LinkCheck:
     return LinkCheck(link, None)
 
 
-def _link_url(request: HttpRequest, token: str) -> str:
-    path = reverse("signin_link", kwargs={"token": token})
-    # A configured public address keeps a forged Host header out of the e-mailed link.
+def new_token() -> str:
+    """A random token of 256 bits for a link; store only ``token_hash`` of it."""
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def public_link(request: HttpRequest, path: str) -> str:
+    """The full address of a path sent out by e-mail or SMS. A configured public address
+    keeps a forged Host header out of the link."""
     public = getattr(settings, "PUBLIC_URL", "")
     return f"{public}{path}" if public else request.build_absolute_uri(path)
+
+
+def _link_url(request: HttpRequest, token: str) -> str:
+    return public_link(request, reverse("signin_link", kwargs={"token": token}))
 
 
 def _send_link_email(*, user: User, purpose: str, url: str) -> None:
@@ -112,7 +121,7 @@ def issue_link(
     SignInLink.objects.filter(user=user, used_at__isnull=True, replaced_at__isnull=True).update(
         replaced_at=now
     )
-    token = secrets.token_urlsafe(TOKEN_BYTES)
+    token = new_token()
     link = SignInLink.objects.create(
         user=user,
         purpose=purpose,

@@ -473,6 +473,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     ),
     "cockpit": _ep("policy", needs=(("case.list", "org"),)),
     "cockpit_team": _ep("policy", needs=(("cockpit.team", "org"),)),
+    "cockpit_integration": _ep("policy", needs=(("integration.cockpit", "org"),)),
     "task_list": _ep("policy", needs=(("task.manage", "role"),)),
     "task_create": _ep("policy", *CASES, needs=(("task.manage", "case:core"),)),
     "task_detail": _ep(

@@ -16,15 +16,20 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce, JSONObject
 
-from filum.cases.models import Case, SegmentAssignment, SegmentProposal
+from filum.cases.models import Case, Domain, SegmentAssignment, SegmentProposal
 from filum.followup.models import NormRule
 from filum.followup.rules import (
+    MEASURE_NOT_STARTED,
+    MEASURE_STARTED,
     CaseFacts,
     ContactTally,
     Evaluation,
+    MeasureFacts,
     Norm,
     NormPlan,
     RuleSet,
@@ -34,6 +39,7 @@ from filum.followup.rules import (
     plan_norm,
 )
 from filum.journal.models import Contact
+from filum.plans.models import Measure
 from filum.tenancy.models import OrganisationKind
 
 
@@ -79,6 +85,8 @@ _FIELDS = (
     "pending_review",
     "pending_final",
     "owner__kind",
+    "domain",
+    "reminded_measures",
 )
 
 
@@ -90,9 +98,57 @@ def with_pending(cases: QuerySet[Case]) -> QuerySet[Case]:
     )
 
 
+def with_reminded_measures(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """The measures the reminders look at (decision 0022), as one array per dossier in the
+    dossier query itself (``measure_by_case``): those not started yet with a planned start,
+    and those started without a result with an end. So the rules read measures without a
+    query of their own."""
+    measures = (
+        Measure.objects.filter(case_id=OuterRef("pk"))
+        .annotate(ends_on=Coalesce("actual_end", "planned_end"))
+        .filter(
+            Q(status__in=MEASURE_NOT_STARTED, planned_start__isnull=False)
+            | Q(status__in=MEASURE_STARTED, result="", ends_on__isnull=False)
+        )
+        .order_by("planned_start", "id")
+        .values(
+            data=JSONObject(
+                id="id",
+                title="title",
+                status="status",
+                planned_start="planned_start",
+                ends_on="ends_on",
+            )
+        )
+    )
+    return cases.annotate(reminded_measures=ArraySubquery(measures))
+
+
+def _measure_facts(data: list[dict[str, Any]] | None) -> tuple[MeasureFacts, ...]:
+    def day(value: str | None) -> datetime.date | None:
+        return datetime.date.fromisoformat(value) if value else None
+
+    return tuple(
+        MeasureFacts(
+            id=item["id"],
+            title=item["title"],
+            status=item["status"],
+            planned_start=day(item["planned_start"]),
+            ends_on=day(item["ends_on"]),
+        )
+        for item in data or ()
+    )
+
+
+def is_steered(owner_kind: str, domain: str) -> bool:
+    """Case steering (Intake time limits, segment norms) is the social-assistance concept:
+    dossiers of social services, except CII ones (decision 0022)."""
+    return owner_kind == OrganisationKind.SOCIAL_SERVICE and domain != Domain.CII
+
+
 def load_case_rows(cases: QuerySet[Case]) -> list[CaseRow]:
     """Facts of the given dossiers as plain data: two queries whatever their number."""
-    rows = list(with_pending(cases).values_list(*_FIELDS))
+    rows = list(with_reminded_measures(with_pending(cases)).values_list(*_FIELDS))
     periods: dict[uuid.UUID, list[SegmentPeriod]] = defaultdict(list)
     if rows:
         ids = [row[0] for row in rows]
@@ -117,7 +173,8 @@ def load_case_rows(cases: QuerySet[Case]) -> list[CaseRow]:
                 segments=tuple(periods.get(case_id, ())),
                 pending_review=pending_review,
                 pending_final=pending_final,
-                steered=owner_kind == OrganisationKind.SOCIAL_SERVICE,
+                steered=is_steered(owner_kind, domain),
+                measures=_measure_facts(reminded),
             ),
         )
         for (
@@ -133,6 +190,8 @@ def load_case_rows(cases: QuerySet[Case]) -> list[CaseRow]:
             pending_review,
             pending_final,
             owner_kind,
+            domain,
+            reminded,
         ) in rows
     ]
 

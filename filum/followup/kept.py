@@ -42,6 +42,7 @@ from filum.cases.models import Case, CaseStatus
 from filum.followup.evaluation import CaseRow, evaluate_rows, load_case_rows, load_rules
 from filum.followup.lights import CaseLight
 from filum.followup.models import KeptLight
+from filum.followup.rule_tasks import MEASURE_KINDS, sync_rule_tasks
 from filum.followup.rules import INFO_CODES, Evaluation, Finding, Level, RuleSet
 from filum.followup.texts import json_params, stored_params
 
@@ -144,10 +145,12 @@ def refresh(
     as_of: datetime.date | None = None,
     *,
     rules: RuleSet | None = None,
+    task_kinds: Iterable[str] = (),
 ) -> dict[uuid.UUID, Evaluation]:
     """Evaluate the given dossiers again and keep their lights; the rows of those no longer
     open are removed. Returns the evaluations of the open ones. Five queries (six when some
-    dossier is not open any more) whatever their number."""
+    dossier is not open any more) whatever their number; with ``task_kinds``, one or two more
+    to create and close the rule tasks of those kinds (``rule_tasks.sync_rule_tasks``)."""
     ids = list(dict.fromkeys(case_ids))
     if not ids:
         return {}
@@ -157,6 +160,10 @@ def refresh(
         rows = load_case_rows(Case.objects.filter(pk__in=ids, status=CaseStatus.OPEN))
         evaluations = evaluate_rows(rows, as_of=as_of, rules=rules)
         store(rows, evaluations, as_of)
+        kinds = list(task_kinds)
+        if kinds:
+            with connection.cursor() as cursor:
+                sync_rule_tasks(cursor, rows, evaluations, kinds=kinds)
         if len(rows) < len(ids):
             gone = set(ids) - {row.id for row in rows}
             with connection.cursor() as cursor:
@@ -189,7 +196,8 @@ def lights_of(case_ids: Iterable[uuid.UUID], as_of: datetime.date) -> dict[uuid.
 
 class _Batch:
     """The dossiers one transaction changed, and the callback that evaluates them again once
-    it has committed (once: later writes start a new batch)."""
+    it has committed (once: later writes start a new batch). The measure reminders' tasks are
+    made and closed with it (decision 0022); the steering tasks wait for the nightly run."""
 
     def __init__(self) -> None:
         self.ids: set[uuid.UUID] = set()
@@ -197,7 +205,7 @@ class _Batch:
 
         def refresh_changed() -> None:
             self.done = True
-            refresh(self.ids)
+            refresh(self.ids, task_kinds=MEASURE_KINDS)
 
         self.callback = refresh_changed
 

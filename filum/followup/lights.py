@@ -48,7 +48,7 @@ def _days(days: int) -> str:
 def describe(finding: Finding) -> str:
     """The finding as one sentence in the active language."""
     p = dict(finding.params)
-    for key in ("due", "entry", "received", "since", "until"):
+    for key in ("due", "entry", "received", "since", "until", "start", "end"):
         if key in p and isinstance(p[key], datetime.date):
             p[f"{key}_text"] = _day(p[key])
     code = finding.code
@@ -171,6 +171,28 @@ def describe(finding: Finding) -> str:
         )
     if code == "exception_ends_soon":
         return _("The exception for segment %(segment)s ends on %(due_text)s") % p
+    if code == "measure_starts_soon":
+        return _("Measure “%(measure)s” starts on %(start_text)s") % p
+    if code == "measure_start_overdue":
+        return (
+            _(
+                "Measure “%(measure)s” was to start on %(start_text)s and has not started: "
+                "record its start or change the plan"
+            )
+            % p
+        )
+    if code == "measure_result_missing":
+        return (
+            _("Measure “%(measure)s” ended on %(end_text)s: record its result by %(due_text)s") % p
+        )
+    if code == "measure_result_overdue":
+        return (
+            _(
+                "Measure “%(measure)s” ended on %(end_text)s and its result is still missing "
+                "(due on %(due_text)s)"
+            )
+            % p
+        )
     if code == "no_segment":
         return _("In counselling without a segment")
     if code == "dates_out_of_range":

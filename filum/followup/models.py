@@ -26,6 +26,9 @@ class RuleKey(models.TextChoices):
     INTAKE_1 = "intake_1", _("Intake 1")
     INTAKE_2 = "intake_2", _("Intake 2")
     FINAL_DECISION = "final_decision", _("Final segment decision after receipt")
+    # the reminders on measures (decision 0022): only ``warning_days`` is used
+    MEASURE_START = "measure_start", _("Measure starting (days ahead)")
+    MEASURE_RESULT = "measure_result", _("Result of an ended measure (days after its end)")
 
 
 class NormRuleQuerySet(models.QuerySet["NormRule"]):
@@ -42,7 +45,9 @@ class NormRule(models.Model):
     For a segment: the contact norm (interviews per period, face-to-face share) and the time
     limit. For Intake 2: only the face-to-face share, and the horizon of an exit potential
     that keeps a dossier in Intake 2 (6 months). For Intake 1: the time limit of advances
-    (short-term aid, 3 months). For the final decision: the months after receipt (S3)."""
+    (short-term aid, 3 months). For the final decision: the months after receipt (S3). For
+    the measure reminders (I5): in ``warning_days``, how many days before its start a measure
+    is "starting soon" (14) and how many days after its end its result is awaited (30)."""
 
     key = models.CharField(_("applies to"), max_length=16, choices=RuleKey.choices)
     period_months = models.PositiveSmallIntegerField(_("period (months)"), null=True, blank=True)
@@ -110,6 +115,8 @@ class TaskKind(models.TextChoices):
     NO_CONTACT = "no_contact", _("contact norm missed")
     INTAKE_OVERDUE = "intake_overdue", _("intake time limit")
     SEGMENT_DECISION = "segment_decision", _("segment proposal to decide")
+    MEASURE_START = "measure_start", _("measure to start")
+    MEASURE_RESULT = "measure_result", _("result of a measure missing")
 
 
 class TaskText(models.TextChoices):
@@ -121,6 +128,8 @@ class TaskText(models.TextChoices):
     DECISION_DUE = "rule.decision_due"
     INTAKE_OVERDUE = "rule.intake_overdue"
     PROPOSAL_DECIDE = "proposal.decide"
+    MEASURE_START = "rule.measure_start"
+    MEASURE_RESULT = "rule.measure_result"
 
 
 class TaskStatus(models.TextChoices):

@@ -49,6 +49,11 @@ EXIT_LABOUR_MARKET, EXIT_SOCIAL_INSURANCE = "labour_market", "social_insurance"
 EXIT_KINDS = frozenset({EXIT_LABOUR_MARKET, EXIT_SOCIAL_INSURANCE})
 # Findings that inform the section head without changing the light (level GREEN).
 INFO_CODES = frozenset({"norm_above_maximum", "segment_beyond_maximum"})
+# Reminders on the measures of an integration plan (I5, decision 0022): their windows are
+# norm rules too (``warning_days`` of these keys), so a canton can change them.
+MEASURE_START, MEASURE_RESULT = "measure_start", "measure_result"
+MEASURE_NOT_STARTED = frozenset({"planned", "registered"})
+MEASURE_STARTED = frozenset({"running", "completed"})
 
 
 class Level(enum.IntEnum):
@@ -114,6 +119,10 @@ DEFAULT_RULES = RuleSet(
         INTAKE_1: Norm(INTAKE_1, time_limit_months=3),
         INTAKE_2: Norm(INTAKE_2, face_to_face_share=Fraction(4, 5), time_limit_months=6),
         FINAL_DECISION: Norm(FINAL_DECISION, time_limit_months=3),
+        # a planned or registered measure starting within 14 days; a result within 30 days
+        # of a measure's end
+        MEASURE_START: Norm(MEASURE_START, warning_days=14),
+        MEASURE_RESULT: Norm(MEASURE_RESULT, warning_days=30),
     }
 )
 
@@ -138,6 +147,19 @@ class SegmentPeriod:
 
 
 @dataclass(frozen=True)
+class MeasureFacts:
+    """One measure of the dossier's integration plan, reduced to what the reminders need.
+    ``ends_on`` is the actual end, or the planned end while there is none."""
+
+    id: int
+    title: str
+    status: str
+    planned_start: datetime.date | None = None
+    ends_on: datetime.date | None = None
+    has_result: bool = False
+
+
+@dataclass(frozen=True)
 class CaseFacts:
     stage: str
     opened_on: datetime.date
@@ -148,7 +170,9 @@ class CaseFacts:
     segments: tuple[SegmentPeriod, ...] = ()
     pending_review: bool = False  # a keep-or-move proposal awaits the section head
     pending_final: bool = False  # a final decision (change) awaits the section head
-    steered: bool = True  # case steering applies (dossiers of social services only)
+    # case steering applies: social-assistance dossiers of social services (not CII ones)
+    steered: bool = True
+    measures: tuple[MeasureFacts, ...] = ()  # the plan's measures the reminders look at
 
     @property
     def stage_entry(self) -> datetime.date:
@@ -374,6 +398,106 @@ def tally_contacts(plan: NormPlan, contacts: Iterable[ContactRecord]) -> Contact
     )
 
 
+# --- measure reminders (I5, decision 0022) --------------------------------------------------
+
+
+def _measure_finding(
+    code: str, level: Level, measure: MeasureFacts, *, kind: str, due: datetime.date, on: str
+) -> Finding:
+    """A reminder on one measure; its task's key names the measure and the date it is about
+    (``on``: its start or its end), so orange and red share one task and a moved date makes
+    a new one."""
+    day = measure.planned_start if on == "start" else measure.ends_on
+    return Finding(
+        code,
+        level,
+        {"measure": measure.title, "measure_id": measure.id, on: day, "due": due},
+        task_kind=kind,
+        due=due,
+        rule_key=f"{kind}:{measure.id}:{day}",
+    )
+
+
+def measure_starts_soon(measure: MeasureFacts, norm: Norm, as_of: datetime.date) -> Finding | None:
+    """A planned or registered measure starting within ``warning_days`` (14): orange from
+    ``start - 14`` to the start day, with a task due on the start."""
+    start = measure.planned_start
+    if measure.status not in MEASURE_NOT_STARTED or start is None:
+        return None
+    if not add_days(start, -norm.warning_days) <= as_of <= start:
+        return None
+    return _measure_finding(
+        "measure_starts_soon", Level.ORANGE, measure, kind=MEASURE_START, due=start, on="start"
+    )
+
+
+def measure_start_overdue(measure: MeasureFacts, as_of: datetime.date) -> Finding | None:
+    """The planned start has passed and the measure is still planned or registered: red from
+    the day after the start. The task is the one of ``measure_starts_soon`` (same key)."""
+    start = measure.planned_start
+    if measure.status not in MEASURE_NOT_STARTED or start is None or as_of <= start:
+        return None
+    return _measure_finding(
+        "measure_start_overdue", Level.RED, measure, kind=MEASURE_START, due=start, on="start"
+    )
+
+
+def _result_due(measure: MeasureFacts, norm: Norm) -> datetime.date | None:
+    """The day by which a started measure's result should be recorded (its end plus
+    ``warning_days``, 30), or None when no result is awaited."""
+    if measure.status not in MEASURE_STARTED or measure.has_result or measure.ends_on is None:
+        return None
+    return add_days(measure.ends_on, norm.warning_days)
+
+
+def measure_result_missing(
+    measure: MeasureFacts, norm: Norm, as_of: datetime.date
+) -> Finding | None:
+    """The measure has ended (its end lies before today) without a result, up to
+    ``warning_days`` (30) after the end: orange, with a task due on the 30th day."""
+    due = _result_due(measure, norm)
+    if due is None or measure.ends_on is None or not measure.ends_on < as_of <= due:
+        return None
+    return _measure_finding(
+        "measure_result_missing", Level.ORANGE, measure, kind=MEASURE_RESULT, due=due, on="end"
+    )
+
+
+def measure_result_overdue(
+    measure: MeasureFacts, norm: Norm, as_of: datetime.date
+) -> Finding | None:
+    """More than ``warning_days`` (30) after the end and still no result: red."""
+    due = _result_due(measure, norm)
+    if due is None or as_of <= due:
+        return None
+    return _measure_finding(
+        "measure_result_overdue", Level.RED, measure, kind=MEASURE_RESULT, due=due, on="end"
+    )
+
+
+def measure_findings(
+    measures: Iterable[MeasureFacts], rules: RuleSet, as_of: datetime.date
+) -> list[Finding]:
+    """The reminders on a dossier's measures; a rule key missing from the norm rules (not in
+    force on ``as_of``) gives none of its findings."""
+    start_norm, result_norm = rules.get(MEASURE_START), rules.get(MEASURE_RESULT)
+    findings: list[Finding] = []
+    for measure in measures:
+        candidates: list[Finding | None] = []
+        if start_norm is not None:
+            candidates += [
+                measure_starts_soon(measure, start_norm, as_of),
+                measure_start_overdue(measure, as_of),
+            ]
+        if result_norm is not None:
+            candidates += [
+                measure_result_missing(measure, result_norm, as_of),
+                measure_result_overdue(measure, result_norm, as_of),
+            ]
+        findings += [finding for finding in candidates if finding is not None]
+    return findings
+
+
 # --- evaluation -----------------------------------------------------------------------------
 
 
@@ -557,6 +681,12 @@ def _segment_time_limit(
     return ([*findings, finding] if finding else findings), due
 
 
+def _with_level(as_of: datetime.date, findings: list[Finding]) -> Evaluation:
+    findings = sorted(findings, key=lambda f: -f.level)
+    level = findings[0].level if findings else Level.GREEN
+    return Evaluation(as_of=as_of, level=level, findings=tuple(findings))
+
+
 def evaluate_case(
     *,
     as_of: datetime.date,
@@ -565,13 +695,16 @@ def evaluate_case(
     contacts: Sequence[ContactRecord] | None = None,
     tally: ContactTally | None = None,
 ) -> Evaluation:
-    """All findings for one dossier as of a date; the light is the worst of them."""
-    if facts.stage == CLOSED or not facts.steered:
+    """All findings for one dossier as of a date; the light is the worst of them. The case
+    steering rules apply to steered dossiers only (social assistance, not CII); the measure
+    reminders to every open dossier with a plan."""
+    if facts.stage == CLOSED:
         return Evaluation(as_of=as_of, level=Level.GREEN, findings=())
+    reminders = measure_findings(facts.measures, rules, as_of)
+    if not facts.steered:
+        return _with_level(as_of, reminders)
     if not facts_in_range(facts):
-        return Evaluation(
-            as_of=as_of, level=Level.ORANGE, findings=(Finding("dates_out_of_range", Level.ORANGE),)
-        )
+        return _with_level(as_of, [Finding("dates_out_of_range", Level.ORANGE), *reminders])
     findings: list[Finding] = []
     plan = plan_norm(facts, rules, as_of)
     if plan is not None:
@@ -655,6 +788,7 @@ def evaluate_case(
                 if finding:
                     findings.append(finding)
 
+    findings += reminders
     findings.sort(key=lambda f: -f.level)
     level = findings[0].level if findings else Level.GREEN
     return Evaluation(

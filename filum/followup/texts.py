@@ -31,6 +31,12 @@ TEXTS: dict[str, Promise] = {
     TaskText.DECISION_DUE: _("Final segment decision due by %(due_text)s"),
     TaskText.INTAKE_OVERDUE: _("Intake time limit on %(due_text)s: decide, transfer or close"),
     TaskText.PROPOSAL_DECIDE: _("Segment %(segment)s proposed: decide"),
+    TaskText.MEASURE_START: _(
+        "Measure “%(measure)s” starts on %(due_text)s: confirm the place and the start"
+    ),
+    TaskText.MEASURE_RESULT: _(
+        "Measure “%(measure)s” ended on %(end_text)s: record its result by %(due_text)s"
+    ),
     TransitionText.TRANSFERRED_TO_COUNSELLING: _("Segment %(segment)s, to %(worker)s"),
     TransitionText.TRANSFERRED: _("To %(worker)s"),
     TransitionText.SHARED: _("%(organisation)s: %(sections_text)s (%(access_text)s)"),

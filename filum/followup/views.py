@@ -21,6 +21,7 @@ from filum.documents.models import Document
 from filum.followup import cockpit as data
 from filum.followup import services, team_tables
 from filum.followup.forms import CloseTaskForm, TaskForm
+from filum.followup.integration import build_integration_cockpit
 from filum.followup.models import TaskStatus
 from filum.followup.permissions import (
     get_task_for_actor,
@@ -111,6 +112,19 @@ def cockpit_team(request: ActorRequest) -> HttpResponse:
         },
     }
     return render(request, "followup/team.html", context)
+
+
+@requires("integration.cockpit")
+def cockpit_integration(request: ActorRequest) -> HttpResponse:
+    """The integration cockpit across dossiers (I7): ongoing measures, next steps, persons per
+    residence status and milestone state; filterable by worker, team and provider. The canton
+    office sees the figures of its canton only (decision 0022)."""
+    actor = request.actor
+    actor.require("integration.cockpit", Relation.OWN_ORG)
+    view = build_integration_cockpit(
+        actor=actor, as_of=timezone.localdate(), params=request.GET, path=request.path
+    )
+    return render(request, "followup/integration.html", {"view": view})
 
 
 # --- tasks ----------------------------------------------------------------------------------

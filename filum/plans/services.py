@@ -13,6 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from filum.cases.changes import facts_changed
 from filum.cases.models import Case
 from filum.documents.services import do_store_document
 from filum.documents.validation import FileType
@@ -218,6 +219,8 @@ def do_create_measure(*, actor: Actor, plan: Plan, data: MeasureData) -> Measure
     with transaction.atomic():
         measure.save(force_insert=True)
         _set_goals(measure, data.goals)
+        # the measure reminders read its dates and status (decision 0022)
+        facts_changed([plan.case_id])
     return measure
 
 
@@ -247,6 +250,7 @@ def do_update_measure(
         locked.version = version + 1
         locked.save()
         _set_goals(locked, data.goals)
+        facts_changed([plan.case_id])
     return locked, moved
 
 

@@ -24,6 +24,19 @@ def log_read(
     path: str = "",
 ) -> None:
     """Record that the actor read these sections of a dossier (or a person record)."""
+    _log_reads(actor, [(case_id, person_id, section) for section in sections], kind, path)
+
+
+def log_list_reads(
+    *, actor: Actor, case_ids: Iterable[Any], section: str, kind: str = "view", path: str = ""
+) -> None:
+    """Record that a page listing dossiers showed one section of each of them (one insert)."""
+    _log_reads(actor, [(case_id, None, section) for case_id in case_ids], kind, path)
+
+
+def _log_reads(actor: Actor, reads: list[tuple[Any, Any, str]], kind: str, path: str) -> None:
+    if not reads:
+        return
     now = timezone.now()
     ReadLog.objects.bulk_create(
         [
@@ -37,7 +50,7 @@ def log_read(
                 kind=kind,
                 path=path[:300],
             )
-            for section in sections
+            for case_id, person_id, section in reads
         ]
     )
 

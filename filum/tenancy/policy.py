@@ -63,6 +63,7 @@ ORG_ACTIONS = (
     "catalogue.manage",  # the canton's providers, programmes and places (I2)
     "catalogue.read",  # see providers, programmes and free places
     "cii.report",  # the CII monitoring report (D8)
+    "integration.cockpit",  # the integration cockpit across dossiers (I7, decision 0022)
 )
 SECTION_ACTIONS = tuple(f"{s}.{m}" for s in SECTIONS for m in ("read", "write"))
 ACTIONS: tuple[str, ...] = ORG_ACTIONS + SECTION_ACTIONS
@@ -105,6 +106,7 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
             segment__propose=_CASEWORK,
             task__manage=_CASEWORK | _SHARED_ONLY_WRITE,
             catalogue__read=_ORG,
+            integration__cockpit=_ORG,
         ),
     },
     "section_head": {
@@ -123,6 +125,7 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
             cockpit__team=_ORG,
             catalogue__read=_ORG,
             cii__report=_ORG,
+            integration__cockpit=_ORG,
         ),
     },
     "intake_worker": {
@@ -196,14 +199,15 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
         **_row(audit__read=_ORG),
     },
     "canton_officer": {
-        # The canton's integration office: templates, the provider catalogue and the CII
-        # monitoring; no dossier content.
+        # The canton's integration office: templates, the provider catalogue, the CII
+        # monitoring and the integration cockpit's figures; no dossier content.
         **_sections(_NONE, _NONE),
         **_row(
             template__manage=_ORG,
             catalogue__manage=_ORG,
             catalogue__read=_ORG,
             cii__report=_ORG,
+            integration__cockpit=_ORG,
         ),
     },
 }

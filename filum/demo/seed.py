@@ -146,6 +146,10 @@ DEMO_ORGS: tuple[OrgSpec, ...] = (
         OrganisationKind.CANTON_OFFICE,
         "fr",
     ),
+    # the partners of CII cases (X5): the canton's invalidity insurance office and a regional
+    # employment office of the unemployment insurance
+    OrgSpec("iv", "IV-Stelle Kanton Bern", OrganisationKind.CII_PARTNER, "de"),
+    OrgSpec("rav", "ORP Bienne-Seeland – RAV Biel-Seeland", OrganisationKind.CII_PARTNER, "fr"),
 )
 
 
@@ -182,6 +186,9 @@ DEMO_LOGINS: tuple[LoginSpec, ...] = (
     LoginSpec("kesb", "kesb", Role.PROTECTION_STAFF),
     LoginSpec("canton", "canton", Role.CANTON_ANALYST),
     LoginSpec("integration.canton", "canton", Role.CANTON_OFFICER),
+    # case workers of the CII partners: invalidity insurance (IV/AI), unemployment (RAV/ORP)
+    LoginSpec("iv.bern", "iv", Role.PARTNER_STAFF, "", "de"),
+    LoginSpec("orp.bienne", "rav", Role.PARTNER_STAFF),
 )
 
 
@@ -762,8 +769,21 @@ def step_shares(ctx: SeedContext) -> None:
 
 SeedStep = Callable[[SeedContext], None]
 
+
 # The demo world, in order. Later steps may use what earlier ones made (ctx.cases, ...).
-DEMO_STEPS: list[SeedStep] = [step_organisations, step_dossiers, step_shares, step_steering]
+def step_integration(ctx: SeedContext) -> None:
+    from filum.demo.integration import step_integration as integration
+
+    integration(ctx)
+
+
+DEMO_STEPS: list[SeedStep] = [
+    step_organisations,
+    step_dossiers,
+    step_shares,
+    step_integration,
+    step_steering,
+]
 
 
 def database_is_empty() -> bool:
@@ -804,4 +824,20 @@ def table_counts() -> dict[str, int]:
         "dossiers": Case.objects.count(),
         "open dossiers": Case.objects.open().count(),
         "shares": Share.objects.count(),
+        **integration_counts(),
+    }
+
+
+def integration_counts() -> dict[str, int]:
+    from filum.assessments.models import Assessment
+    from filum.cii.models import CiiCase
+    from filum.plans.models import Booking, Measure, Plan, Programme
+
+    return {
+        "programmes": Programme.objects.count(),
+        "bookings": Booking.objects.count(),
+        "plans": Plan.objects.count(),
+        "measures": Measure.objects.count(),
+        "assessments": Assessment.objects.count(),
+        "CII cases": CiiCase.objects.count(),
     }

@@ -221,6 +221,8 @@ def _staffing(vctx: VolumeContext, plan: OrgPlan) -> list[Role]:
         return [Role.PROTECTION_STAFF] * workers + [Role.SUPER_USER, Role.DATA_PROTECTION_OFFICER]
     if kind == OrganisationKind.INTEGRATION_PARTNER:
         return [Role.PARTNER_STAFF] * max(1, round(10 * vctx.scale)) + [Role.SUPER_USER]
+    if kind == OrganisationKind.CII_PARTNER:
+        return [Role.PARTNER_STAFF] * max(1, round(20 * vctx.scale))
     return [Role.CANTON_ANALYST] * max(1, round(3 * vctx.scale)) + [Role.CANTON_OFFICER] * max(
         1, round(2 * vctx.scale)
     )

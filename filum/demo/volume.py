@@ -31,6 +31,8 @@ from filum.demo import seed as demo
 from filum.demo.audittrail import AUDIT_TABLES, READ_MONTHS, read_log_start, step_audit_trail
 from filum.demo.copytext import NULL, CopyPipe, SequenceBlock, other_columns, reserve
 from filum.demo.history import HISTORY_COLUMNS, History, step_partner_entries
+from filum.demo.integration_volume import TABLES as INTEGRATION_TABLES
+from filum.demo.integration_volume import step_integration_volume
 from filum.demo.seed import COMMUNE_BY_BFS, COMMUNES, SeedContext
 from filum.demo.steering import STEERING_TABLES, step_steering_volume
 from filum.followup.nightly import run_nightly_rules
@@ -72,6 +74,7 @@ BULK_TABLES = tuple(
             "cases_casetransition",
             *STEERING_TABLES,
             *AUDIT_TABLES,
+            *INTEGRATION_TABLES,
         )
     )
 )
@@ -740,6 +743,7 @@ VOLUME_STEPS: list[tuple[str, VolumeStep]] = [
     ("case steering (COPY)", step_steering_volume),
     ("partners' journal entries (SQL)", step_partner_entries),
     ("audit trail (COPY)", step_audit_trail),
+    ("catalogue, plans, assessments, CII cases (COPY)", step_integration_volume),
 ]
 
 

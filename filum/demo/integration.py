@@ -28,6 +28,7 @@ from filum.cases import services as case_services
 from filum.cases.models import Case, Domain, Stage
 from filum.cii import services as cii_services
 from filum.cii.models import Body
+from filum.demo.seed import LATEST_BIRTH
 from filum.people.models import AssistanceUnit, Person, RelationToHead, UnitMember
 from filum.plans import booking as plan_booking
 from filum.plans import catalogue as plan_catalogue
@@ -618,7 +619,7 @@ def levels(*rows: tuple[str, str, str]) -> list[dict[str, str]]:
 
 # Unique names (no name pool holds them): tests and the user guide find the stories by them.
 REFUGEE = ("Weldemariam", "Senait")
-FAMILY = ("Hotaki", ("Farid", "Mariam", "Omid", "Sahar", "Yusuf"))
+FAMILY = ("Hotaki", ("Farid", "Mariam", "Omid", "Sahar"))
 
 
 def refugee_story(it: Integration) -> Case:
@@ -870,21 +871,20 @@ def family_story(it: Integration) -> Case:
     ctx, today = it.ctx, it.today
     actor = ctx.actors["sa.thun"]
     arrival = today - _days(3 * 365 + 60)
-    last, (father, mother, son, daughter, small) = FAMILY
+    last, (father, mother, son, daughter) = FAMILY
     births = {
         father: datetime.date(today.year - 42, 6, 2),
         mother: datetime.date(today.year - 37, 1, 20),
-        son: datetime.date(today.year - 18, 9, 9),
-        daughter: datetime.date(today.year - 13, 4, 30),
-        small: datetime.date(today.year - 7, 11, 1),
+        # the demo's persons are born by LATEST_BIRTH (the eldest is 18 in the seed's year)
+        son: min(datetime.date(today.year - 18, 9, 9), LATEST_BIRTH),
+        daughter: min(datetime.date(today.year - 15, 4, 30), LATEST_BIRTH),
     }
-    sexes = {father: "m", mother: "f", son: "m", daughter: "f", small: "m"}
+    sexes = {father: "m", mother: "f", son: "m", daughter: "f"}
     relations = {
         father: RelationToHead.APPLICANT,
         mother: RelationToHead.SPOUSE,
         son: RelationToHead.CHILD,
         daughter: RelationToHead.CHILD,
-        small: RelationToHead.CHILD,
     }
     persons = {
         name: it.person(
@@ -1048,7 +1048,7 @@ def family_story(it: Integration) -> Case:
             ),
             "potential": "medium",
             "availability": "full_time",
-            "dependent_children": "3",
+            "dependent_children": "2",
         },
     )
     it.assessment(
@@ -1065,7 +1065,7 @@ def family_story(it: Integration) -> Case:
             "language_levels": levels(("de", "a2", "a1"), ("prs", "c2", "b2"), ("fa", "c1", "b1")),
             "potential": "high",
             "availability": "full_time",
-            "dependent_children": "3",
+            "dependent_children": "2",
             "language_source": "course",
         },
     )
@@ -1084,7 +1084,7 @@ def family_story(it: Integration) -> Case:
             "availability": "part_time",
             "main_goal": "language",
             "obstacles": ["childcare", "literacy"],
-            "dependent_children": "3",
+            "dependent_children": "2",
         },
     )
     it.assessment(

@@ -29,6 +29,7 @@ from filum.cases.models import Case, Domain, Stage
 from filum.cii import services as cii_services
 from filum.cii.models import Body
 from filum.demo.seed import LATEST_BIRTH
+from filum.demo.seed import org_key as org_key_of
 from filum.people.models import AssistanceUnit, Person, RelationToHead, UnitMember
 from filum.plans import booking as plan_booking
 from filum.plans import catalogue as plan_catalogue
@@ -426,7 +427,7 @@ class Integration:
     # --- persons and dossiers ---------------------------------------------------------------
 
     def person(self, actor: Actor, **values: Any) -> Person:
-        spec = self.ctx.org_specs[_org_key(self.ctx, actor.organisation_id)]
+        spec = self.ctx.org_specs[org_key_of(self.ctx, actor.organisation_id)]
         commune = spec.communes[0]
         from filum.demo.seed import COMMUNE_BY_BFS
 
@@ -451,7 +452,7 @@ class Integration:
     ) -> Case:
         from filum.demo.seed import title_for
 
-        language = self.ctx.org_specs[_org_key(self.ctx, actor.organisation_id)].language
+        language = self.ctx.org_specs[org_key_of(self.ctx, actor.organisation_id)].language
         case = case_services.do_open_case(
             actor=actor,
             client=client,
@@ -605,10 +606,6 @@ class Integration:
             )
         self.ctx.counts["assessments"] += 1
         return assessment
-
-
-def _org_key(ctx: Any, organisation_id: int) -> str:
-    return next(key for key, org in ctx.orgs.items() if org.pk == organisation_id)
 
 
 def levels(*rows: tuple[str, str, str]) -> list[dict[str, str]]:
@@ -1166,7 +1163,7 @@ def other_plans(it: Integration) -> None:
     wanted = 0
     for case in cases:
         actor = next(a for a in it.ctx.actors.values() if a.user.pk == case.responsible_id)
-        language = it.ctx.org_specs[_org_key(it.ctx, case.owner_id)].language
+        language = it.ctx.org_specs[org_key_of(it.ctx, case.owner_id)].language
         plan = it.plan(actor, case, ["assessment", "employability", "labour_market"])
         goals = {goal.key: goal for goal in PlanGoal.objects.filter(plan=plan)}
         offers = _OTHER_MEASURES["fr" if language == "fr" else "de"]
@@ -1333,7 +1330,7 @@ def cii_cases(it: Integration) -> None:
     ctx, today = it.ctx, it.today
     for n, story in enumerate(CII_STORIES):
         actor = ctx.actors[story.login]
-        language = ctx.org_specs[_org_key(ctx, actor.organisation_id)].language
+        language = ctx.org_specs[org_key_of(ctx, actor.organisation_id)].language
         last, first, sex, age = story.client
         client = it.person(
             actor,

@@ -527,7 +527,7 @@ def title_for(domain: str, language: str) -> str:
 def _create_household(
     ctx: SeedContext, *, actor: Actor, drafts: list[tuple[str, PersonDraft]], ahv: Iterator[str]
 ) -> tuple[Person, AssistanceUnit | None]:
-    spec = ctx.org_specs[_org_key(ctx, actor.organisation_id)]
+    spec = ctx.org_specs[org_key(ctx, actor.organisation_id)]
     address = _address(ctx, spec)
     persons = []
     for relation, draft in drafts:
@@ -562,7 +562,7 @@ def _create_household(
     return applicant, unit
 
 
-def _org_key(ctx: SeedContext, organisation_id: int) -> str:
+def org_key(ctx: SeedContext, organisation_id: int) -> str:
     return next(key for key, org in ctx.orgs.items() if org.pk == organisation_id)
 
 
@@ -609,7 +609,7 @@ def step_dossiers(ctx: SeedContext) -> None:
     ahv = iter(ahv_numbers(rng, 2000))
     for username, count, domains in DEMO_CASELOADS:
         actor = ctx.actors[username]
-        spec = ctx.org_specs[_org_key(ctx, actor.organisation_id)]
+        spec = ctx.org_specs[org_key(ctx, actor.organisation_id)]
         protection = spec.kind == OrganisationKind.PROTECTION_AUTHORITY
         for index in range(count):
             domain = domains[index % len(domains)]
@@ -697,7 +697,7 @@ def step_shares(ctx: SeedContext) -> None:
     open_cases = [c for c in ctx.cases if c.is_open]
     for case in open_cases:
         actor = next(a for a in ctx.actors.values() if a.user.pk == case.responsible_id)
-        owner = ctx.org_specs[_org_key(ctx, case.owner_id)]
+        owner = ctx.org_specs[org_key(ctx, case.owner_id)]
         roll = rng.random()
         if owner.kind == OrganisationKind.SOCIAL_SERVICE and roll < 0.25:
             fr = owner.language == "fr"

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from stdnum.ch import ssn
 
+from filum.assessments.models import Assessment, AssessmentAnswer
 from filum.cases.models import (
     Case,
     CaseStatus,
@@ -28,6 +29,10 @@ from filum.cases.models import (
     Stage,
 )
 from filum.cases.services import rows_before_opening
+from filum.cii.models import CiiCase, CiiPartner
+from filum.demo.benchsubjects import largest_plan
+from filum.demo.integration import FAMILY, REFUGEE
+from filum.demo.integration_volume import BIG_ASSESSMENTS, BIG_MEASURES
 from filum.demo.mfa import demo_totp_secret
 from filum.demo.seed import DEMO_LOGINS, DEMO_PASSWORD, ahv_number
 from filum.demo.steering import TEXTS as STEERING_TEXTS
@@ -37,6 +42,7 @@ from filum.followup.models import Task, TaskKind, TaskStatus
 from filum.followup.nightly import run_nightly_rules
 from filum.journal.models import Contact, ServiceAgreement
 from filum.people.models import Person, UnitMember
+from filum.plans.models import Booking, Measure, Period, Plan, PlanGoal, Programme, Provider
 from filum.tenancy.models import Membership, Organisation, OrganisationKind, Role, User
 from tests.test_person_reach import reach_matches_facts
 
@@ -173,10 +179,11 @@ def _partitions_missing_indexes() -> list[str]:
 @pytest.mark.owner  # the volume load switches triggers off: seed_demo runs as the owner
 def test_benchmark_volume_loads_persons_and_half_as_many_dossiers_and_restores_the_schema():
     before = _schema_of_bulk_tables()
-    output = seed("--size", "600", "--seed", "3")
-    assert "600" in output
-    assert Person.objects.count() == 600
-    assert Case.objects.count() == 300
+    # 2,000 persons: enough open asylum dossiers for a spread of plans (issue 8)
+    output = seed("--size", "2000", "--seed", "3")
+    assert "2,000" in output
+    assert Person.objects.count() == 2000
+    assert Case.objects.count() == 1000
     check_persons()
     # Bern's organisations: 66 social services, 11 protection authorities, 8 partners
     counts = dict(
@@ -188,7 +195,7 @@ def test_benchmark_volume_loads_persons_and_half_as_many_dossiers_and_restores_t
     assert set(Membership.objects.values_list("role", flat=True)) == set(Role.values)
     assert User.objects.get(username="as.bienne").check_password(DEMO_PASSWORD)
     # dossiers have distinct numbers, open ones a responsible worker of their organisation
-    assert Case.objects.values("number").distinct().count() == 300
+    assert Case.objects.values("number").distinct().count() == 1000
     open_cases = Case.objects.filter(status=CaseStatus.OPEN)
     assert open_cases.exists()
     assert not open_cases.exclude(responsible__memberships__organisation=F("owner")).exists()
@@ -214,6 +221,7 @@ def test_benchmark_volume_loads_persons_and_half_as_many_dossiers_and_restores_t
     Person.objects.filter(pk=person.pk).update(first_name="Audited")
     assert person_events.filter(pgh_obj_id=person.pk, pgh_label="update").exists()
     check_volume_history()
+    check_volume_integration()
 
 
 def check_volume_history() -> None:
@@ -390,3 +398,203 @@ def test_s8_team_view_of_a_demo_section_head_shows_a_portfolio():
     for worker in workers:
         assert worker.share_a >= 10 and worker.share_c <= 40, worker
     assert response.context["view"].pending
+
+
+# --- integration in the demo and the volume (issue 8) ------------------------------------------
+
+
+def _french_oral_ranks(person: Person) -> list[int]:
+    return list(
+        AssessmentAnswer.objects.filter(
+            person=person, field_key="language_levels", item="fr", dimension="oral"
+        )
+        .order_by("assessed_on")
+        .values_list("rank", flat=True)
+    )
+
+
+def test_i1_i3_a3_a7_demo_shows_a_refugees_five_years_with_a_plan_measures_and_assessments():
+    seed()
+    today = timezone.localdate()
+    senait = Person.objects.get(last_name=REFUGEE[0], first_name=REFUGEE[1])
+    assert senait.residence_status == "B_FL" and senait.nationality == "ER"
+    assert senait.arrival_date is not None
+    assert 4.5 * 365 < (today - senait.arrival_date).days < 5 * 365  # in her fifth year
+    case = Case.objects.get(client=senait, domain="asylum_aid", status=CaseStatus.OPEN)
+    plan = Plan.objects.get(case=case)
+    goals = dict(PlanGoal.objects.filter(plan=plan).values_list("key", "status"))
+    assert goals["reinsertion"] == "aimed" and goals["assessment"] == "reached"
+    assert {"orientation", "employability", "labour_market", "client_agreement"} <= set(goals)
+    measures = Measure.objects.filter(plan=plan)
+    statuses = Counter(measures.values_list("status", flat=True))
+    assert statuses["completed"] >= 4 and statuses["running"] >= 1
+    assert statuses["aborted"] == 1 and statuses["planned"] == 1
+    aborted = measures.get(status="aborted")
+    assert aborted.abort_reason == "health" and aborted.conduct_note
+    completed = measures.filter(status="completed")
+    assert not completed.filter(result="").exists()
+    assert not completed.filter(conduct_note="").exists()
+    assert completed.filter(result="certificate").count() == 2
+    titles = set(measures.values_list("title", flat=True))
+    assert {"Français A1 intensif", "Français A2", "Coaching emploi individuel"} <= titles
+    # every measure lies in the five years, nothing before the dossier
+    assert not measures.filter(planned_start__lt=case.opened_on).exists()
+    # the planned pre-apprenticeship waits: its next year is full
+    planned = measures.get(status="planned")
+    booking = Booking.objects.get(measure=planned)
+    assert booking.status == "waiting"
+    assert booking.period.taken == booking.period.places
+    # the completed courses held a place in their period
+    assert Booking.objects.filter(measure__in=completed, status="placed").count() == 4
+    # four final assessments show French oral from pre-A1 to B1; today's is a draft
+    assessments = Assessment.objects.filter(person=senait)
+    assert assessments.filter(status="final").count() == 4
+    assert assessments.filter(status="draft").count() == 1
+    assert _french_oral_ranks(senait) == [0, 1, 2, 3]
+    # her worker sees the plan page with the synthesis
+    client = Client()
+    client.force_login(User.objects.get(username="as.bienne"))
+    response = client.get(reverse("plan_detail", args=[case.pk]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Auxiliaire de santé CRS" in page and "Coaching emploi individuel" in page
+
+
+def test_i4_demo_has_a_provisionally_admitted_family_in_german_with_assessments_per_person():
+    seed()
+    today = timezone.localdate()
+    last, names = FAMILY
+    family = Person.objects.filter(last_name=last)
+    assert set(family.values_list("first_name", flat=True)) == set(names)
+    assert set(family.values_list("residence_status", flat=True)) == {"F"}
+    arrival = family.first().arrival_date  # type: ignore[union-attr]
+    assert 3 * 365 <= (today - arrival).days < 4 * 365  # in the 7-year horizon's fourth year
+    case = Case.objects.get(client__last_name=last, client__first_name=names[0])
+    assert case.owner.name == "Sozialdienst Thun"
+    assert UnitMember.objects.filter(unit=case.assistance_unit).count() == 4
+    son = family.get(first_name=names[2])
+    assert 16 <= (today - son.birth_date).days // 365 <= 25  # type: ignore[operator]
+    measures = Measure.objects.filter(case=case)
+    assert measures.count() >= 8
+    statuses = set(measures.values_list("status", flat=True))
+    assert {"completed", "running"} <= statuses
+    assert statuses & {"planned", "registered"}  # the next steps, booked
+    assert measures.filter(title__startswith="Deutsch").count() >= 3
+    assessed = Counter(
+        Assessment.objects.filter(case=case, status="final").values_list(
+            "person__first_name", flat=True
+        )
+    )
+    assert assessed == {names[0]: 2, names[1]: 1, names[2]: 2}
+
+
+def test_i2_demo_catalogue_of_canton_bern_with_places_costs_and_a_waiting_list():
+    seed()
+    providers = Provider.objects.filter(canton="BE")
+    assert 15 <= providers.count() <= 20
+    programmes = Programme.objects.filter(canton="BE")
+    assert programmes.count() >= 25
+    assert {"language_course", "job_coaching", "work_placement", "training"} <= set(
+        programmes.values_list("category", flat=True)
+    )
+    costs = list(programmes.values_list("cost_per_place", flat=True))
+    assert min(costs) >= 200 and max(costs) <= 20000
+    # both languages: French and German courses
+    names = set(programmes.values_list("name", flat=True))
+    assert {"Français A1 intensif", "Deutsch A1 intensiv"} <= names
+    today = timezone.localdate()
+    periods = Period.objects.filter(programme__in=programmes)
+    assert periods.filter(ends_on__lt=today).exists()
+    assert periods.filter(starts_on__lte=today, ends_on__gte=today).exists()
+    assert periods.filter(starts_on__gt=today).exists()
+    assert not periods.filter(taken__gt=F("places")).exists()
+    full = periods.filter(taken=F("places"), waiting__gt=0, ends_on__gte=today)
+    assert full.count() >= 1
+    for period in periods.filter(waiting__gt=0):
+        assert Booking.objects.filter(period=period, status="waiting").count() == period.waiting
+    # the other asylum dossiers have plans too, with bookings
+    assert Plan.objects.count() >= 10
+    assert Booking.objects.filter(status="placed", period__ends_on__gte=today).exists()
+
+
+def test_x4_x5_demo_has_cii_cases_with_iv_and_rav_partners_and_their_logins():
+    seed()
+    records = CiiCase.objects.all()
+    assert records.count() == 4
+    bodies = set(CiiPartner.objects.values_list("body", flat=True))
+    assert bodies == {"invalidity_insurance", "unemployment_insurance"}
+    assert records.filter(exit_on__isnull=False).count() == 2
+    assert set(records.exclude(exit_state="").values_list("exit_state", flat=True)) == {
+        "labour_market",
+        "goals_reached",
+    }
+    assert not records.filter(health="").exists()  # every profile is recorded
+    for username in ("iv.bern", "orp.bienne"):
+        membership = Membership.objects.get(user__username=username)
+        assert membership.organisation.kind == OrganisationKind.CII_PARTNER
+        assert membership.role == Role.PARTNER_STAFF
+    # the IV's worker leads one case and reads the plan of a running one it takes part in
+    assert records.filter(coordinator__username="iv.bern").exists()
+    running = records.get(
+        exit_on__isnull=True, partners__organisation__name="IV-Stelle Kanton Bern"
+    )
+    client = Client()
+    client.force_login(User.objects.get(username="iv.bern"))
+    assert client.get(reverse("plan_detail", args=[running.case_id])).status_code == 200
+
+
+def check_volume_integration() -> None:
+    """Issue 8: the volume's catalogue, plans, measures, assessments and CII cases."""
+    assert Programme.objects.count() == 500
+    periods = Period.objects.all()
+    assert periods.count() >= 5000
+    assert not periods.filter(taken__gt=F("places")).exists()
+    # the counters match the bookings, as the trigger would have kept them
+    counted = dict(
+        Booking.objects.filter(status="placed")
+        .values_list("period")
+        .annotate(n=Count("id"))
+        .values_list("period", "n")
+    )
+    assert counted and all(
+        taken == counted.get(pk, 0) for pk, taken in periods.values_list("pk", "taken")
+    )
+    open_asylum = Case.objects.filter(
+        status=CaseStatus.OPEN,
+        domain="asylum_aid",
+        owner__kind=OrganisationKind.SOCIAL_SERVICE,
+        responsible__isnull=False,
+    )
+    assert open_asylum.exists()
+    assert Plan.objects.count() == open_asylum.count()
+    assert not open_asylum.filter(plan__isnull=True).exists()
+    per_plan = Counter(
+        Measure.objects.values_list("plan").annotate(n=Count("id")).values_list("n", flat=True)
+    )
+    assert sum(per_plan.values()) == Plan.objects.count()  # every plan has measures
+    assert per_plan[BIG_MEASURES] == 1
+    assert len([n for n in per_plan if n < BIG_MEASURES]) >= 5  # a spread of sizes
+    assert max(n for n in per_plan if n < BIG_MEASURES) <= 12
+    statuses = set(Measure.objects.values_list("status", flat=True))
+    assert {"completed", "aborted", "running"} <= statuses
+    assert not Measure.objects.filter(status="aborted", abort_reason="").exists()
+    assert not Measure.objects.filter(planned_start__lt=F("case__opened_on")).exists()
+    # 1-3 assessments per client, 10 for the big one; final ones have their values
+    per_person = Counter(
+        Assessment.objects.values_list("person").annotate(n=Count("id")).values_list("n", flat=True)
+    )
+    assert set(per_person) - {BIG_ASSESSMENTS} <= {1, 2, 3}
+    assert per_person[BIG_ASSESSMENTS] == 1
+    assert not Assessment.objects.filter(assessed_on__lt=F("case__opened_on")).exists()
+    final = Assessment.objects.filter(status="final")
+    assert AssessmentAnswer.objects.values("assessment").distinct().count() == final.count()
+    subject = largest_plan()
+    assert subject is not None
+    assert (subject.measures, subject.assessments) == (BIG_MEASURES, BIG_ASSESSMENTS)
+    # CII cases with profiles; an exit exactly for those whose dossier closed
+    records = CiiCase.objects.select_related("case")
+    assert records.count() >= 10
+    assert not records.filter(health="").exists()
+    assert not records.filter(case__status=CaseStatus.CLOSED, exit_on__isnull=True).exists()
+    assert not records.filter(case__status=CaseStatus.OPEN, exit_on__isnull=False).exists()
+    assert records.filter(exit_on__isnull=False).count() >= 5

@@ -146,6 +146,10 @@ DEMO_ORGS: tuple[OrgSpec, ...] = (
         OrganisationKind.CANTON_OFFICE,
         "fr",
     ),
+    # the partners of CII cases (X5): the canton's invalidity insurance office and a regional
+    # employment office of the unemployment insurance
+    OrgSpec("iv", "IV-Stelle Kanton Bern", OrganisationKind.CII_PARTNER, "de"),
+    OrgSpec("rav", "ORP Bienne-Seeland – RAV Biel-Seeland", OrganisationKind.CII_PARTNER, "fr"),
 )
 
 
@@ -182,6 +186,9 @@ DEMO_LOGINS: tuple[LoginSpec, ...] = (
     LoginSpec("kesb", "kesb", Role.PROTECTION_STAFF),
     LoginSpec("canton", "canton", Role.CANTON_ANALYST),
     LoginSpec("integration.canton", "canton", Role.CANTON_OFFICER),
+    # case workers of the CII partners: invalidity insurance (IV/AI), unemployment (RAV/ORP)
+    LoginSpec("iv.bern", "iv", Role.PARTNER_STAFF, "", "de"),
+    LoginSpec("orp.bienne", "rav", Role.PARTNER_STAFF),
 )
 
 
@@ -520,7 +527,7 @@ def title_for(domain: str, language: str) -> str:
 def _create_household(
     ctx: SeedContext, *, actor: Actor, drafts: list[tuple[str, PersonDraft]], ahv: Iterator[str]
 ) -> tuple[Person, AssistanceUnit | None]:
-    spec = ctx.org_specs[_org_key(ctx, actor.organisation_id)]
+    spec = ctx.org_specs[org_key(ctx, actor.organisation_id)]
     address = _address(ctx, spec)
     persons = []
     for relation, draft in drafts:
@@ -555,7 +562,7 @@ def _create_household(
     return applicant, unit
 
 
-def _org_key(ctx: SeedContext, organisation_id: int) -> str:
+def org_key(ctx: SeedContext, organisation_id: int) -> str:
     return next(key for key, org in ctx.orgs.items() if org.pk == organisation_id)
 
 
@@ -602,7 +609,7 @@ def step_dossiers(ctx: SeedContext) -> None:
     ahv = iter(ahv_numbers(rng, 2000))
     for username, count, domains in DEMO_CASELOADS:
         actor = ctx.actors[username]
-        spec = ctx.org_specs[_org_key(ctx, actor.organisation_id)]
+        spec = ctx.org_specs[org_key(ctx, actor.organisation_id)]
         protection = spec.kind == OrganisationKind.PROTECTION_AUTHORITY
         for index in range(count):
             domain = domains[index % len(domains)]
@@ -690,7 +697,7 @@ def step_shares(ctx: SeedContext) -> None:
     open_cases = [c for c in ctx.cases if c.is_open]
     for case in open_cases:
         actor = next(a for a in ctx.actors.values() if a.user.pk == case.responsible_id)
-        owner = ctx.org_specs[_org_key(ctx, case.owner_id)]
+        owner = ctx.org_specs[org_key(ctx, case.owner_id)]
         roll = rng.random()
         if owner.kind == OrganisationKind.SOCIAL_SERVICE and roll < 0.25:
             fr = owner.language == "fr"
@@ -762,8 +769,21 @@ def step_shares(ctx: SeedContext) -> None:
 
 SeedStep = Callable[[SeedContext], None]
 
+
 # The demo world, in order. Later steps may use what earlier ones made (ctx.cases, ...).
-DEMO_STEPS: list[SeedStep] = [step_organisations, step_dossiers, step_shares, step_steering]
+def step_integration(ctx: SeedContext) -> None:
+    from filum.demo.integration import step_integration as integration
+
+    integration(ctx)
+
+
+DEMO_STEPS: list[SeedStep] = [
+    step_organisations,
+    step_dossiers,
+    step_shares,
+    step_integration,
+    step_steering,
+]
 
 
 def database_is_empty() -> bool:
@@ -804,4 +824,20 @@ def table_counts() -> dict[str, int]:
         "dossiers": Case.objects.count(),
         "open dossiers": Case.objects.open().count(),
         "shares": Share.objects.count(),
+        **integration_counts(),
+    }
+
+
+def integration_counts() -> dict[str, int]:
+    from filum.assessments.models import Assessment
+    from filum.cii.models import CiiCase
+    from filum.plans.models import Booking, Measure, Plan, Programme
+
+    return {
+        "programmes": Programme.objects.count(),
+        "bookings": Booking.objects.count(),
+        "plans": Plan.objects.count(),
+        "measures": Measure.objects.count(),
+        "assessments": Assessment.objects.count(),
+        "CII cases": CiiCase.objects.count(),
     }

@@ -624,9 +624,12 @@ def _organisation_people() -> tuple[dict[int, int], dict[int, int], dict[int, st
 
 def _open_dossiers(chunk: int, *, fresh: bool = False) -> Iterator[list[tuple[Any, ...]]]:
     """Open dossiers of social services not seeded yet (no segment history, contact or
-    proposal), by id. ``fresh``: the volume's load, where none is (and the tables have no
-    index on the dossier during the load: the checks would scan them for every chunk)."""
-    last = uuid.UUID(int=0)
+    proposal), in the order they were opened (opening day, then number): never by their
+    random ids, so the same seed deals the same segments to the same dossiers (the demo's
+    spread does not depend on ids drawn at random). ``fresh``: the volume's load, where none
+    is seeded yet (and the tables have no index on the dossier during the load: the checks
+    would scan them for every chunk)."""
+    last: tuple[Any, int] = (datetime.date.min, 0)
     unseeded = (
         ""
         if fresh
@@ -637,17 +640,19 @@ def _open_dossiers(chunk: int, *, fresh: bool = False) -> Iterator[list[tuple[An
     while True:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT c.id, c.owner_id, c.responsible_id, c.stage, c.opened_on "  # noqa: S608
+                "SELECT c.id, c.owner_id, c.responsible_id, c.stage, c.opened_on, c.number "  # noqa: S608
                 "FROM cases_case c JOIN tenancy_organisation o ON o.id = c.owner_id "
-                f"WHERE c.status = 'open' AND o.kind = 'social_service' AND c.id > %s {unseeded}"
-                "ORDER BY c.id LIMIT %s",
+                "WHERE c.status = 'open' AND o.kind = 'social_service' "
+                f"AND (c.opened_on, c.number) > (%s, %s) {unseeded}"
+                "ORDER BY c.opened_on, c.number LIMIT %s",
                 # fresh: all at once, so no query waits for the COPY of a chunk (CopyPipe)
-                [last, None if fresh else chunk],
+                [*last, None if fresh else chunk],
             )
             rows = cursor.fetchall()
         if not rows:
             return
-        last = rows[-1][0]
+        last = (rows[-1][4], rows[-1][5])
+        rows = [row[:5] for row in rows]
         for start in range(0, len(rows), chunk):
             yield rows[start : start + chunk]
         if fresh:
@@ -655,19 +660,22 @@ def _open_dossiers(chunk: int, *, fresh: bool = False) -> Iterator[list[tuple[An
 
 
 def record_exit_potential(today: datetime.date) -> int:
-    """Intake 2's exit potential (SEG 5) on about a quarter of the open Intake 2 dossiers,
-    picked by their id so a rerun picks the same: half towards the labour market, half towards
-    a social insurance, expected 10 to 300 days ahead (so about half stay in Intake 2 as
-    exits within six months)."""
+    """Intake 2's exit potential (SEG 5) on about a quarter of the open Intake 2 dossiers:
+    every fourth in the order they were opened (so a rerun, and another run of the same seed,
+    picks the same), half towards the labour market, half towards a social insurance,
+    expected 10 to 300 days ahead (so about half stay in Intake 2 as exits within six
+    months)."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            UPDATE cases_case
-               SET exit_potential = CASE WHEN abs(hashtext(id::text)) %% 2 = 0
+            UPDATE cases_case c
+               SET exit_potential = CASE WHEN o.n %% 8 = 0
                                          THEN 'labour_market' ELSE 'social_insurance' END,
-                   exit_expected_by = %s::date + 10 + abs(hashtext(id::text) / 7) %% 291
-             WHERE status = 'open' AND stage = 'intake_2' AND exit_potential = ''
-               AND abs(hashtext(id::text)) %% 4 = 0
+                   exit_expected_by = %s::date + 10 + ((o.n * 37) %% 291)::integer
+              FROM (SELECT id, row_number() OVER (ORDER BY opened_on, number) AS n
+                      FROM cases_case
+                     WHERE status = 'open' AND stage = 'intake_2' AND exit_potential = '') o
+             WHERE c.id = o.id AND o.n %% 4 = 0
             """,
             [today],
         )

@@ -31,6 +31,8 @@ from filum.demo import seed as demo
 from filum.demo.audittrail import AUDIT_TABLES, READ_MONTHS, read_log_start, step_audit_trail
 from filum.demo.copytext import NULL, CopyPipe, SequenceBlock, other_columns, reserve
 from filum.demo.history import HISTORY_COLUMNS, History, step_partner_entries
+from filum.demo.integration_volume import TABLES as INTEGRATION_TABLES
+from filum.demo.integration_volume import step_integration_volume
 from filum.demo.seed import COMMUNE_BY_BFS, COMMUNES, SeedContext
 from filum.demo.steering import STEERING_TABLES, step_steering_volume
 from filum.followup.nightly import run_nightly_rules
@@ -72,6 +74,7 @@ BULK_TABLES = tuple(
             "cases_casetransition",
             *STEERING_TABLES,
             *AUDIT_TABLES,
+            *INTEGRATION_TABLES,
         )
     )
 )
@@ -221,6 +224,8 @@ def _staffing(vctx: VolumeContext, plan: OrgPlan) -> list[Role]:
         return [Role.PROTECTION_STAFF] * workers + [Role.SUPER_USER, Role.DATA_PROTECTION_OFFICER]
     if kind == OrganisationKind.INTEGRATION_PARTNER:
         return [Role.PARTNER_STAFF] * max(1, round(10 * vctx.scale)) + [Role.SUPER_USER]
+    if kind == OrganisationKind.CII_PARTNER:
+        return [Role.PARTNER_STAFF] * max(1, round(20 * vctx.scale))
     return [Role.CANTON_ANALYST] * max(1, round(3 * vctx.scale)) + [Role.CANTON_OFFICER] * max(
         1, round(2 * vctx.scale)
     )
@@ -738,6 +743,7 @@ VOLUME_STEPS: list[tuple[str, VolumeStep]] = [
     ("case steering (COPY)", step_steering_volume),
     ("partners' journal entries (SQL)", step_partner_entries),
     ("audit trail (COPY)", step_audit_trail),
+    ("catalogue, plans, assessments, CII cases (COPY)", step_integration_volume),
 ]
 
 

@@ -53,6 +53,8 @@ class Cursor:
 class CatalogueRow:
     programme: Programme
     periods: list[Period] = field(default_factory=list)
+    # looked up once per page: ``get_category_display`` translates the whole list per call
+    category_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,13 @@ def catalogue_page(
     if len(found) > size:
         found = found[:size]
         next_cursor = Cursor(name=found[-1].name, pk=found[-1].pk)
-    rows = {programme.pk: CatalogueRow(programme) for programme in found}
+    labels = {value: str(label) for value, label in Category.choices}
+    rows = {
+        programme.pk: CatalogueRow(
+            programme, category_label=labels.get(programme.category, programme.category)
+        )
+        for programme in found
+    }
     if rows:
         for period in Period.objects.filter(programme_id__in=rows, ends_on__gte=today).order_by(
             "programme_id", "starts_on", "pk"

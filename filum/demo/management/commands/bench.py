@@ -31,10 +31,11 @@ from django.utils import timezone
 from filum.cases.models import Case, Share
 from filum.cii.models import CiiCase
 from filum.cii.synthetic import make_synthetic_cii_cases
-from filum.demo import load
+from filum.demo import benchsubjects, load
 from filum.followup.cockpit import TEAM_ROLES
 from filum.people.models import Person
 from filum.people.search import find_candidates
+from filum.plans.models import Period, Programme
 from filum.records.models import ReadLog
 from filum.records.roles import owner_connection
 from filum.tenancy.middleware import SESSION_MEMBERSHIP_KEY
@@ -56,6 +57,11 @@ AUDIT = "DPO audit, one dossier"
 AUDIT_USER = "DPO audit, one dossier, one user"
 CII_REPORT = "CII monitoring report, 10,000 CII cases"
 CII_CASES = 10_000
+PLAN = "plan page, dossier with the largest plan"
+CATALOGUE = "catalogue, 500 programmes"
+# HOOK(timeline): the timeline page's row ("timeline, person with 40 measures and 10
+# assessments", target 150 ms) comes with the timeline feature; its subject is
+# filum.demo.benchsubjects.timeline_person() (the volume makes that person).
 TARGETS_MS = {
     DUP_BIRTH: 50.0,
     DUP_NAME: 50.0,
@@ -71,6 +77,8 @@ TARGETS_MS = {
     AUDIT: 200.0,
     AUDIT_USER: 200.0,
     CII_REPORT: 1000.0,
+    PLAN: 100.0,
+    CATALOGUE: 100.0,
 }
 LOAD = "mixed load"
 LOAD_TARGET_RPS = 150.0
@@ -415,6 +423,9 @@ class Bench:
         self.team_views()
         self.audit_pages()
         self.cii_report()
+        self.plan_page()
+        self.catalogue_page(worker)
+        # HOOK(timeline): self.timeline_page() goes here, after the catalogue.
         if self.wanted(LOAD):
             self.progress(f"mixed load: {self.o.load_clients} clients, {self.o.load_seconds:.0f} s")
             self.load = self.mixed_load()
@@ -662,6 +673,43 @@ class Bench:
             )
             self.page(CII_REPORT, reader, f"{reverse('cii_report')}?year={year}", note)
             transaction.set_rollback(True)
+
+    def plan_page(self) -> None:
+        """The plan page of the dossier with the largest plan (the volume's 40 measures), as
+        its responsible worker: goals, measures with bookings and the assessment synthesis."""
+        if not self.wanted(PLAN):
+            return
+        subject = benchsubjects.largest_plan()
+        if subject is None:
+            self.skip(PLAN, "no plan with measures in the database")
+            return
+        self.page(
+            PLAN,
+            subject.reader,
+            reverse("plan_detail", args=[subject.case_id]),
+            f"{who(subject.reader)}: {subject.measures} measures, "
+            f"{subject.assessments} assessments of the client",
+        )
+
+    def catalogue_page(self, worker: Membership) -> None:
+        """The catalogue as a social worker sees it: the first page of all programmes, and of
+        each kind of measure in turn."""
+        if not self.wanted(CATALOGUE):
+            return
+        canton = worker.organisation.canton
+        programmes = Programme.objects.filter(canton=canton, is_active=True).count()
+        if not programmes:
+            self.skip(CATALOGUE, "no programme in the catalogue")
+            return
+        url = reverse("catalogue")
+        urls = [url, *(f"{url}?category={c}" for c in ("language_course", "job_coaching"))]
+        self.page(
+            CATALOGUE,
+            worker,
+            lambda i: urls[i % len(urls)],
+            f"{who(worker)}: {programmes:,} programmes of canton {canton}, "
+            f"{Period.objects.filter(programme__canton=canton).count():,} periods",
+        )
 
     def mixed_load(self) -> dict[str, Any]:
         workers = load.pick_load_workers(self.o.load_clients, self.rng)

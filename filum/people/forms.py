@@ -31,6 +31,8 @@ class DuplicateCheckForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         limit_dates(self, "birth_date", birth=True, future=False)
+        # a form sent without the choice (older pages, scripts) means a full date
+        self.fields["birth_date_known"].required = False
 
     def clean_ahv_number(self) -> str:
         value = self.cleaned_data.get("ahv_number", "").strip()
@@ -92,7 +94,9 @@ class PersonForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        birth, known = data.get("birth_date"), data.get("birth_date_known")
+        known = data.get("birth_date_known") or BirthDateKnown.DAY
+        data["birth_date_known"] = known
+        birth = data.get("birth_date")
         # a partly known birth date is stored as the first day of what is known
         if birth is not None and known == BirthDateKnown.YEAR:
             data["birth_date"] = birth.replace(month=1, day=1)

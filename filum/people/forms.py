@@ -31,8 +31,6 @@ class DuplicateCheckForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         limit_dates(self, "birth_date", birth=True, future=False)
-        # a form sent without the choice (older pages, scripts) means a full date
-        self.fields["birth_date_known"].required = False
 
     def clean_ahv_number(self) -> str:
         value = self.cleaned_data.get("ahv_number", "").strip()
@@ -67,6 +65,8 @@ class PersonForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         limit_dates(self, "birth_date", birth=True, future=False)
         limit_dates(self, "arrival_date", future=False)
+        # a form sent without the choice (older pages, scripts) means a full date
+        self.fields["birth_date_known"].required = False
         # People type the dotted form (756.nnnn.nnnn.nn, 16 characters); the model's
         # 13-character limit applies to the compact form that clean_ahv_number returns.
         ahv_field = self.fields["ahv_number"]

@@ -18,10 +18,11 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from pydantic import BaseModel
 
 from filum.assessments.models import Assessment
 from filum.cases.models import Case, CaseTransition, Consent, SegmentAssignment, Share
@@ -40,6 +41,15 @@ CHUNK = 2000
 def sid(kind: str, pk: Any) -> str:
     """The source id of a record made in Filum."""
     return f"filum:{kind}:{pk}"
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _make(model: type[M], **values: Any) -> M:
+    """A record from Filum's typed values: strict on JSON read, the format takes Python's
+    dates and choices' strings here as they are."""
+    return model.model_validate(values, strict=False)
 
 
 def _opt(kind: str, pk: Any) -> str | None:
@@ -153,7 +163,8 @@ def _dossiers(scope: Scope) -> Iterator[fmt.Record]:
     for case in _chunked(scope.cases.select_related("team").order_by("number")):
         if case.assistance_unit_id is not None:
             scope.household_ids.add(case.assistance_unit_id)
-        yield fmt.DossierRecord(
+        yield _make(
+            fmt.DossierRecord,
             source_id=sid("dossier", case.pk),
             domain=case.domain,
             client=scope.person(case.client_id),
@@ -179,7 +190,8 @@ def _dossiers(scope: Scope) -> Iterator[fmt.Record]:
 def _stages(scope: Scope) -> Iterator[fmt.Record]:
     rows = CaseTransition.objects.filter(case__in=scope.cases).order_by("case_id", "at", "id")
     for row in _chunked(rows):
-        yield fmt.StageRecord(
+        yield _make(
+            fmt.StageRecord,
             source_id=sid("stage", row.pk),
             dossier=sid("dossier", row.case_id),
             kind=row.kind,
@@ -197,7 +209,8 @@ def _stages(scope: Scope) -> Iterator[fmt.Record]:
 def _segments(scope: Scope) -> Iterator[fmt.Record]:
     rows = SegmentAssignment.objects.filter(case__in=scope.cases).order_by("case_id", "id")
     for row in _chunked(rows):
-        yield fmt.SegmentRecord(
+        yield _make(
+            fmt.SegmentRecord,
             source_id=sid("segment", row.pk),
             dossier=sid("dossier", row.case_id),
             segment=row.segment,
@@ -219,7 +232,8 @@ def _journal(scope: Scope) -> Iterator[fmt.Record]:
         .order_by("case_id", "id")
     )
     for row in _chunked(rows):
-        yield fmt.JournalEntryRecord(
+        yield _make(
+            fmt.JournalEntryRecord,
             source_id=sid("journal", row.pk),
             dossier=sid("dossier", row.case_id),
             kind=row.kind,
@@ -240,7 +254,8 @@ def _journal(scope: Scope) -> Iterator[fmt.Record]:
 
 def _tasks(scope: Scope) -> Iterator[fmt.Record]:
     for row in _chunked(Task.objects.filter(case__in=scope.cases).order_by("case_id", "id")):
-        yield fmt.TaskRecord(
+        yield _make(
+            fmt.TaskRecord,
             source_id=sid("task", row.pk),
             dossier=sid("dossier", row.case_id),
             kind=row.kind,
@@ -262,7 +277,8 @@ def _tasks(scope: Scope) -> Iterator[fmt.Record]:
 
 def _consents(scope: Scope) -> Iterator[fmt.Record]:
     for row in _chunked(Consent.objects.filter(case__in=scope.cases).order_by("case_id", "id")):
-        yield fmt.ConsentRecord(
+        yield _make(
+            fmt.ConsentRecord,
             source_id=sid("consent", row.pk),
             dossier=sid("dossier", row.case_id),
             person=scope.person(row.person_id),
@@ -284,7 +300,8 @@ def _shares(scope: Scope) -> Iterator[fmt.Record]:
         .order_by("case_id", "granted_at", "id")
     )
     for row in _chunked(rows):
-        yield fmt.ShareRecord(
+        yield _make(
+            fmt.ShareRecord,
             source_id=sid("share", row.pk),
             dossier=sid("dossier", row.case_id),
             organisation=row.organisation.name,
@@ -309,12 +326,16 @@ def _assessments(scope: Scope) -> Iterator[fmt.Record]:
     )
     for row in _chunked(rows):
         template = row.version.template
-        yield fmt.AssessmentRecord(
+        yield _make(
+            fmt.AssessmentRecord,
             source_id=sid("assessment", row.pk),
             dossier=sid("dossier", row.case_id),
             person=scope.person(row.person_id),
-            template=fmt.TemplateRef(
-                canton=template.canton, code=template.code, version=row.version.number
+            template=_make(
+                fmt.TemplateRef,
+                canton=template.canton,
+                code=template.code,
+                version=row.version.number,
             ),
             assessed_on=row.assessed_on,
             status=row.status,
@@ -337,12 +358,14 @@ def _plans(scope: Scope) -> Iterator[fmt.Record]:
         for goal in PlanGoal.objects.filter(plan__in=[p.pk for p in chunk]).order_by("id"):
             goals.setdefault(goal.plan_id, []).append(goal)
         for plan in chunk:
-            yield fmt.PlanRecord(
+            yield _make(
+                fmt.PlanRecord,
                 source_id=sid("plan", plan.pk),
                 dossier=sid("dossier", plan.case_id),
                 template=plan.template.name if plan.template is not None else None,
                 goals=[
-                    fmt.GoalItem(
+                    _make(
+                        fmt.GoalItem,
                         key=goal.key,
                         status=goal.status,
                         status_on=goal.status_on,
@@ -372,7 +395,8 @@ def _measures(scope: Scope) -> Iterator[fmt.Record]:
         for measure_id, key in links:
             goals.setdefault(measure_id, []).append(key)
         for row in chunk:
-            yield fmt.MeasureRecord(
+            yield _make(
+                fmt.MeasureRecord,
                 source_id=sid("measure", row.pk),
                 plan=sid("plan", row.plan_id),
                 title=row.title,
@@ -402,19 +426,24 @@ def document_path(document: Document) -> str:
     return f"documents/{document.pk}{suffix if _SAFE_SUFFIX.match(suffix) else ''}"
 
 
-def _documents(scope: Scope, copy: Callable[[Document, str], None]) -> Iterator[fmt.Record]:
+def _documents(
+    scope: Scope, copy: Callable[[Document, str], tuple[str, int]]
+) -> Iterator[fmt.Record]:
+    """The documents' records; their SHA-256 and size are those of the bytes copied into the
+    delivery, so that the delivery is true to itself whatever the stored metadata says."""
     for row in _chunked(Document.objects.filter(case__in=scope.cases).order_by("case_id", "id")):
         path = document_path(row)
-        copy(row, path)
-        yield fmt.DocumentRecord(
+        sha256, size = copy(row, path)
+        yield _make(
+            fmt.DocumentRecord,
             source_id=sid("document", row.pk),
             dossier=sid("dossier", row.case_id),
             task=_opt("task", row.task_id),
             path=path,
             original_name=row.original_name,
             content_type=row.content_type,
-            size=row.size,
-            sha256=row.sha256,
+            size=size,
+            sha256=sha256,
             uploaded_by=scope.user(row.uploaded_by_id),
             uploaded_at=row.uploaded_at,
         )
@@ -428,11 +457,14 @@ def _households(scope: Scope) -> Iterator[fmt.Record]:
         for member in UnitMember.objects.filter(unit__in=part).order_by("id"):
             members.setdefault(member.unit_id, []).append(member)
         for unit in AssistanceUnit.objects.filter(pk__in=part).order_by("pk"):
-            yield fmt.HouseholdRecord(
+            yield _make(
+                fmt.HouseholdRecord,
                 source_id=sid("household", unit.pk),
                 name=unit.name,
                 members=[
-                    fmt.HouseholdMember(person=scope.person(m.person_id), relation=m.relation)
+                    _make(
+                        fmt.HouseholdMember, person=scope.person(m.person_id), relation=m.relation
+                    )
                     for m in members.get(unit.pk, [])
                 ],
             )
@@ -442,7 +474,8 @@ def _persons(scope: Scope) -> Iterator[fmt.Record]:
     ids = sorted(scope.person_ids, key=str)
     for start in range(0, len(ids), CHUNK):
         for person in Person.objects.filter(pk__in=ids[start : start + CHUNK]).order_by("pk"):
-            yield fmt.PersonRecord(
+            yield _make(
+                fmt.PersonRecord,
                 source_id=sid("person", person.pk),
                 last_name=person.last_name,
                 first_name=person.first_name,
@@ -474,7 +507,8 @@ def _users(scope: Scope, *, whole_organisation: bool) -> Iterator[fmt.Record]:
             .select_related("team")
             .order_by("role")
         )
-        yield fmt.UserRecord(
+        yield _make(
+            fmt.UserRecord,
             source_id=sid("user", user.pk),
             username=user.username,
             first_name=user.first_name,
@@ -483,8 +517,11 @@ def _users(scope: Scope, *, whole_organisation: bool) -> Iterator[fmt.Record]:
             language=user.language,
             is_active=user.is_active,
             memberships=[
-                fmt.MembershipItem(
-                    role=m.role, team=m.team.name if m.team else None, is_active=m.is_active
+                _make(
+                    fmt.MembershipItem,
+                    role=m.role,
+                    team=m.team.name if m.team else None,
+                    is_active=m.is_active,
                 )
                 for m in memberships
             ],
@@ -529,9 +566,14 @@ def write_delivery(
     sink = _sink(out)
     files: dict[str, fmt.FileEntry] = {}
 
-    def copy(document: Document, path: str) -> None:
+    def copy(document: Document, path: str) -> tuple[str, int]:
+        sha, size = hashlib.sha256(), 0
         with document.file.open("rb") as source, sink.open(path) as target:
-            shutil.copyfileobj(source, target, 1024 * 1024)
+            while chunk := source.read(1024 * 1024):
+                sha.update(chunk)
+                size += len(chunk)
+                target.write(chunk)
+        return sha.hexdigest(), size
 
     try:
         # Dossiers and what hangs on them first: they name the persons, households and users
@@ -557,7 +599,8 @@ def write_delivery(
             format_version=fmt.FORMAT_VERSION,
             producer=PRODUCER,
             created_at=timezone.now(),
-            organisation=fmt.DeliveringOrganisation(
+            organisation=_make(
+                fmt.DeliveringOrganisation,
                 source_id=sid("organisation", organisation.pk),
                 name=organisation.name,
                 kind=organisation.kind,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from pydantic import BaseModel
 
@@ -501,12 +501,15 @@ def _users(scope: Scope, *, whole_organisation: bool) -> Iterator[fmt.Record]:
         users = User.objects.filter(
             Q(pk__in=list(scope.user_ids)) | Q(memberships__organisation=scope.organisation)
         ).distinct()
-    for user in _chunked(users.order_by("pk")):
-        memberships = (
-            Membership.objects.filter(user=user, organisation=scope.organisation)
-            .select_related("team")
-            .order_by("role")
-        )
+    held = Prefetch(
+        "memberships",
+        queryset=Membership.objects.filter(organisation=scope.organisation)
+        .select_related("team")
+        .order_by("role"),
+        to_attr="delivered_memberships",
+    )
+    for user in _chunked(users.order_by("pk").prefetch_related(held)):
+        memberships = user.delivered_memberships
         yield _make(
             fmt.UserRecord,
             source_id=sid("user", user.pk),

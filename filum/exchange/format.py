@@ -23,6 +23,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     StringConstraints,
 )
 from pydantic_core import PydanticCustomError
@@ -149,7 +150,7 @@ Text = Annotated[str, StringConstraints(max_length=100_000)]
 Line = Annotated[str, StringConstraints(max_length=300)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 Canton = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
-Params = dict[str, str | int | float | bool | None]
+Params = dict[str, JsonValue]  # the parameters of a language-neutral text
 
 
 class Record(BaseModel):
@@ -198,7 +199,7 @@ class PersonRecord(Record):
     ahv_number: AhvNumber | None = None
     street: Annotated[str, StringConstraints(max_length=200)] = ""
     postal_code: Annotated[str, StringConstraints(max_length=10)] = ""
-    city: Name | Literal[""] = ""
+    city: Annotated[str, StringConstraints(max_length=100)] = ""
     phone: Annotated[str, StringConstraints(max_length=40)] = ""
     email: Annotated[str, StringConstraints(max_length=254)] = ""
 
@@ -344,7 +345,7 @@ class AssessmentRecord(Record):
     template: TemplateRef
     assessed_on: datetime.date
     status: AssessmentStatusValue  # type: ignore[valid-type]
-    answers: dict[str, Any] = {}
+    answers: dict[str, JsonValue] = {}
     created_by: Ref("users")  # type: ignore[valid-type]
     created_at: datetime.datetime
     finalised_by: Ref("users") | None = None  # type: ignore[valid-type]

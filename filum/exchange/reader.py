@@ -127,6 +127,17 @@ MESSAGES: dict[str, Any] = {
         "%(path)s has %(found)s bytes; the record announces %(expected)s."
     ),
     "document.twice": gettext_lazy("The file %(path)s is named by two documents."),
+    # the import's dry run (filum.exchange.dryrun): what the delivery names outside itself
+    "import.organisation": gettext_lazy(
+        "The organisation %(name)s does not exist in Filum: create it first."
+    ),
+    "import.topic": gettext_lazy("The journal topic %(code)s does not exist in Filum."),
+    "import.template": gettext_lazy(
+        "The assessment template %(canton)s %(code)s version %(version)s does not exist in Filum."
+    ),
+    "import.share_organisation": gettext_lazy(
+        "The organisation %(name)s, which the dossier is shared with, does not exist in Filum."
+    ),
     "report.truncated": gettext_lazy(
         "More than %(limit)s problems: the report lists the first ones only."
     ),

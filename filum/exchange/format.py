@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime
 import enum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     AfterValidator,
@@ -49,7 +49,7 @@ from filum.plans.models import MeasureStatus as MeasureStatusChoice
 from filum.tenancy.models import OrganisationKind, Role
 from filum.tenancy.policy import SECTIONS
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION: Final = "1.0"
 MANIFEST = "manifest.json"
 DOCUMENTS_DIR = "documents/"
 

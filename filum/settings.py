@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "filum.assessments",
     "filum.plans",
     "filum.cii",
+    "filum.exchange",
     "filum.records",
     "filum.web",
     "filum.demo",

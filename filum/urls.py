@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("filum.assessments.urls")),
     path("", include("filum.plans.urls")),
     path("", include("filum.cii.urls")),
+    path("", include("filum.exchange.urls")),
 ]
 
 handler500 = "filum.web.probes.server_error"

@@ -439,6 +439,16 @@ ENDPOINTS: dict[str, Endpoint] = {
     "case_create": _ep("policy", *PERSONS, needs=(("case.create", "org"), ("core.read", "person"))),
     "case_detail": _ep("policy", *CASES, needs=(("*.read", "case:any"),), reads=SECTIONS),
     "case_edit": _ep("policy", *CASES, needs=(("core.write", "case:core"),), reads=_CORE),
+    # the dossier's delivery in the exchange format (issue 9 item 5): the owner's casework only,
+    # an export of every section; a download, so a POST is not allowed (405)
+    "case_export": _ep(
+        "policy",
+        *CASES,
+        needs=(("core.read", "case:core"), ("case.export", "case:core")),
+        reads=SECTIONS,
+        read_kind="export",
+        ok_post=frozenset({405}),
+    ),
     "case_close": _ep(
         "policy",
         *CASES,

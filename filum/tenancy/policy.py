@@ -64,6 +64,7 @@ ORG_ACTIONS = (
     "catalogue.read",  # see providers, programmes and free places
     "cii.report",  # the CII monitoring report (D8)
     "integration.cockpit",  # the integration cockpit across dossiers (I7, decision 0022)
+    "case.export",  # a dossier's delivery in the exchange format (issue 9, decision 0027)
 )
 SECTION_ACTIONS = tuple(f"{s}.{m}" for s in SECTIONS for m in ("read", "write"))
 ACTIONS: tuple[str, ...] = ORG_ACTIONS + SECTION_ACTIONS
@@ -99,6 +100,7 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
             case__list=_ORG,
             case__create=_ORG,
             case__transition=_CASEWORK,
+            case__export=_CASEWORK,
             share__manage=_CASEWORK,
             person__search=_ORG,
             person__create=_ORG,
@@ -115,6 +117,7 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
             case__list=_ORG,
             case__create=_ORG,
             case__transition=_CASEWORK,
+            case__export=_CASEWORK,
             share__manage=_CASEWORK,
             person__search=_ORG,
             person__create=_ORG,
@@ -134,6 +137,7 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
             case__list=_ORG,
             case__create=_ORG,
             case__transition=_CASEWORK,
+            case__export=_CASEWORK,
             share__manage=_CASEWORK,
             person__search=_ORG,
             person__create=_ORG,
@@ -182,6 +186,7 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
             case__list=_ORG,
             case__create=_ORG,
             case__transition=_CASEWORK,
+            case__export=_CASEWORK,
             share__manage=_CASEWORK,
             person__search=_ORG,
             person__create=_ORG,

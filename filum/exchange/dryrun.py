@@ -1,0 +1,77 @@
+"""The import's dry run (M2, the start of issue 9 item 3): read a delivery, check it against
+what it names outside itself (the organisation, journal topics, assessment templates, the
+organisations dossiers are shared with), and say what the import would create. Nothing is
+stored. The real import, in batches with a mapping of source ids, comes next (decision
+0027)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from filum.assessments.models import TemplateVersion
+from filum.exchange import format as fmt
+from filum.exchange.reader import Limits, Problem, Report, check_delivery
+from filum.journal.models import Topic
+from filum.tenancy.models import Organisation
+
+
+@dataclass
+class DryRun:
+    report: Report
+    create: dict[str, int] = field(default_factory=dict)
+
+
+class _Names:
+    """What the delivery names outside itself, each looked up once."""
+
+    def __init__(self) -> None:
+        self.topics = set(Topic.objects.values_list("code", flat=True))
+        self.organisations = set(Organisation.objects.values_list("name", flat=True))
+        self.templates = {
+            (canton, code, number)
+            for canton, code, number in TemplateVersion.objects.values_list(
+                "template__canton", "template__code", "number"
+            )
+        }
+
+
+def dry_run(path: Path | str, *, limits: Limits | None = None) -> DryRun:
+    names = _Names()
+    found: list[Problem] = []
+    create: dict[str, int] = {kind: 0 for kind in fmt.KINDS}
+
+    def seen(kind: str, line: int, record: BaseModel) -> None:
+        create[kind] += 1
+        file = fmt.file_name(kind)
+        problem: tuple[str, dict[str, Any], str] | None = None
+        if isinstance(record, fmt.JournalEntryRecord) and record.topic not in names.topics:
+            problem = ("import.topic", {"code": record.topic}, "topic")
+        elif isinstance(record, fmt.AssessmentRecord):
+            ref = record.template
+            if (ref.canton, ref.code, ref.version) not in names.templates:
+                problem = ("import.template", ref.model_dump(), "template")
+        elif isinstance(record, fmt.ShareRecord) and record.organisation not in names.organisations:
+            problem = ("import.share_organisation", {"name": record.organisation}, "organisation")
+        if problem is not None:
+            key, params, where = problem
+            found.append(Problem(key, params, file, line, where))
+
+    report = check_delivery(path, limits=limits, on_record=seen)
+    manifest = report.manifest
+    if manifest is not None and manifest.organisation.name not in names.organisations:
+        report.add(
+            Problem(
+                "import.organisation",
+                {"name": manifest.organisation.name},
+                fmt.MANIFEST,
+                None,
+                "organisation.name",
+            )
+        )
+    for problem in found:
+        report.add(problem)
+    return DryRun(report=report, create={k: n for k, n in create.items() if n})

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from filum.exchange import views
+
+urlpatterns = [
+    path("cases/<uuid:case_id>/export.zip", views.case_export, name="case_export"),
+]

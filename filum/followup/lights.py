@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy, ngettext, npgettext
 
 from filum.followup.evaluation import evaluate_cases
 from filum.followup.rules import Evaluation, Finding, Level, RuleSet
+from filum.plans.labels import milestone_label
 
 LEVEL_LABELS = {
     Level.GREEN: gettext_lazy("on track"),
@@ -193,6 +194,16 @@ def describe(finding: Finding) -> str:
             )
             % p
         )
+    if code == "milestone_at_risk":
+        return _("AIS milestone of %(person)s at risk, due on %(due_text)s: %(milestone_text)s") % {
+            **p,
+            "milestone_text": milestone_label(p.get("milestone", "")),
+        }
+    if code == "milestone_missed":
+        return _("AIS milestone of %(person)s missed on %(due_text)s: %(milestone_text)s") % {
+            **p,
+            "milestone_text": milestone_label(p.get("milestone", "")),
+        }
     if code == "no_segment":
         return _("In counselling without a segment")
     if code == "dates_out_of_range":

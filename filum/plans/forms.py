@@ -29,10 +29,12 @@ from filum.plans.models import (
     PlanTemplate,
     Programme,
     Provider,
+    SituationKind,
     goal_kind,
     goal_label,
 )
 from filum.plans.models.plan import GOAL_ORDER, SELECTABLE_GOALS
+from filum.plans.models.timeline import SITUATION_VALUES
 from filum.plans.services import MeasureData
 
 # Plans look ahead over the AIS horizon (7 years for provisionally admitted persons).
@@ -376,3 +378,32 @@ class TemplateForm(forms.Form):
         self.fields["goals"].choices = [  # type: ignore[attr-defined]
             (key, goal_label(key)) for key in SELECTABLE_GOALS
         ]
+
+
+def situation_choices() -> list[Any]:
+    """One choice per situation, grouped by kind: ``<kind>:<value>``."""
+    return [
+        ("", "—"),
+        *[
+            (
+                SituationKind(kind).label,
+                [(f"{kind}:{value}", label) for value, label in values.choices],
+            )
+            for kind, values in SITUATION_VALUES.items()
+        ],
+    ]
+
+
+class SituationForm(forms.Form):
+    """A change of a person's education, work or residence status from a date."""
+
+    situation = forms.ChoiceField(label=_("New situation"), choices=situation_choices)
+    on = forms.DateField(
+        label=_("From"),
+        widget=forms.DateInput(attrs=DATE_INPUT, format="%Y-%m-%d"),
+    )
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+    def situation_data(self) -> tuple[str, str]:
+        kind, _sep, value = self.cleaned_data["situation"].partition(":")
+        return kind, value

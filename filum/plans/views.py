@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from filum.assessments.permissions import synthesis_for_access
 from filum.cases.permissions import record_reads
 from filum.documents.views import serve_document
+from filum.people.models import Person
 from filum.plans import booking as bookings
 from filum.plans import services
 from filum.plans.catalogue import current_periods, templates_for
@@ -39,6 +40,7 @@ from filum.plans.permissions import (
     get_measure_for_actor,
     get_plan_for_actor,
 )
+from filum.plans.timeline import persons_of
 from filum.records.models import ReadKind
 from filum.tenancy.policy import ActorRequest, Section, requires
 from filum.web.forms import add_service_errors
@@ -103,8 +105,18 @@ def plan_detail(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
         "overview": plan_overview(plan_access.plan) if plan_access.plan else None,
         "show_synthesis": show_synthesis,
         "synthesis": synthesis,
+        "timeline_persons": _timeline_persons(plan_access) if plan_access.plan else [],
     }
     return render(request, "plans/plan_detail.html", context)
+
+
+def _timeline_persons(plan_access: PlanAccess) -> list[Person]:
+    """The persons with an AIS timeline link: the client, and the members of the dossier's
+    assistance unit (one query, only when it has one)."""
+    case = plan_access.case
+    if case.assistance_unit_id is None:
+        return [case.client]
+    return list(persons_of(case).order_by("birth_date", "last_name", "first_name"))
 
 
 @requires("plan.write")

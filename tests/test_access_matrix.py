@@ -576,6 +576,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "provider_create": _ep("policy", needs=(("catalogue.manage", "org"),)),
     "provider_edit": _ep("policy", *PROVIDERS, needs=(("catalogue.manage", "canton"),)),
     "plan_templates": _ep("policy", needs=(("template.manage", "org"),)),
+    "milestone_rules": _ep("policy", needs=(("template.manage", "org"),)),
     "plan_template_create": _ep("policy", needs=(("template.manage", "org"),)),
     "plan_template_edit": _ep("policy", *TEMPLATES, needs=(("template.manage", "canton"),)),
     # potential assessments (issue 8): a dossier's assessments, a person's history, templates

@@ -229,7 +229,7 @@ def test_i5_milestone_task_from_the_nightly_run_closes_when_met(world, hotaki):
     task = Task.objects.get(case=world.case, kind="milestone")
     assert task.rule_key == f"milestone:language_a1:{world.case.client_id}:2025-03-16"
     assert task.assigned_to == world.worker.user and task.due_on == datetime.date(2025, 3, 16)
-    for language, words in (("fr", "Étape AIS"), ("de", "AIS-Meilenstein")):
+    for language, words in (("fr", "Étape AIS"), ("de", "IAS-Meilenstein")):
         client = world.worker.client()
         client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
         page = client.get(reverse("task_detail", args=[task.pk])).content.decode()
@@ -327,7 +327,7 @@ def test_i4_u1_timeline_page_shows_measures_milestones_and_today(world, hotaki):
     )
     for language, words in (
         ("fr", ("Chronologie AIS", "manquée", "Aujourd’hui, 16.03.2026")),
-        ("de", ("AIS-Zeitachse", "verpasst", "Heute, 16.03.2026")),
+        ("de", ("IAS-Zeitachse", "verpasst", "Heute, 16.03.2026")),
     ):
         client = world.worker.client()
         client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
@@ -406,3 +406,64 @@ def test_u4_timeline_query_count_with_40_measures_and_10_assessments(
     assert response.status_code == 200
     assert len(response.context["timeline"].measures) == 40
     assert len(response.context["timeline"].assessments) == 10
+
+
+# --- the canton officer's milestone rules --------------------------------------------------------
+
+
+def rule_post(**changes):
+    data = {
+        "key": "language_a1",
+        "years": "2",
+        "min_age": "5",
+        "max_age": "",
+        "warning_months": "6",
+        "valid_from": "2026-01-01",
+        "note": "Programme cantonal Zyrwq",
+    }
+    data.update(changes)
+    return data
+
+
+def test_i4_officer_lists_and_adds_a_cantons_milestone_rule_that_the_rules_then_use(world, hotaki):
+    officer = world.officer.client()
+    page = officer.get(reverse("milestone_rules")).content.decode()
+    assert page.count('data-rule="') == 3 and "tous les cantons" in page
+    response = officer.post(reverse("milestone_rules"), rule_post())
+    assert response.status_code == 302
+    rule = MilestoneRule.objects.get(canton=world.service_org.canton)
+    assert (rule.years, rule.warning_months, rule.created_by) == (2, 6, world.officer.user)
+    # A1 due two years after the arrival (16.03.2024) for the dossiers of that canton
+    evaluation = evaluate_cases([world.case.pk], as_of=TODAY)[world.case.pk]
+    dues = {f.params["milestone"]: f.due for f in evaluation.findings if "milestone" in f.params}
+    assert dues["language_a1"] == datetime.date(2024, 3, 16)
+    # a worker may not keep the rules
+    assert world.worker.client().get(reverse("milestone_rules")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        ({"max_age": "4"}, "max_age", "L’âge maximal ne peut pas être inférieur"),
+        ({"years": "11"}, "years", "de 1 à 10"),
+        ({"valid_from": "2019-04-30"}, "valid_from", "L’AIS s’applique dès le 01.05.2019"),
+        ({"warning_months": "61"}, "warning_months", "au plus 60 mois"),
+        ({"key": "swimming"}, "key", "Sélectionnez un choix valide"),
+    ],
+)
+def test_i4_bad_milestone_rules_are_refused(world, changes, field, words):
+    before = MilestoneRule.objects.count()
+    response = world.officer.client().post(reverse("milestone_rules"), rule_post(**changes))
+    assert response.status_code == 400
+    assert field in response.context["form"].errors
+    assert words in response.content.decode()
+    assert MilestoneRule.objects.count() == before
+
+
+def test_i4_a_second_rule_of_the_same_day_is_refused(world):
+    officer = world.officer.client()
+    assert officer.post(reverse("milestone_rules"), rule_post()).status_code == 302
+    response = officer.post(reverse("milestone_rules"), rule_post(years="4"))
+    assert response.status_code == 400
+    assert "déjà une règle" in response.content.decode()
+    assert MilestoneRule.objects.exclude(canton="").count() == 1

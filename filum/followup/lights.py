@@ -46,6 +46,15 @@ def _days(days: int) -> str:
     return npgettext("within", "%(days)d day", "%(days)d days", days) % {"days": days}
 
 
+def _milestone_words(p: dict) -> dict:
+    """A milestone finding's words; a finding stored without its parameters still reads."""
+    return {
+        "person": p.get("person", ""),
+        "due_text": p.get("due_text", ""),
+        "milestone_text": milestone_label(p.get("milestone", "")),
+    }
+
+
 def describe(finding: Finding) -> str:
     """The finding as one sentence in the active language."""
     p = dict(finding.params)
@@ -195,15 +204,13 @@ def describe(finding: Finding) -> str:
             % p
         )
     if code == "milestone_at_risk":
-        return _("AIS milestone of %(person)s at risk, due on %(due_text)s: %(milestone_text)s") % {
-            **p,
-            "milestone_text": milestone_label(p.get("milestone", "")),
-        }
+        return _(
+            "AIS milestone of %(person)s at risk, due on %(due_text)s: %(milestone_text)s"
+        ) % _milestone_words(p)
     if code == "milestone_missed":
-        return _("AIS milestone of %(person)s missed on %(due_text)s: %(milestone_text)s") % {
-            **p,
-            "milestone_text": milestone_label(p.get("milestone", "")),
-        }
+        return _(
+            "AIS milestone of %(person)s missed on %(due_text)s: %(milestone_text)s"
+        ) % _milestone_words(p)
     if code == "no_segment":
         return _("In counselling without a segment")
     if code == "dates_out_of_range":

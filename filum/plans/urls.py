@@ -62,6 +62,7 @@ urlpatterns = [
     ),
     path("catalogue/periods/<int:period_id>/", catalogue_views.period_edit, name="period_edit"),
     path("plan-templates/", catalogue_views.plan_templates, name="plan_templates"),
+    path("milestone-rules/", catalogue_views.milestone_rules, name="milestone_rules"),
     path("plan-templates/new/", catalogue_views.plan_template_create, name="plan_template_create"),
     path(
         "plan-templates/<int:template_id>/",

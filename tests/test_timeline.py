@@ -300,7 +300,7 @@ def test_i4_a_situation_change_is_recorded_and_shown(world, hotaki):
     )
     assert response.status_code == 302
     entry = SituationEntry.objects.get()
-    assert (entry.kind, entry.value, entry.on, entry.person_id) == (
+    assert (entry.kind, entry.value, entry.since, entry.person_id) == (
         "education",
         "post_compulsory",
         datetime.date(2025, 8, 1),

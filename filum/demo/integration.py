@@ -608,6 +608,17 @@ class Integration:
         return assessment
 
 
+def situations(
+    it: Integration, actor: Actor, case: Case, person: Person, *entries: tuple[str, str, Any]
+) -> None:
+    """A person's situation changes for the timeline (decision 0021): (kind, value, from)."""
+    for kind, value, on in entries:
+        plan_services.do_record_situation(
+            actor=actor, case=case, person=person, kind=kind, value=value, on=on
+        )
+        it.ctx.counts["situation entries"] += 1
+
+
 def levels(*rows: tuple[str, str, str]) -> list[dict[str, str]]:
     return [{"language": lang, "oral": oral, "written": written} for lang, oral, written in rows]
 
@@ -854,6 +865,17 @@ def refugee_story(it: Integration) -> Case:
             "work_in_switzerland": True,
         },
         final=False,
+    )
+    # her timeline: the refugee status from the arrival, the Red Cross course, then part-time
+    # work as a care assistant in a nursing home (her A1 milestone is met)
+    situations(
+        it,
+        actor,
+        case,
+        person,
+        ("residence", "B_FL", arrival),
+        ("education", "bridging", start(30)),
+        ("work", "first_labour_market", start(34)),
     )
     # booked last: the pre-apprenticeship's next year is full, she goes on its waiting list
     it.book(actor, m7, it.next_period(FULL_PROGRAMME))
@@ -1121,6 +1143,19 @@ def family_story(it: Integration) -> Case:
     )
     it.book(actor, mother_a2, it.next_period("Deutsch A2 Abendkurs"))
     it.book(actor, son_invol, it.next_period("Integrationsvorlehre Gastronomie"))
+    # their timelines: the father's work programme, the son's bridging year (his education
+    # milestone falls due in the fifth year), the daughter at school
+    situations(
+        it,
+        actor,
+        case,
+        persons[father],
+        ("residence", "F", arrival),
+        ("work", "second_labour_market", start(12)),
+        ("work", "none", start(12) + _days(7 * 26)),
+    )
+    situations(it, actor, case, persons[son], ("education", "bridging", start(10)))
+    situations(it, actor, case, persons[daughter], ("education", "compulsory", opened))
     return case
 
 

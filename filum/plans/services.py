@@ -325,7 +325,7 @@ def do_record_situation(
             person=person,
             kind=kind,
             value=value,
-            on=on,
+            since=on,
             note=note,
             recorded_by=actor.user,
         )

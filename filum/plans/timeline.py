@@ -60,8 +60,8 @@ def with_milestone_facts(cases: QuerySet[Case]) -> QuerySet[Case]:
     )
     situations = (
         SituationEntry.objects.filter(person_id=OuterRef("pk"), case_id=case)
-        .order_by("on", "id")
-        .values(data=JSONObject(on="on", kind="kind", value="value"))
+        .order_by("since", "id")
+        .values(data=JSONObject(on="since", kind="kind", value="value"))
     )
     members = UnitMember.objects.filter(unit_id=OuterRef(OuterRef("assistance_unit_id")))
     persons = (
@@ -194,7 +194,7 @@ def build_timeline(case: Case, person: Person, as_of: datetime.date) -> Timeline
     measures = _measures(case, person)
     assessments = _assessments(case, person)
     entries = list(
-        SituationEntry.objects.filter(case_id=case.pk, person_id=person.pk).order_by("on", "id")
+        SituationEntry.objects.filter(case_id=case.pk, person_id=person.pk).order_by("since", "id")
     )
     rules = milestones.rules_from_json(
         MilestoneRule.objects.filter(Q(canton="") | Q(canton=case.owner.canton)).values(
@@ -210,7 +210,7 @@ def build_timeline(case: Case, person: Person, as_of: datetime.date) -> Timeline
         language_levels=tuple(
             (a.assessed_on, a.oral_rank) for a in assessments if a.oral_rank is not None
         ),
-        situations=tuple(milestones.Situation(e.on, e.kind, e.value) for e in entries),
+        situations=tuple(milestones.Situation(e.since, e.kind, e.value) for e in entries),
     )
     end = milestones.horizon_end(facts, as_of)
     years = milestones.horizon_years(milestones.residence_on(facts, as_of)) or 5
@@ -240,7 +240,7 @@ def build_timeline(case: Case, person: Person, as_of: datetime.date) -> Timeline
         for a in assessments
     ]
     timeline.situations = [
-        Mark("situation", str(e.get_kind_display()), e.on, detail=e.label) for e in entries
+        Mark("situation", str(e.get_kind_display()), e.since, detail=e.label) for e in entries
     ]
     timeline.milestones = [
         Mark(

@@ -130,7 +130,7 @@ class SituationEntry(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=16, choices=SituationKind.choices)
     value = models.CharField(_("situation"), max_length=32)
-    on = models.DateField(_("from"))
+    since = models.DateField(_("from"))
     note = models.CharField(_("note"), max_length=300, blank=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -138,7 +138,7 @@ class SituationEntry(models.Model):
     recorded_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["on", "id"]
+        ordering = ["since", "id"]
         verbose_name = _("situation entry")
         verbose_name_plural = _("situation entries")
         constraints = [
@@ -148,16 +148,16 @@ class SituationEntry(models.Model):
                 | Q(kind=SituationKind.RESIDENCE, value__in=ResidenceStatus.values),
                 name="situation_known_value",
             ),
-            stored_range("on", name="situation_on_range"),
+            stored_range("since", name="situation_since_range"),
         ]
         indexes = [
             # a person's timeline, and the milestones read with the dossier
-            models.Index(fields=["person", "case", "on"], name="situation_by_person"),
-            models.Index(fields=["case", "on"], name="situation_by_case"),
+            models.Index(fields=["person", "case", "since"], name="situation_by_person"),
+            models.Index(fields=["case", "since"], name="situation_by_case"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.on:%d.%m.%Y} {self.label}"
+        return f"{self.since:%d.%m.%Y} {self.label}"
 
     @property
     def label(self) -> str:

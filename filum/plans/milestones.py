@@ -23,8 +23,9 @@ date is unknown.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from filum.dates import add_months
 
@@ -213,7 +214,7 @@ def language_levels(
     return tuple(sorted(best.values(), key=lambda item: item[0]))
 
 
-def person_facts_from_json(data: dict) -> PersonFacts:
+def person_facts_from_json(data: Mapping[str, Any]) -> PersonFacts:
     """A person's facts as the dossier query returns them (JSON, dates as ISO text)."""
     return PersonFacts(
         id=str(data["id"]),
@@ -232,7 +233,9 @@ def person_facts_from_json(data: dict) -> PersonFacts:
     )
 
 
-def rules_from_json(data: Iterable[dict]) -> tuple[tuple[datetime.date, str, MilestoneNorm], ...]:
+def rules_from_json(
+    data: Iterable[Mapping[str, Any]],
+) -> tuple[tuple[datetime.date, str, MilestoneNorm], ...]:
     return tuple(
         (
             _day(item["valid_from"]) or datetime.date.min,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
@@ -34,7 +35,7 @@ NATIONAL_LANGUAGES = ("de", "fr", "it")
 LANGUAGE_FIELD = "language_levels"
 
 
-def oral_national_levels(person_id: object, case_id: object) -> QuerySet[AssessmentAnswer]:
+def oral_national_levels(person_id: Any, case_id: Any) -> QuerySet[AssessmentAnswer]:
     """The oral levels in a national language of the person's final assessments in the
     dossier (``answer_person_history``)."""
     return AssessmentAnswer.objects.filter(
@@ -208,7 +209,7 @@ def build_timeline(case: Case, person: Person, as_of: datetime.date) -> Timeline
         arrival_date=person.arrival_date,
         residence_status=person.residence_status,
         language_levels=tuple(
-            (a.assessed_on, a.oral_rank) for a in assessments if a.oral_rank is not None
+            (a.assessed_on, rank) for a in assessments if (rank := oral_rank(a)) is not None
         ),
         situations=tuple(milestones.Situation(e.since, e.kind, e.value) for e in entries),
     )
@@ -224,21 +225,7 @@ def build_timeline(case: Case, person: Person, as_of: datetime.date) -> Timeline
         today=as_of,
     )
     timeline.measures = [_measure_mark(case, m) for m in measures]
-    timeline.assessments = [
-        Mark(
-            "assessment",
-            str(_("Assessment")),
-            a.assessed_on,
-            detail=(
-                str(_("oral %(level)s in a national language") % {"level": RANKS[a.oral_rank]})
-                if a.oral_rank is not None and a.oral_rank < len(RANKS)
-                else ""
-            ),
-            state=a.status,
-            url=reverse("assessment_detail", args=[case.pk, a.pk]),
-        )
-        for a in assessments
-    ]
+    timeline.assessments = [_assessment_mark(case, a) for a in assessments]
     timeline.situations = [
         Mark("situation", str(e.get_kind_display()), e.since, detail=e.label) for e in entries
     ]
@@ -254,6 +241,27 @@ def build_timeline(case: Case, person: Person, as_of: datetime.date) -> Timeline
     ]
     _place(timeline)
     return timeline
+
+
+def oral_rank(assessment: Assessment) -> int | None:
+    """The best oral level in a national language of a final assessment (annotated)."""
+    rank: int | None = getattr(assessment, "oral_rank", None)
+    return rank
+
+
+def _assessment_mark(case: Case, assessment: Assessment) -> Mark:
+    rank = oral_rank(assessment)
+    detail = ""
+    if rank is not None and 0 <= rank < len(RANKS):
+        detail = str(_("oral %(level)s in a national language") % {"level": RANKS[rank]})
+    return Mark(
+        "assessment",
+        str(_("Assessment")),
+        assessment.assessed_on,
+        detail=detail,
+        state=assessment.status,
+        url=reverse("assessment_detail", args=[case.pk, assessment.pk]),
+    )
 
 
 def _measure_mark(case: Case, measure: Measure) -> Mark:

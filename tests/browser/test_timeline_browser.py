@@ -139,14 +139,16 @@ def test_i4_u1_timeline_by_keyboard_as_a_table_and_a_situation_change(
     # the labour-market milestone is met now
     expect(page.locator("[data-milestone-state='met']")).to_have_count(1)
 
-    # a date before the arrival is refused with its reason, nothing recorded
+    assert watch.take() == []
+    # a date before the arrival is refused with its reason (a 400 answer), nothing recorded
     page.select_option("#id_situation", "education:post_compulsory")
     page.fill("#id_on", "2000-01-01")
     page.click("main form button[type=submit]")
     settle(page)
     expect(page.locator("main")).to_contain_text("ne peut pas être avant")
     expect(page.locator(".timeline__situation")).to_have_count(1)
-    assert watch.take() == []
+    problems = watch.take()
+    assert all("status of 400" in problem for problem in problems), problems
 
 
 def test_i7_integration_cockpit_filters_by_worker_and_provider(

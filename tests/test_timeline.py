@@ -11,6 +11,7 @@ import re
 import pytest
 import time_machine
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from filum.followup import kept
@@ -27,7 +28,7 @@ from filum.plans.milestones import (
     milestone_states,
     norms_on,
 )
-from filum.plans.models import MilestoneRule, SituationEntry
+from filum.plans.models import Measure, MilestoneRule, SituationEntry
 from filum.records.models import ReadLog
 from tests import factories
 from tests import plan_factories as pf
@@ -467,3 +468,45 @@ def test_i4_a_second_rule_of_the_same_day_is_refused(world):
     assert response.status_code == 400
     assert "déjà une règle" in response.content.decode()
     assert MilestoneRule.objects.exclude(canton="").count() == 1
+
+
+def test_i4_a_measure_for_a_household_member_is_on_that_persons_timeline(world, hotaki):
+    from filum.plans import services as plan_services
+
+    teen = factories.PersonFactory(registered_by=world.service_org, last_name="Zyteenwq")
+    unit = AssistanceUnit.objects.create(name="Ménage", registered_by=world.service_org)
+    UnitMember.objects.create(unit=unit, person=world.case.client, relation="applicant")
+    UnitMember.objects.create(unit=unit, person=teen, relation="child")
+    world.case.assistance_unit = unit
+    world.case.save(update_fields=["assistance_unit"])
+    hotaki.case = world.case
+    data = plan_services.MeasureData(
+        title="Année de transition Zyqwq", category="training", person=teen
+    )
+    plan_services.do_create_measure(actor=world.worker.actor, plan=hotaki, data=data)
+    pf.measure(hotaki, world.worker.user, title="Cours du client Zyqwq")
+    client = world.worker.client()
+    mine = client.get(timeline_url(world)).context["timeline"].measures
+    theirs = client.get(timeline_url(world, teen.pk)).context["timeline"].measures
+    assert [m.label for m in mine] == ["Cours du client Zyqwq"]
+    assert [m.label for m in theirs] == ["Année de transition Zyqwq"]
+    # both linked from the plan page
+    page = client.get(reverse("plan_detail", args=[world.case.pk])).content.decode()
+    assert timeline_url(world) in page and timeline_url(world, teen.pk) in page
+    # a person outside the dossier is refused, nothing stored
+    stranger = factories.PersonFactory(registered_by=world.service_org)
+    data = plan_services.MeasureData(title="Zyqnonewq", category="training", person=stranger)
+    with pytest.raises(ValidationError):
+        plan_services.do_create_measure(actor=world.worker.actor, plan=hotaki, data=data)
+    assert not Measure.objects.filter(title="Zyqnonewq").exists()
+
+
+def test_i5_a_milestone_missed_before_the_dossier_opened_is_due_at_its_opening(world, hotaki):
+    opened = datetime.date(2025, 9, 1)  # after the A1 due date (16.03.2025)
+    from filum.cases.models import Case
+
+    Case.objects.filter(pk=world.case.pk).update(opened_on=opened)
+    run_nightly_rules(as_of=TODAY)
+    task = Task.objects.get(case=world.case, kind="milestone")
+    assert task.due_on == opened
+    assert task.rule_key.endswith(":2025-03-16")

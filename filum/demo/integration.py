@@ -523,6 +523,7 @@ class Integration:
         actual_end: datetime.date | None = None,
         conduct: str = "",
         client_view: str = "",
+        person: Person | None = None,
     ) -> Measure:
         started = status in (MeasureStatus.RUNNING, MeasureStatus.COMPLETED) or (
             status == MeasureStatus.ABORTED and start <= self.today
@@ -543,6 +544,7 @@ class Integration:
             result=result,
             conduct_note=conduct,
             client_view=client_view,
+            person=person,
         )
         measure = plan_services.do_create_measure(actor=actor, plan=plan, data=data)
         self.ctx.counts["measures"] += 1
@@ -1001,6 +1003,7 @@ def family_story(it: Integration) -> Case:
         f"Deutsch A1 mit Kinderbetreuung – {mother}",
         Category.LANGUAGE_COURSE,
         [g["employability"]],
+        person=persons[mother],
         programme="Deutsch A1 mit Kinderbetreuung",
         start=start(4),
         end=start(4) + _days(7 * 20 - 3),
@@ -1014,6 +1017,7 @@ def family_story(it: Integration) -> Case:
         f"Deutsch A2 – {mother}",
         Category.LANGUAGE_COURSE,
         [g["employability"]],
+        person=persons[mother],
         start=it.next_period("Deutsch A2 Abendkurs").starts_on,
         end=it.next_period("Deutsch A2 Abendkurs").ends_on,
         status=MeasureStatus.PLANNED,
@@ -1024,6 +1028,7 @@ def family_story(it: Integration) -> Case:
         f"Berufsvorbereitendes Schuljahr – {son}",
         Category.TRAINING,
         [g["orientation"]],
+        person=persons[son],
         programme="Berufsvorbereitendes Schuljahr Integration",
         start=start(10),
         end=start(10) + _days(7 * 44 - 3),
@@ -1039,6 +1044,7 @@ def family_story(it: Integration) -> Case:
         f"Integrationsvorlehre Gastronomie – {son}",
         Category.TRAINING,
         [g["orientation"], g["employability"]],
+        person=persons[son],
         start=it.next_period("Integrationsvorlehre Gastronomie").starts_on,
         end=it.next_period("Integrationsvorlehre Gastronomie").ends_on,
         status=MeasureStatus.PLANNED,

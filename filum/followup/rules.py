@@ -438,7 +438,8 @@ def milestone_findings(facts: CaseFacts, as_of: datetime.date) -> list[Finding]:
                         "due": state.due,
                     },
                     task_kind=MILESTONE_TASK,
-                    due=state.due,
+                    # a milestone due before the dossier opened is due at its opening
+                    due=max(state.due, facts.opened_on),
                     rule_key=f"{MILESTONE_TASK}:{state.key}:{person.id}:{state.due}",
                 )
             )

@@ -141,6 +141,8 @@ class MeasureData:
     result: str = ""
     conduct_note: str = ""
     client_view: str = ""
+    # the household member it is for (None: the client); set when the measure is made
+    person: Person | None = None
 
 
 def check_measure(data: MeasureData, *, plan: Plan, current: str | None) -> None:
@@ -220,6 +222,14 @@ def do_create_measure(*, actor: Actor, plan: Plan, data: MeasureData) -> Measure
         created_by_org_id=actor.organisation_id,
     )
     _apply(measure, data)
+    if data.person is not None:
+        case = plan.case
+        members = case.assistance_unit.members if case.assistance_unit_id else None
+        if data.person.pk != case.client_id and not (
+            members and members.filter(person_id=data.person.pk).exists()
+        ):
+            raise ValidationError({"person": _("Choose a person of the dossier.")})
+        measure.person = data.person
     with transaction.atomic():
         measure.save(force_insert=True)
         _set_goals(measure, data.goals)

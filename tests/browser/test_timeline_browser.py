@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from filum.people.models import Person
 from tests import factories
 from tests import plan_factories as pf
-from tests.browser.conftest import ConsoleWatch, settle, sign_in
+from tests.browser.conftest import settle, sign_in, watched_page
 
 pytestmark = [pytest.mark.browser]
 
@@ -86,18 +86,10 @@ def scene(
     )
 
 
-def _page(browser: Browser, **options: object) -> tuple[Page, ConsoleWatch]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, **options)
-    page = context.new_page()
-    watch = ConsoleWatch()
-    watch.attach(page)
-    return page, watch
-
-
 def test_i4_u1_timeline_by_keyboard_as_a_table_and_a_situation_change(
     scene: Scene, browser: Browser
 ) -> None:
-    page, watch = _page(browser, locale="fr-CH")
+    page, watch = watched_page(browser, locale="fr-CH")
     sign_in(page, scene.base, "worker")
     page.goto(f"{scene.base}/cases/{scene.case_id}/plan/")
     settle(page)
@@ -154,7 +146,7 @@ def test_i4_u1_timeline_by_keyboard_as_a_table_and_a_situation_change(
 def test_i7_integration_cockpit_filters_by_worker_and_provider(
     scene: Scene, browser: Browser
 ) -> None:
-    page, watch = _page(browser, locale="de-CH")
+    page, watch = watched_page(browser, locale="de-CH")
     sign_in(page, scene.base, "head")
     page.goto(f"{scene.base}/cockpit/integration/")
     settle(page)

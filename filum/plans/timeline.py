@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.contrib.postgres.fields import ArrayField
+from django.db.models import Exists, Func, JSONField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import JSONObject
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -17,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from filum.assessments.models import Assessment, AssessmentAnswer
 from filum.cases.models import Case
 from filum.dates import add_months
-from filum.people.models import Person, UnitMember
+from filum.people.models import Person
 from filum.plans import milestones
 from filum.plans.labels import milestone_label
 from filum.plans.models import Measure, MilestoneRule, Plan, SituationEntry
@@ -64,26 +65,32 @@ def with_milestone_facts(cases: QuerySet[Case]) -> QuerySet[Case]:
         .order_by("since", "id")
         .values(data=JSONObject(on="since", kind="kind", value="value"))
     )
-    members = UnitMember.objects.filter(unit_id=OuterRef(OuterRef("assistance_unit_id")))
-    persons = (
+    facts = JSONObject(
+        id="id",
+        first_name="first_name",
+        last_name="last_name",
+        birth_date="birth_date",
+        arrival_date="arrival_date",
+        residence_status="residence_status",
+        levels=ArraySubquery(levels),
+        situations=ArraySubquery(situations),
+    )
+    has_plan = Exists(Plan.objects.filter(case_id=case))
+    # the client, and the members of the unit (by ``unit_member_unique``): two index lookups,
+    # never an OR that would read the whole person table
+    client = (
+        Person.objects.filter(pk=OuterRef("client_id"), arrival_date__isnull=False)
+        .filter(has_plan)
+        .values(data=facts)
+    )
+    members = (
         Person.objects.filter(
-            Q(pk=OuterRef("client_id")) | Q(pk__in=members.values("person_id")),
-            arrival_date__isnull=False,
+            unit_memberships__unit_id=OuterRef("assistance_unit_id"), arrival_date__isnull=False
         )
-        .filter(Exists(Plan.objects.filter(case_id=case)))
+        .exclude(pk=OuterRef("client_id"))
+        .filter(has_plan)
         .order_by("birth_date", "pk")
-        .values(
-            data=JSONObject(
-                id="id",
-                first_name="first_name",
-                last_name="last_name",
-                birth_date="birth_date",
-                arrival_date="arrival_date",
-                residence_status="residence_status",
-                levels=ArraySubquery(levels),
-                situations=ArraySubquery(situations),
-            )
-        )
+        .values(data=facts)
     )
     rules = (
         MilestoneRule.objects.filter(Q(canton="") | Q(canton=OuterRef("owner__canton")))
@@ -100,9 +107,14 @@ def with_milestone_facts(cases: QuerySet[Case]) -> QuerySet[Case]:
             )
         )
     )
-    return cases.annotate(
-        milestone_persons=ArraySubquery(persons), milestone_rules=ArraySubquery(rules)
+    persons = Func(
+        ArraySubquery(client),
+        ArraySubquery(members),
+        function="",
+        arg_joiner=" || ",
+        output_field=ArrayField(JSONField()),
     )
+    return cases.annotate(milestone_persons=persons, milestone_rules=ArraySubquery(rules))
 
 
 # --- one person's timeline page ---------------------------------------------------------------
@@ -153,12 +165,6 @@ class Timeline:
         """Everything in the table, by date."""
         marks = [*self.milestones, *self.measures, *self.assessments, *self.situations]
         return sorted(marks, key=lambda m: (m.start, m.kind))
-
-
-def persons_of(case: Case) -> QuerySet[Person]:
-    """The dossier's client and the members of its assistance unit."""
-    members = UnitMember.objects.filter(unit_id=case.assistance_unit_id).values("person_id")
-    return Person.objects.filter(Q(pk=case.client_id) | Q(pk__in=members))
 
 
 def _measures(case: Case, person: Person) -> list[Measure]:

@@ -15,12 +15,13 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from filum.assessments.services import persons_of_case
 from filum.cases.permissions import CaseAccess, get_case_for_actor, record_reads
 from filum.people.models import Person
 from filum.plans import services
 from filum.plans.forms import SituationForm
 from filum.plans.models import Plan
-from filum.plans.timeline import build_timeline, persons_of
+from filum.plans.timeline import build_timeline
 from filum.tenancy.policy import ActorRequest, Section, requires
 from filum.web.forms import add_service_errors
 from filum.web.once import once_per_token
@@ -32,7 +33,7 @@ def _person_in_plan(
     """The dossier (through its plan section), one of its persons, and its plan: 404 when any
     is missing."""
     access = get_case_for_actor(request=request, case_id=case_id, need=Section.PLAN, write=write)
-    person = persons_of(access.case).filter(pk=person_id).first()
+    person = next((p for p in persons_of_case(access.case) if p.pk == person_id), None)
     if person is None or not Plan.objects.filter(case_id=access.case.pk).exists():
         raise Http404
     return access, person

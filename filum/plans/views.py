@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from filum.assessments.permissions import synthesis_for_access
+from filum.assessments.services import persons_of_case
 from filum.cases.permissions import record_reads
 from filum.documents.views import serve_document
 from filum.people.models import Person
@@ -40,7 +41,6 @@ from filum.plans.permissions import (
     get_measure_for_actor,
     get_plan_for_actor,
 )
-from filum.plans.timeline import persons_of
 from filum.records.models import ReadKind
 from filum.tenancy.policy import ActorRequest, Section, requires
 from filum.web.forms import add_service_errors
@@ -113,10 +113,7 @@ def plan_detail(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
 def _timeline_persons(plan_access: PlanAccess) -> list[Person]:
     """The persons with an AIS timeline link: the client, and the members of the dossier's
     assistance unit (one query, only when it has one)."""
-    case = plan_access.case
-    if case.assistance_unit_id is None:
-        return [case.client]
-    return list(persons_of(case).order_by("birth_date", "last_name", "first_name"))
+    return persons_of_case(plan_access.case)
 
 
 @requires("plan.write")

@@ -363,6 +363,8 @@ _PLAN_WRITE = (("plan.write", "case:plan"),)
 PLANNED = ("planned_case", "other_planned_case", "missing_case")
 GOALS = ("goal", "other_goal", "missing_goal")
 MEASURES = ("measure", "other_measure", "missing_measure")
+# the client of a dossier with a plan, for the AIS timeline (decision 0021)
+TIMELINE_PERSONS = ("timeline_person", "other_timeline_person", "missing_timeline_person")
 MEASURE_DOCUMENTS = ("measure_document", "other_measure_document", "missing_measure_document")
 # catalogue objects: of the personas' canton, of another canton (listed first: it is what the
 # outsider probes in the 404 comparison), missing
@@ -568,6 +570,12 @@ ENDPOINTS: dict[str, Endpoint] = {
     "booking_cancel": _ep("policy", *MEASURES, needs=_PLAN_WRITE, **POST_ONLY),
     "measure_document_upload": _ep("policy", *MEASURES, needs=_PLAN_WRITE),
     "measure_document_download": _ep("policy", *MEASURE_DOCUMENTS, needs=_PLAN_READ, reads=_PLAN),
+    # a person's AIS timeline (decision 0021): the plan, and the assessments for those who may
+    # read them; recording a situation change is a write of the plan (its GET goes back)
+    "person_timeline": _ep(
+        "policy", *TIMELINE_PERSONS, needs=_PLAN_READ, reads=("plan", "assessment")
+    ),
+    "situation_add": _ep("policy", *TIMELINE_PERSONS, needs=_PLAN_WRITE, ok_get=frozenset({302})),
     # the canton's catalogue and plan templates
     "catalogue": _ep("policy", needs=(("catalogue.read", "org"),)),
     "programme_detail": _ep("policy", *PROGRAMMES, needs=(("catalogue.read", "canton"),)),
@@ -579,6 +587,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "provider_create": _ep("policy", needs=(("catalogue.manage", "org"),)),
     "provider_edit": _ep("policy", *PROVIDERS, needs=(("catalogue.manage", "canton"),)),
     "plan_templates": _ep("policy", needs=(("template.manage", "org"),)),
+    "milestone_rules": _ep("policy", needs=(("template.manage", "org"),)),
     "plan_template_create": _ep("policy", needs=(("template.manage", "org"),)),
     "plan_template_edit": _ep("policy", *TEMPLATES, needs=(("template.manage", "canton"),)),
     # potential assessments (issue 8): a dossier's assessments, a person's history, templates
@@ -1002,12 +1011,16 @@ def build_plan_target(world: Any, kind: str) -> Target | None:
             base, period.programme.provider_id
         )
         return Target({arg: pk}, Subject(canton=canton), kind)
-    if base not in ("planned_case", "goal", "measure", "measure_document"):
+    if base not in ("planned_case", "goal", "measure", "measure_document", "timeline_person"):
         return None
     case = world.other_case if kind.startswith("other_") else world.case
     author = world.outsider.user if kind.startswith("other_") else world.colleague.user
     if kind.startswith("missing_"):
         extra = {"goal": "goal_id", "measure": "measure_id"}
+        if base == "timeline_person":
+            _plan_of(case, author)
+            kwargs = {"case_id": case.pk, "person_id": uuid.uuid4()}
+            return Target(kwargs, Subject(missing=True), kind)
         if base == "measure_document":
             measure = Measure.objects.filter(case_id=case.pk).first()
             if measure is None:
@@ -1027,6 +1040,8 @@ def build_plan_target(world: Any, kind: str) -> Target | None:
     subject = Subject(case=case, person=case.client)
     if base == "planned_case":
         return Target({"case_id": case.pk}, subject, kind)
+    if base == "timeline_person":
+        return Target({"case_id": case.pk, "person_id": case.client_id}, subject, kind)
     if base == "goal":
         goal = PlanGoal.objects.filter(plan=plan).first()
         return Target({"case_id": case.pk, "goal_id": goal.pk}, subject, kind)
@@ -1183,7 +1198,8 @@ def _denials(persona: Any) -> set[tuple[str, str]]:
 def _denied_object(target: Target) -> tuple[str, str]:
     """What a refused request for this target is recorded as (the most specific object)."""
     kwargs = target.kwargs
-    if "measure_id" in kwargs:  # a plan's objects are refused at their dossier's door
+    # a plan's objects (and a person's timeline) are refused at their dossier's door
+    if "measure_id" in kwargs or target.label.endswith("timeline_person"):
         return "case", str(kwargs["case_id"])
     for key in (
         "task_id",

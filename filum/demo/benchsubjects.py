@@ -6,8 +6,7 @@ same subject.
   seen by its responsible worker. In the volume it is the first open asylum dossier, which
   ``filum.demo.integration_volume`` gives 40 measures and its client 10 assessments.
 - ``timeline_person``: that dossier's client, the person with 40 measures and 10 assessments
-  for the timeline page's row (HOOK(timeline): the row itself is added with the timeline
-  feature, see ``filum.demo.management.commands.bench``).
+  for the timeline page's row (``filum.demo.management.commands.bench``).
 """
 
 from __future__ import annotations

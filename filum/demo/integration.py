@@ -523,6 +523,7 @@ class Integration:
         actual_end: datetime.date | None = None,
         conduct: str = "",
         client_view: str = "",
+        person: Person | None = None,
     ) -> Measure:
         started = status in (MeasureStatus.RUNNING, MeasureStatus.COMPLETED) or (
             status == MeasureStatus.ABORTED and start <= self.today
@@ -543,6 +544,7 @@ class Integration:
             result=result,
             conduct_note=conduct,
             client_view=client_view,
+            person=person,
         )
         measure = plan_services.do_create_measure(actor=actor, plan=plan, data=data)
         self.ctx.counts["measures"] += 1
@@ -606,6 +608,17 @@ class Integration:
             )
         self.ctx.counts["assessments"] += 1
         return assessment
+
+
+def situations(
+    it: Integration, actor: Actor, case: Case, person: Person, *entries: tuple[str, str, Any]
+) -> None:
+    """A person's situation changes for the timeline (decision 0021): (kind, value, from)."""
+    for kind, value, on in entries:
+        plan_services.do_record_situation(
+            actor=actor, case=case, person=person, kind=kind, value=value, on=on
+        )
+        it.ctx.counts["situation entries"] += 1
 
 
 def levels(*rows: tuple[str, str, str]) -> list[dict[str, str]]:
@@ -855,6 +868,17 @@ def refugee_story(it: Integration) -> Case:
         },
         final=False,
     )
+    # her timeline: the refugee status from the arrival, the Red Cross course, then part-time
+    # work as a care assistant in a nursing home (her A1 milestone is met)
+    situations(
+        it,
+        actor,
+        case,
+        person,
+        ("residence", "B_FL", arrival),
+        ("education", "bridging", start(30)),
+        ("work", "first_labour_market", start(34)),
+    )
     # booked last: the pre-apprenticeship's next year is full, she goes on its waiting list
     it.book(actor, m7, it.next_period(FULL_PROGRAMME))
     return case
@@ -979,6 +1003,7 @@ def family_story(it: Integration) -> Case:
         f"Deutsch A1 mit Kinderbetreuung – {mother}",
         Category.LANGUAGE_COURSE,
         [g["employability"]],
+        person=persons[mother],
         programme="Deutsch A1 mit Kinderbetreuung",
         start=start(4),
         end=start(4) + _days(7 * 20 - 3),
@@ -992,6 +1017,7 @@ def family_story(it: Integration) -> Case:
         f"Deutsch A2 – {mother}",
         Category.LANGUAGE_COURSE,
         [g["employability"]],
+        person=persons[mother],
         start=it.next_period("Deutsch A2 Abendkurs").starts_on,
         end=it.next_period("Deutsch A2 Abendkurs").ends_on,
         status=MeasureStatus.PLANNED,
@@ -1002,6 +1028,7 @@ def family_story(it: Integration) -> Case:
         f"Berufsvorbereitendes Schuljahr – {son}",
         Category.TRAINING,
         [g["orientation"]],
+        person=persons[son],
         programme="Berufsvorbereitendes Schuljahr Integration",
         start=start(10),
         end=start(10) + _days(7 * 44 - 3),
@@ -1017,6 +1044,7 @@ def family_story(it: Integration) -> Case:
         f"Integrationsvorlehre Gastronomie – {son}",
         Category.TRAINING,
         [g["orientation"], g["employability"]],
+        person=persons[son],
         start=it.next_period("Integrationsvorlehre Gastronomie").starts_on,
         end=it.next_period("Integrationsvorlehre Gastronomie").ends_on,
         status=MeasureStatus.PLANNED,
@@ -1121,6 +1149,19 @@ def family_story(it: Integration) -> Case:
     )
     it.book(actor, mother_a2, it.next_period("Deutsch A2 Abendkurs"))
     it.book(actor, son_invol, it.next_period("Integrationsvorlehre Gastronomie"))
+    # their timelines: the father's work programme, the son's bridging year (his education
+    # milestone falls due in the fifth year), the daughter at school
+    situations(
+        it,
+        actor,
+        case,
+        persons[father],
+        ("residence", "F", arrival),
+        ("work", "second_labour_market", start(12)),
+        ("work", "none", start(12) + _days(7 * 26)),
+    )
+    situations(it, actor, case, persons[son], ("education", "bridging", start(10)))
+    situations(it, actor, case, persons[daughter], ("education", "compulsory", opened))
     return case
 
 

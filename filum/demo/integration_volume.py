@@ -43,6 +43,7 @@ TABLES = (
     "plans_booking",
     "assessments_assessment",
     "assessments_assessmentanswer",
+    "plans_situationentry",
     "cii_ciicase",
 )
 COLUMNS = {
@@ -70,6 +71,9 @@ COLUMNS = {
     "assessments_assessmentanswer": (
         "assessment_id, case_id, owner_id, person_id, field_id, field_key, item, dimension, "
         "assessed_on, code, number, rank, scale_max, in_synthesis"
+    ),
+    "plans_situationentry": (
+        "case_id, owner_id, person_id, kind, value, since, note, recorded_by_id, recorded_at"
     ),
     "cii_ciicase": (
         "id, case_id, owner_id, owner_body, coordinator_id, consent_id, opened_on, health, "
@@ -124,6 +128,13 @@ PLAN_GOALS = (
 )
 _ABORT = ("client_stopped", "health", "non_collaboration", "job_found", "moved", "unsuitable")
 _RESULTS = ("reached", "reached", "partly_reached", "certificate", "certificate", "not_reached")
+# situation changes on the timeline (decision 0021)
+_SITUATIONS = (
+    ("education", "bridging"),
+    ("education", "post_compulsory"),
+    ("work", "second_labour_market"),
+    ("work", "first_labour_market"),
+)
 _LEVELS = ("pre_a1", "a1", "a2", "b1", "b2", "c1", "c2")
 _EXITS = (
     ("labour_market", 30),
@@ -174,6 +185,8 @@ class IntegrationVolume:
         base = vctx.base
         self.today: datetime.date = base.today
         self.rng = random.Random(base.seed * 1000 + 88)  # noqa: S311 (benchmark data)
+        # its own generator: the situation entries change no other generated value
+        self.situation_rng = random.Random(base.seed * 1000 + 89)  # noqa: S311
         self.pipe = CopyPipe()
         self.w = Writer(self.pipe)
         self.canton = base.orgs["canton"]
@@ -364,6 +377,38 @@ class IntegrationVolume:
             draft = k == assessments - 1 and assessments > 1 and rng.random() < 0.1
             self.assessment(
                 case_id, owner, client, worker, min(day, today), language, first + k, draft
+            )
+        self.situations(case_id, owner, client, worker, opened, big=big)
+
+    def situations(
+        self,
+        case_id: str,
+        owner: int,
+        client: str,
+        worker: int,
+        opened: datetime.date,
+        *,
+        big: bool,
+    ) -> None:
+        """Situation changes of the client for the timeline: a third of those a year in have
+        one, the benchmark's big one three."""
+        rng, today = self.situation_rng, self.today
+        age = (today - opened).days
+        entries = 3 if big else (1 if age > 365 and rng.random() < 0.35 else 0)
+        for k in range(entries):
+            day = min(opened + datetime.timedelta(days=200 + 300 * k), today)
+            kind, value = rng.choice(_SITUATIONS)
+            self.w.add(
+                "plans_situationentry",
+                case_id,
+                owner,
+                client,
+                kind,
+                value,
+                day,
+                "",
+                worker,
+                _stamp(day, 14),
             )
 
     def measure(

@@ -39,7 +39,9 @@ from filum.followup.rules import (
     plan_norm,
 )
 from filum.journal.models import Contact
+from filum.plans.milestones import person_facts_from_json, rules_from_json
 from filum.plans.models import Measure
+from filum.plans.timeline import with_milestone_facts
 from filum.tenancy.models import OrganisationKind
 
 
@@ -87,6 +89,8 @@ _FIELDS = (
     "owner__kind",
     "domain",
     "reminded_measures",
+    "milestone_persons",
+    "milestone_rules",
 )
 
 
@@ -148,7 +152,9 @@ def is_steered(owner_kind: str, domain: str) -> bool:
 
 def load_case_rows(cases: QuerySet[Case]) -> list[CaseRow]:
     """Facts of the given dossiers as plain data: two queries whatever their number."""
-    rows = list(with_reminded_measures(with_pending(cases)).values_list(*_FIELDS))
+    rows = list(
+        with_milestone_facts(with_reminded_measures(with_pending(cases))).values_list(*_FIELDS)
+    )
     periods: dict[uuid.UUID, list[SegmentPeriod]] = defaultdict(list)
     if rows:
         ids = [row[0] for row in rows]
@@ -175,6 +181,8 @@ def load_case_rows(cases: QuerySet[Case]) -> list[CaseRow]:
                 pending_final=pending_final,
                 steered=is_steered(owner_kind, domain),
                 measures=_measure_facts(reminded),
+                persons=tuple(person_facts_from_json(p) for p in persons or ()),
+                milestone_rules=rules_from_json(milestone_rules or ()),
             ),
         )
         for (
@@ -192,6 +200,8 @@ def load_case_rows(cases: QuerySet[Case]) -> list[CaseRow]:
             owner_kind,
             domain,
             reminded,
+            persons,
+            milestone_rules,
         ) in rows
     ]
 

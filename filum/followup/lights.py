@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy, ngettext, npgettext
 
 from filum.followup.evaluation import evaluate_cases
 from filum.followup.rules import Evaluation, Finding, Level, RuleSet
+from filum.plans.labels import milestone_label
 
 LEVEL_LABELS = {
     Level.GREEN: gettext_lazy("on track"),
@@ -43,6 +44,15 @@ def _window(params: dict) -> str:
 def _days(days: int) -> str:
     """The days after "within": German needs the dative ("innert 3 Tagen")."""
     return npgettext("within", "%(days)d day", "%(days)d days", days) % {"days": days}
+
+
+def _milestone_words(p: dict) -> dict:
+    """A milestone finding's words; a finding stored without its parameters still reads."""
+    return {
+        "person": p.get("person", ""),
+        "due_text": p.get("due_text", ""),
+        "milestone_text": milestone_label(p.get("milestone", "")),
+    }
 
 
 def describe(finding: Finding) -> str:
@@ -193,6 +203,14 @@ def describe(finding: Finding) -> str:
             )
             % p
         )
+    if code == "milestone_at_risk":
+        return _(
+            "AIS milestone of %(person)s at risk, due on %(due_text)s: %(milestone_text)s"
+        ) % _milestone_words(p)
+    if code == "milestone_missed":
+        return _(
+            "AIS milestone of %(person)s missed on %(due_text)s: %(milestone_text)s"
+        ) % _milestone_words(p)
     if code == "no_segment":
         return _("In counselling without a segment")
     if code == "dates_out_of_range":

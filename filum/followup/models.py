@@ -117,6 +117,7 @@ class TaskKind(models.TextChoices):
     SEGMENT_DECISION = "segment_decision", _("segment proposal to decide")
     MEASURE_START = "measure_start", _("measure to start")
     MEASURE_RESULT = "measure_result", _("result of a measure missing")
+    MILESTONE = "milestone", _("AIS milestone at risk")
 
 
 class TaskText(models.TextChoices):
@@ -130,6 +131,7 @@ class TaskText(models.TextChoices):
     PROPOSAL_DECIDE = "proposal.decide"
     MEASURE_START = "rule.measure_start"
     MEASURE_RESULT = "rule.measure_result"
+    MILESTONE = "rule.milestone"
 
 
 class TaskStatus(models.TextChoices):

@@ -31,7 +31,8 @@ STEERING_KINDS = (
     TaskKind.INTAKE_OVERDUE,
 )
 # Tasks of the measure reminders (I5, decision 0022).
-MEASURE_KINDS = (TaskKind.MEASURE_START, TaskKind.MEASURE_RESULT)
+# and of the AIS milestones (I5, decision 0021): made and closed with them after a write.
+MEASURE_KINDS = (TaskKind.MEASURE_START, TaskKind.MEASURE_RESULT, TaskKind.MILESTONE)
 RULE_KINDS = STEERING_KINDS + MEASURE_KINDS
 
 _INSERT_SQL = """

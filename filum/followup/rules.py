@@ -38,6 +38,14 @@ from typing import Any
 # ``add_months`` is re-exported because callers know it from here.
 from filum.dates import add_days, is_storable
 from filum.dates import add_months as add_months
+from filum.plans.milestones import (
+    AT_RISK,
+    MISSED,
+    MilestoneNorm,
+    PersonFacts,
+    milestone_states,
+    norms_on,
+)
 
 # Stage and segment values, as stored on Case (kept here as strings so this module imports
 # no models; filum.dates needs only Django's translation and validation utilities).
@@ -173,6 +181,10 @@ class CaseFacts:
     # case steering applies: social-assistance dossiers of social services (not CII ones)
     steered: bool = True
     measures: tuple[MeasureFacts, ...] = ()  # the plan's measures the reminders look at
+    # the AIS milestones (decision 0021): the persons of a dossier with a plan who are in an
+    # AIS period, and the milestone rules of the dossier's canton (valid_from, canton, norm)
+    persons: tuple[PersonFacts, ...] = ()
+    milestone_rules: tuple[tuple[datetime.date, str, MilestoneNorm], ...] = ()
 
     @property
     def stage_entry(self) -> datetime.date:
@@ -396,6 +408,42 @@ def tally_contacts(plan: NormPlan, contacts: Iterable[ContactRecord]) -> Contact
     return ContactTally(
         now=Tally(now_total, now_f2f), soon=Tally(soon_total, soon_f2f), last_face_to_face=last_f2f
     )
+
+
+# --- AIS milestones (I4, I5, decision 0021) -------------------------------------------------
+
+MILESTONE_TASK = "milestone"
+
+
+def milestone_findings(facts: CaseFacts, as_of: datetime.date) -> list[Finding]:
+    """A finding per milestone at risk (orange) or missed (red) of the dossier's persons; the
+    task's key names the milestone, the person and the due date, so orange and red share one
+    task."""
+    if not facts.persons:
+        return []
+    norms = norms_on(facts.milestone_rules, as_of)
+    findings = []
+    for person in facts.persons:
+        for state in milestone_states(person, norms, as_of):
+            if state.state not in (AT_RISK, MISSED):
+                continue
+            findings.append(
+                Finding(
+                    "milestone_at_risk" if state.state == AT_RISK else "milestone_missed",
+                    Level.ORANGE if state.state == AT_RISK else Level.RED,
+                    {
+                        "milestone": state.key,
+                        "person": person.name,
+                        "person_id": person.id,
+                        "due": state.due,
+                    },
+                    task_kind=MILESTONE_TASK,
+                    # a milestone due before the dossier opened is due at its opening
+                    due=max(state.due, facts.opened_on),
+                    rule_key=f"{MILESTONE_TASK}:{state.key}:{person.id}:{state.due}",
+                )
+            )
+    return findings
 
 
 # --- measure reminders (I5, decision 0022) --------------------------------------------------
@@ -700,7 +748,7 @@ def evaluate_case(
     reminders to every open dossier with a plan."""
     if facts.stage == CLOSED:
         return Evaluation(as_of=as_of, level=Level.GREEN, findings=())
-    reminders = measure_findings(facts.measures, rules, as_of)
+    reminders = measure_findings(facts.measures, rules, as_of) + milestone_findings(facts, as_of)
     if not facts.steered:
         return _with_level(as_of, reminders)
     if not facts_in_range(facts):

@@ -23,6 +23,7 @@ from filum.cases.models import CaseTransition, ClosureReason, Share, TransitionT
 from filum.followup.lights import describe
 from filum.followup.models import Task, TaskText
 from filum.followup.rules import Finding, Level
+from filum.plans.labels import milestone_label
 from filum.tenancy.labels import section_labels
 
 TEXTS: dict[str, Promise] = {
@@ -37,6 +38,7 @@ TEXTS: dict[str, Promise] = {
     TaskText.MEASURE_RESULT: _(
         "Measure “%(measure)s” ended on %(end_text)s: record its result by %(due_text)s"
     ),
+    TaskText.MILESTONE: _("AIS milestone of %(person)s due on %(due_text)s: %(milestone_text)s"),
     TransitionText.TRANSFERRED_TO_COUNSELLING: _("Segment %(segment)s, to %(worker)s"),
     TransitionText.TRANSFERRED: _("To %(worker)s"),
     TransitionText.SHARED: _("%(organisation)s: %(sections_text)s (%(access_text)s)"),
@@ -88,6 +90,8 @@ def _words(params: Mapping[str, Any]) -> dict[str, Any]:
         words["sections_text"] = section_labels(params["sections"])
     if "access" in params:
         words["access_text"] = _label(Share.Access, params["access"])
+    if "milestone" in params:
+        words["milestone_text"] = milestone_label(params["milestone"])
     if "reason" in params:
         words["reason_text"] = _label(ClosureReason, params["reason"])
     return words

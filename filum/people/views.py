@@ -6,6 +6,7 @@ import uuid
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -19,6 +20,7 @@ from filum.people.forms import DuplicateCheckForm, Ech0044UploadForm, PersonForm
 from filum.people.models import format_ahv_number
 from filum.people.permissions import get_person_for_actor
 from filum.people.search import find_candidates, search_visible
+from filum.plans.models import Plan
 from filum.records.models import ReadKind
 from filum.records.services import log_read
 from filum.tenancy.policy import ActorRequest, Section, requires
@@ -155,9 +157,15 @@ def person_ech0044(request: ActorRequest, person_id: uuid.UUID) -> HttpResponse:
 def person_detail(request: ActorRequest, person_id: uuid.UUID) -> HttpResponse:
     actor = request.actor
     person = get_person_for_actor(request=request, person_id=person_id, reads=[Section.CORE])
+    plan_readable = Case.objects.visible_to(actor, section=Section.PLAN).values("pk")
     cases = list(
         Case.objects.visible_to(actor, section=Section.CORE)
         .filter(client=person)
+        .annotate(
+            has_timeline=Exists(
+                Plan.objects.filter(case_id=OuterRef("pk"), case_id__in=plan_readable)
+            )
+        )
         .select_related("owner", "responsible")
         .order_by("-opened_on")[:50]
     )

@@ -21,7 +21,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from filum.plans.booking import refill_period
-from filum.plans.models import Booking, Category, Period, PlanTemplate, Programme, Provider
+from filum.plans.models import (
+    Booking,
+    Category,
+    MilestoneRule,
+    Period,
+    PlanTemplate,
+    Programme,
+    Provider,
+)
 from filum.tenancy.policy import Actor
 
 PAGE_SIZE = 50
@@ -208,3 +216,17 @@ def templates_for(canton: str, *, active_only: bool = True) -> Sequence[PlanTemp
     if active_only:
         templates = templates.filter(is_active=True)
     return list(templates.order_by("name", "pk"))
+
+
+def do_add_milestone_rule(*, actor: Actor, data: dict[str, Any]) -> MilestoneRule:
+    """A new milestone rule of the actor's canton, valid from its date (decision 0021)."""
+    rule = MilestoneRule(canton=actor.organisation.canton, created_by=actor.user, **data)
+    try:
+        with transaction.atomic():
+            rule.save()
+    except IntegrityError as exc:
+        raise ValidationError(
+            {"valid_from": _("Your canton already has a rule for this milestone from this date.")}
+        ) from exc
+    # the kept lights take it up with the nightly run (decision 0021)
+    return rule

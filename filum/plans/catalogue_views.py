@@ -16,8 +16,14 @@ from django.utils.translation import ngettext
 
 from filum.plans import catalogue
 from filum.plans.catalogue import Cursor
-from filum.plans.forms import PeriodForm, ProgrammeForm, ProviderForm, TemplateForm
-from filum.plans.models import Category, Period, PlanTemplate, Programme, Provider
+from filum.plans.forms import (
+    MilestoneRuleForm,
+    PeriodForm,
+    ProgrammeForm,
+    ProviderForm,
+    TemplateForm,
+)
+from filum.plans.models import Category, MilestoneRule, Period, PlanTemplate, Programme, Provider
 from filum.plans.permissions import (
     get_period_for_actor,
     get_programme_for_actor,
@@ -242,3 +248,29 @@ def plan_template_create(request: ActorRequest) -> HttpResponse:
 @requires("template.manage")
 def plan_template_edit(request: ActorRequest, template_id: int) -> HttpResponse:
     return _template_form(request, get_template_for_actor(request=request, template_id=template_id))
+
+
+@requires("template.manage")
+@once_per_token
+def milestone_rules(request: ActorRequest) -> HttpResponse:
+    """The AIS milestones as the canton's dossiers see them (decision 0021): the rows for every
+    canton and the canton's own, newest first; a new row changes a milestone from its date."""
+    canton = request.actor.organisation.canton
+    form = MilestoneRuleForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            catalogue.do_add_milestone_rule(actor=request.actor, data=form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("The milestone rule was saved."))
+            return redirect("milestone_rules")
+    rows = MilestoneRule.objects.filter(canton__in=["", canton]).order_by(
+        "key", "-valid_from", "canton"
+    )
+    return render(
+        request,
+        "plans/milestone_rules.html",
+        {"rules": list(rows), "form": form, "canton": canton},
+        status=_status(request),
+    )

@@ -24,17 +24,22 @@ from filum.plans.models import (
     Measure,
     MeasureResult,
     MeasureStatus,
+    MilestoneRule,
     Period,
     PlanGoal,
     PlanTemplate,
     Programme,
     Provider,
+    SituationKind,
     goal_kind,
     goal_label,
 )
 from filum.plans.models.plan import GOAL_ORDER, SELECTABLE_GOALS
+from filum.plans.models.timeline import SITUATION_VALUES
 from filum.plans.services import MeasureData
 
+# The Integration Agenda Switzerland applies from 1 May 2019.
+AIS_START = datetime.date(2019, 5, 1)
 # Plans look ahead over the AIS horizon (7 years for provisionally admitted persons).
 PLAN_HORIZON_MONTHS = 84
 DATE_INPUT = {"type": "date"}
@@ -376,3 +381,59 @@ class TemplateForm(forms.Form):
         self.fields["goals"].choices = [  # type: ignore[attr-defined]
             (key, goal_label(key)) for key in SELECTABLE_GOALS
         ]
+
+
+def situation_choices() -> list[Any]:
+    """One choice per situation, grouped by kind: ``<kind>:<value>``."""
+    return [
+        ("", "—"),
+        *[
+            (
+                SituationKind(kind).label,
+                [(f"{kind}:{value}", label) for value, label in values.choices],
+            )
+            for kind, values in SITUATION_VALUES.items()
+        ],
+    ]
+
+
+class SituationForm(forms.Form):
+    """A change of a person's education, work or residence status from a date."""
+
+    situation = forms.ChoiceField(label=_("New situation"), choices=situation_choices)
+    on = forms.DateField(
+        label=_("From"),
+        widget=forms.DateInput(attrs=DATE_INPUT, format="%Y-%m-%d"),
+    )
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+    def situation_data(self) -> tuple[str, str]:
+        kind, _sep, value = self.cleaned_data["situation"].partition(":")
+        return kind, value
+
+
+class MilestoneRuleForm(forms.ModelForm):
+    """A new row of the canton's milestone rules, valid from a date (decision 0021)."""
+
+    class Meta:
+        model = MilestoneRule
+        fields = ["key", "years", "min_age", "max_age", "warning_months", "valid_from", "note"]
+        widgets = {"valid_from": forms.DateInput(attrs=DATE_INPUT, format="%Y-%m-%d")}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        years, min_age, max_age = data.get("years"), data.get("min_age"), data.get("max_age")
+        if years is not None and not 1 <= years <= 10:
+            self.add_error("years", gettext("Enter a number of years from 1 to 10."))
+        if min_age is not None and max_age is not None and max_age < min_age:
+            self.add_error("max_age", gettext("The upper age cannot be below the lower age."))
+        months = data.get("warning_months")
+        if months is not None and months > 60:
+            self.add_error("warning_months", gettext("Enter at most 60 months."))
+        valid_from = data.get("valid_from")
+        if valid_from is not None and valid_from < AIS_START:
+            self.add_error(
+                "valid_from",
+                gettext("The AIS applies from %(date)s.") % {"date": _text(AIS_START)},
+            )
+        return data

@@ -15,8 +15,10 @@ from django.utils.translation import gettext as _
 
 from filum.cases.changes import facts_changed
 from filum.cases.models import Case
+from filum.dates import is_storable
 from filum.documents.services import do_store_document
 from filum.documents.validation import FileType
+from filum.people.models import Person
 from filum.plans.booking import release_measure_booking
 from filum.plans.models import (
     Booking,
@@ -29,8 +31,10 @@ from filum.plans.models import (
     PlanGoal,
     PlanTemplate,
     Programme,
+    SituationEntry,
 )
 from filum.plans.models.plan import MEASURE_TRANSITIONS, SELECTABLE_GOALS, ULTIMATE_KEY
+from filum.plans.models.timeline import SITUATION_VALUES
 from filum.tenancy.policy import Actor
 
 
@@ -137,6 +141,8 @@ class MeasureData:
     result: str = ""
     conduct_note: str = ""
     client_view: str = ""
+    # the household member it is for (None: the client); set when the measure is made
+    person: Person | None = None
 
 
 def check_measure(data: MeasureData, *, plan: Plan, current: str | None) -> None:
@@ -216,6 +222,14 @@ def do_create_measure(*, actor: Actor, plan: Plan, data: MeasureData) -> Measure
         created_by_org_id=actor.organisation_id,
     )
     _apply(measure, data)
+    if data.person is not None:
+        case = plan.case
+        members = case.assistance_unit.members if case.assistance_unit_id else None
+        if data.person.pk != case.client_id and not (
+            members and members.filter(person_id=data.person.pk).exists()
+        ):
+            raise ValidationError({"person": _("Choose a person of the dossier.")})
+        measure.person = data.person
     with transaction.atomic():
         measure.save(force_insert=True)
         _set_goals(measure, data.goals)
@@ -282,3 +296,48 @@ def do_attach_document(
         except Exception:
             document.file.storage.delete(document.file.name)
             raise
+
+
+def do_record_situation(
+    *,
+    actor: Actor,
+    case: Case,
+    person: Person,
+    kind: str,
+    value: str,
+    on: datetime.date,
+    note: str = "",
+) -> SituationEntry:
+    """Record a person's new education, work or residence situation from a date (I4). The
+    date lies neither in the future nor before the birth or the arrival; the milestones of the
+    dossier are evaluated again after the commit."""
+    _check_open(case)
+    choices = SITUATION_VALUES.get(kind)
+    if choices is None or value not in choices.values:
+        raise ValidationError({"situation": _("Choose one of the listed situations.")})
+    if on > timezone.localdate():
+        raise ValidationError({"on": _("The date cannot be in the future.")})
+    if person.birth_date is not None and on < person.birth_date:
+        raise ValidationError({"on": _("The date cannot be before the person's birth.")})
+    if person.arrival_date is not None and on < person.arrival_date:
+        raise ValidationError(
+            {
+                "on": _("The date cannot be before the arrival in Switzerland (%(date)s).")
+                % {"date": f"{person.arrival_date:%d.%m.%Y}"}
+            }
+        )
+    if not is_storable(on):
+        raise ValidationError({"on": _("Enter a plausible date.")})
+    with transaction.atomic():
+        entry = SituationEntry.objects.create(
+            case=case,
+            owner_id=case.owner_id,
+            person=person,
+            kind=kind,
+            value=value,
+            since=on,
+            note=note,
+            recorded_by=actor.user,
+        )
+        facts_changed([case.pk])
+    return entry

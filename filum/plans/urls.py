@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from filum.plans import catalogue_views, views
+from filum.plans import catalogue_views, timeline_views, views
 
 MEASURE = "cases/<uuid:case_id>/plan/measures/<int:measure_id>/"
 
@@ -23,6 +23,17 @@ urlpatterns = [
         MEASURE + "documents/<uuid:document_id>/",
         views.measure_document_download,
         name="measure_document_download",
+    ),
+    # a person's AIS timeline (decision 0021)
+    path(
+        "cases/<uuid:case_id>/plan/timeline/<uuid:person_id>/",
+        timeline_views.person_timeline,
+        name="person_timeline",
+    ),
+    path(
+        "cases/<uuid:case_id>/plan/timeline/<uuid:person_id>/situations/new/",
+        timeline_views.situation_add,
+        name="situation_add",
     ),
     # the canton's provider catalogue and plan templates
     path("catalogue/", catalogue_views.catalogue_list, name="catalogue"),
@@ -51,6 +62,7 @@ urlpatterns = [
     ),
     path("catalogue/periods/<int:period_id>/", catalogue_views.period_edit, name="period_edit"),
     path("plan-templates/", catalogue_views.plan_templates, name="plan_templates"),
+    path("milestone-rules/", catalogue_views.milestone_rules, name="milestone_rules"),
     path("plan-templates/new/", catalogue_views.plan_template_create, name="plan_template_create"),
     path(
         "plan-templates/<int:template_id>/",

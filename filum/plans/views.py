@@ -17,8 +17,10 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from filum.assessments.permissions import synthesis_for_access
+from filum.assessments.services import persons_of_case
 from filum.cases.permissions import record_reads
 from filum.documents.views import serve_document
+from filum.people.models import Person
 from filum.plans import booking as bookings
 from filum.plans import services
 from filum.plans.catalogue import current_periods, templates_for
@@ -103,8 +105,15 @@ def plan_detail(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
         "overview": plan_overview(plan_access.plan) if plan_access.plan else None,
         "show_synthesis": show_synthesis,
         "synthesis": synthesis,
+        "timeline_persons": _timeline_persons(plan_access) if plan_access.plan else [],
     }
     return render(request, "plans/plan_detail.html", context)
+
+
+def _timeline_persons(plan_access: PlanAccess) -> list[Person]:
+    """The persons with an AIS timeline link: the client, and the members of the dossier's
+    assistance unit (one query, only when it has one)."""
+    return persons_of_case(plan_access.case)
 
 
 @requires("plan.write")

@@ -147,3 +147,13 @@ def axe_violations(page: Page, impacts: tuple[str, ...] = ("serious", "critical"
             targets = [", ".join(node["target"]) for node in violation["nodes"][:5]]
             found.append(f"{violation['id']} ({violation['impact']}): {targets}")
     return found
+
+
+def watched_page(browser: Browser, **options: Any) -> tuple[Page, ConsoleWatch]:
+    """A page in a new context (1280 × 900, ``options`` such as ``locale``) whose console
+    errors, page errors and CSP violations are collected."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, **options)
+    page = context.new_page()
+    watch = ConsoleWatch()
+    watch.attach(page)
+    return page, watch

@@ -27,6 +27,14 @@ from filum.plans.models.plan import (
     goal_kind,
     goal_label,
 )
+from filum.plans.models.timeline import (
+    EducationSituation,
+    MilestoneKey,
+    MilestoneRule,
+    SituationEntry,
+    SituationKind,
+    WorkSituation,
+)
 
 __all__ = [
     "GOAL_KEYS",
@@ -35,6 +43,7 @@ __all__ = [
     "BookingStatus",
     "Category",
     "DocumentKind",
+    "EducationSituation",
     "GoalKind",
     "GoalStatus",
     "Measure",
@@ -42,6 +51,8 @@ __all__ = [
     "MeasureGoal",
     "MeasureResult",
     "MeasureStatus",
+    "MilestoneKey",
+    "MilestoneRule",
     "Period",
     "Plan",
     "PlanGoal",
@@ -49,6 +60,9 @@ __all__ = [
     "Programme",
     "Provider",
     "ProviderKind",
+    "SituationEntry",
+    "SituationKind",
+    "WorkSituation",
     "goal_kind",
     "goal_label",
 ]

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from filum.cases.models import Case
 from filum.dates import not_before, stored_range
 from filum.documents.models import Document
+from filum.people.models import Person
 from filum.plans.goals import ULTIMATE_GOAL, CrossInstitutionGoal, IntermediateGoal
 from filum.plans.models.catalogue import Category, Programme, Provider
 from filum.records.tracking import audited
@@ -263,6 +264,15 @@ class Measure(models.Model):
         Organisation, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     title = models.CharField(_("measure"), max_length=200)
+    # which member of the assistance unit the measure is for (empty: the dossier's client)
+    person = models.ForeignKey(
+        Person,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("for"),
+    )
     category = models.CharField(_("kind of measure"), max_length=32, choices=Category.choices)
     goals = models.ManyToManyField(
         "plans.PlanGoal", through="plans.MeasureGoal", related_name="measures", blank=True

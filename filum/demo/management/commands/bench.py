@@ -59,9 +59,9 @@ CII_REPORT = "CII monitoring report, 10,000 CII cases"
 CII_CASES = 10_000
 PLAN = "plan page, dossier with the largest plan"
 CATALOGUE = "catalogue, 500 programmes"
-# HOOK(timeline): the timeline page's row ("timeline, person with 40 measures and 10
-# assessments", target 150 ms) comes with the timeline feature; its subject is
-# filum.demo.benchsubjects.timeline_person() (the volume makes that person).
+# the AIS timeline of the person with 40 measures and 10 assessments (decision 0021); its
+# subject is filum.demo.benchsubjects.timeline_person() (the volume makes that person)
+TIMELINE = "timeline, person with 40 measures and 10 assessments"
 TARGETS_MS = {
     DUP_BIRTH: 50.0,
     DUP_NAME: 50.0,
@@ -79,6 +79,7 @@ TARGETS_MS = {
     CII_REPORT: 1000.0,
     PLAN: 100.0,
     CATALOGUE: 100.0,
+    TIMELINE: 150.0,
 }
 LOAD = "mixed load"
 LOAD_TARGET_RPS = 150.0
@@ -425,7 +426,7 @@ class Bench:
         self.cii_report()
         self.plan_page()
         self.catalogue_page(worker)
-        # HOOK(timeline): self.timeline_page() goes here, after the catalogue.
+        self.timeline_page()
         if self.wanted(LOAD):
             self.progress(f"mixed load: {self.o.load_clients} clients, {self.o.load_seconds:.0f} s")
             self.load = self.mixed_load()
@@ -689,6 +690,23 @@ class Bench:
             reverse("plan_detail", args=[subject.case_id]),
             f"{who(subject.reader)}: {subject.measures} measures, "
             f"{subject.assessments} assessments of the client",
+        )
+
+    def timeline_page(self) -> None:
+        """The AIS timeline of the client of the largest plan, as the dossier's worker: the
+        SVG and the table of its 40 measures, 10 assessments and milestones."""
+        if not self.wanted(TIMELINE):
+            return
+        subject = benchsubjects.timeline_person()
+        if subject is None:
+            self.skip(TIMELINE, "no plan with measures in the database")
+            return
+        self.page(
+            TIMELINE,
+            subject.reader,
+            reverse("person_timeline", args=[subject.case_id, subject.person_id]),
+            f"{who(subject.reader)}: {subject.measures} measures, "
+            f"{subject.assessments} assessments",
         )
 
     def catalogue_page(self, worker: Membership) -> None:

@@ -10,7 +10,9 @@ import re
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -361,3 +363,86 @@ def test_x2_schema_and_docs_need_a_session_and_keep_the_csp(world):
     for attrs, _content in scripts:
         assert 'src="/static/' in attrs or 'type="application/json"' in attrs, attrs
     assert "script-src 'self'" in docs["Content-Security-Policy"]
+
+
+# --- query counts (U4): a list costs the same whatever its length ----------------------------
+
+# the token, the rate-limit upsert, then per list: the dossier (its door), the read-log insert,
+# the keys and rows (the dossier list: one query per status and one for the shares; the
+# programmes: their periods)
+LIST_QUERIES = {
+    "/api/v1/cases": 7,
+    "/api/v1/persons": 4,
+    "/api/v1/cases/{case}/journal": 5,
+    "/api/v1/cases/{case}/tasks": 5,
+    "/api/v1/cases/{case}/assessments": 5,
+    "/api/v1/cases/{case}/measures": 6,
+    "/api/v1/providers": 3,
+    "/api/v1/programmes": 4,
+}
+
+
+def _fill(world: Any, n: int) -> None:
+    from filum.followup.models import Task
+    from filum.plans.models import Period, Programme, Provider
+
+    today = timezone.localdate()
+    case = world.case
+    Case.objects.filter(pk=case.pk).update(opened_on=today - datetime.timedelta(days=400))
+    case.refresh_from_db()
+    topic = Topic.objects.get(code="health")
+    office = world.officer.membership.organisation
+    for i in range(n):
+        factories.CaseFactory(owner=world.service_org, responsible=world.worker.user)
+        Contact.objects.create(
+            case=case,
+            owner=world.service_org,
+            author_organisation=world.service_org,
+            kind="phone",
+            date=today - datetime.timedelta(days=i),
+            topic=topic,
+            counts=True,
+            is_face_to_face=False,
+            recorded_by=world.worker.user,
+        )
+        Task.objects.create(
+            case=case,
+            owner=world.service_org,
+            kind="manual",
+            title=f"Tâche {i}",
+            due_on=today + datetime.timedelta(days=i),
+            assigned_to=world.worker.user,
+            created_by=world.worker.user,
+        )
+        provider = Provider.objects.create(
+            owner=office, canton="BE", name=f"Prestataire {i}", kind="association"
+        )
+        programme = Programme.objects.create(
+            owner=office,
+            canton="BE",
+            provider=provider,
+            name=f"Programme {i}",
+            category="coaching",
+            cost_per_place=100,
+        )
+        Period.objects.create(
+            owner=office,
+            programme=programme,
+            starts_on=today,
+            ends_on=today + datetime.timedelta(days=30),
+            places=5,
+        )
+
+
+@pytest.mark.parametrize("n", [3, 30])
+def test_u4_x2_api_lists_cost_a_fixed_number_of_queries(world, n):
+    _fill(world, n)
+    client = api(make_token(world))
+    counts = {}
+    for template in LIST_QUERIES:
+        url = template.format(case=world.case.pk)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url, {"limit": 100})
+        assert response.status_code == 200, (url, response.content)
+        counts[template] = len(queries)
+    assert counts == LIST_QUERIES, counts

@@ -81,11 +81,11 @@ from filum.tenancy.signin import token_hash
 from tests import factories
 
 
-def reverse(name: str, kwargs: dict[str, Any] | None = None) -> str:
+def reverse(name: str, *args: Any, **kwargs: Any) -> str:
     """Django's, with the API's names in its namespace (``api:``)."""
     if name in API_ENDPOINTS or name in ("openapi-json", "openapi-view"):
         name = f"api:{name}"
-    return django_reverse(name, kwargs=kwargs)
+    return django_reverse(name, *args, **kwargs)
 
 
 PERSONAS = (

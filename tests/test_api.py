@@ -126,6 +126,13 @@ def test_x2_an_expired_token_and_a_wrong_one_answer_401(world):
         problem(api(other).get("/api/v1/cases"), 401)
 
 
+def test_x2_r31_api_answers_are_not_cached(world):
+    client = api(make_token(world))
+    for url in ("/api/v1/cases", f"/api/v1/cases/{world.other_case.pk}", "/api/v1/nothing"):
+        assert client.get(url)["Cache-Control"] == "no-store", url
+    assert api(None).get("/api/v1/cases")["Cache-Control"] == "no-store"
+
+
 def test_x2_a_token_without_the_scope_gets_403(world):
     secret = make_token(world, ["cases:read"])
     case = world.case

@@ -453,3 +453,15 @@ def test_u4_x2_api_lists_cost_a_fixed_number_of_queries(world, n):
         assert response.status_code == 200, (url, response.content)
         counts[template] = len(queries)
     assert counts == LIST_QUERIES, counts
+
+
+def test_r5_x2_every_api_operation_authenticates_by_token_only():
+    """R5: the documented ways in; the API has one, the organisation's bearer token."""
+    from filum.api.auth import TokenAuth
+    from filum.api.endpoints import router
+
+    operations = [op for view in router.path_operations.values() for op in view.operations]
+    assert len(operations) == 13
+    for operation in operations:
+        assert [type(cb) for cb in operation.auth_callbacks] == [TokenAuth], operation.view_func
+        assert operation.auth_callbacks[0].scope in Scope.values

@@ -52,4 +52,4 @@ def actor_of(request: HttpRequest, action: str) -> Actor:
     actor: Any = getattr(request, "actor", None)
     if actor is None or not allowed_relations(actor.role, action):
         raise Problem(404, "Not found.")
-    return actor  # type: ignore[no-any-return]
+    return actor

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from typing import Any, Literal
+from typing import Any
 
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
 from filum.journal.models import ContactKind
-
-ContactKindName = Literal[tuple(ContactKind.values)]  # type: ignore[valid-type]
 
 
 class ProblemOut(Schema):
@@ -82,7 +80,7 @@ class ContactOut(Schema):
 class ContactIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    kind: ContactKindName
+    kind: ContactKind
     date: datetime.date
     topic: str = Field(min_length=1, max_length=32, description="the code of an active topic")
     duration_minutes: int | None = Field(default=None, ge=1, le=24 * 60)

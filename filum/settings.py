@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "pghistory",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # its Swagger UI, served from our static files (the API docs)
     "filum.tenancy",
     "filum.people",
     "filum.cases",
@@ -97,6 +98,7 @@ INSTALLED_APPS = [
     "filum.records",
     "filum.web",
     "filum.demo",
+    "filum.api",
 ]
 
 MIDDLEWARE = [
@@ -224,6 +226,10 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'"],
     }
 }
+
+# API tokens: requests per token per fixed window (decision 0028).
+FILUM_API_RATE_LIMIT = int(os.environ.get("FILUM_API_RATE_LIMIT", "300"))
+FILUM_API_RATE_WINDOW_SECONDS = 60
 
 # Oversized posts are refused before they reach a form.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

@@ -1,5 +1,6 @@
 from django.urls import include, path
 
+from filum.api.api import urls as api_urls
 from filum.tenancy import views as tenancy_views
 from filum.web import probes
 from filum.web import views as web_views
@@ -22,6 +23,8 @@ urlpatterns = [
     path("", include("filum.plans.urls")),
     path("", include("filum.cii.urls")),
     path("", include("filum.exchange.urls")),
+    path("", include("filum.api.urls")),
+    path("api/", api_urls()),
 ]
 
 handler500 = "filum.web.probes.server_error"

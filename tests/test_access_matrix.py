@@ -19,7 +19,8 @@ import pytest
 from django.core.files.base import ContentFile
 from django.db import connection
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import reverse as django_reverse
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -33,6 +34,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from filum.api import tokens as api_tokens
+from filum.api.models import ApiToken, Scope
 from filum.assessments.models import (
     Assessment,
     AssessmentLink,
@@ -53,18 +56,21 @@ from filum.plans.models import (
     Booking,
     Measure,
     MeasureDocument,
+    MilestoneRule,
     Period,
     Plan,
     PlanGoal,
     PlanTemplate,
     Programme,
     Provider,
+    SituationEntry,
 )
 from filum.records.models import DENIAL, ReadLog, SecurityEvent
 from filum.tenancy.models import Membership, Organisation, OrganisationKind, SignInLink
 from filum.tenancy.policy import (
     ACCOUNT_VIEWS,
     ACTIONS,
+    API_ROLE,
     MATRIX,
     PLATFORM_VIEWS,
     PUBLIC_VIEWS,
@@ -76,6 +82,14 @@ from filum.tenancy.policy import (
 )
 from filum.tenancy.signin import token_hash
 from tests import factories
+
+
+def reverse(name: str, *args: Any, **kwargs: Any) -> str:
+    """Django's, with the API's names in its namespace (``api:``)."""
+    if name in API_ENDPOINTS or name in ("openapi-json", "openapi-view"):
+        name = f"api:{name}"
+    return django_reverse(name, *args, **kwargs)
+
 
 PERSONAS = (
     "worker",
@@ -161,6 +175,11 @@ def test_r9_r10_every_view_declares_its_access():
         elif name in PLATFORM_VIEWS:
             if action != "platform":
                 problems.append(f"{name}: platform view not marked with @platform_view")
+        elif action == "api":
+            # token-authenticated API operations: their own section below
+            if login_required or ENDPOINTS.get(name, Endpoint("")).kind != "api":
+                problems.append(f"{name}: API operation outside the API section")
+            continue
         elif action not in ACTIONS:
             problems.append(f"{name}: no @requires(<action>) (found {action!r})")
         if name not in PUBLIC_VIEWS and not login_required:
@@ -183,7 +202,8 @@ def test_r9_every_url_name_has_a_row_in_the_endpoint_table():
 def test_r9_the_matrix_uses_only_known_roles_and_actions():
     from filum.tenancy.models import Role
 
-    assert set(MATRIX) == set(Role.values)
+    assert set(MATRIX) == set(Role.values) | {API_ROLE}
+    assert API_ROLE not in Role.values  # no member can be given the API's role
     for role, row in MATRIX.items():
         assert set(row) <= set(ACTIONS), role
         for relations in row.values():
@@ -327,6 +347,9 @@ class Endpoint:
     # the persona may read (all of them for the audit, which reads as "audit").
     reads: tuple[str, ...] = ()
     read_kind: str = "view"
+    # API operations (kind "api"): the method and the scope the token needs
+    method: str = "GET"
+    scope: str = ""
 
 
 def _ep(kind: str, *targets: str, needs: tuple[tuple[str, str], ...] = (), **kw: Any) -> Endpoint:
@@ -377,6 +400,39 @@ TEMPLATES = ("foreign_plan_template", "plan_template", "missing_plan_template")
 def _STEP(action: str) -> tuple[tuple[str, str], ...]:  # noqa: N802
     return (("core.write", "case:core"), (action, "case:core"))
 
+
+def _api(*targets: str, scope: str, need: tuple[str, str], **kw: Any) -> Endpoint:
+    return _ep("api", *targets, needs=(need,), scope=scope, **kw)
+
+
+# The REST API (decision 0028): operations answer tokens, whose actor is the organisation's API
+# role; ``needs`` as for pages. Lists (target "none") log reads of what they show: checked
+# against the model's visibility in the API section.
+API_ENDPOINTS: dict[str, Endpoint] = {
+    "api_persons": _api(scope="persons:read", need=("person.search", "org")),
+    "api_person_search": _api(scope="persons:read", need=("person.search", "org"), method="POST"),
+    "api_person": _api(*PERSONS, scope="persons:read", need=("core.read", "person"), reads=_CORE),
+    "api_cases": _api(scope="cases:read", need=("case.list", "org")),
+    "api_case": _api(*CASES, scope="cases:read", need=("core.read", "case:core"), reads=_CORE),
+    "api_journal": _api(
+        *CASES, scope="journal:read", need=("journal.read", "case:journal"), reads=_JOURNAL
+    ),
+    "api_journal_create": _api(
+        *CASES,
+        scope="journal:write",
+        need=("journal.write", "case:journal"),
+        method="POST",
+        ok_get=frozenset({201}),
+    ),
+    "api_tasks": _api(*CASES, scope="tasks:read", need=("core.read", "case:core"), reads=_CORE),
+    "api_assessments": _api(
+        *CASES, scope="assessments:read", need=_READ_ASSESSMENT[0], reads=_ASSESSMENT
+    ),
+    "api_plan": _api(*PLANNED, scope="plans:read", need=_PLAN_READ[0], reads=_PLAN),
+    "api_measures": _api(*CASES, scope="plans:read", need=_PLAN_READ[0], reads=_PLAN),
+    "api_providers": _api(scope="catalogue:read", need=("catalogue.read", "org")),
+    "api_programmes": _api(scope="catalogue:read", need=("catalogue.read", "org")),
+}
 
 ENDPOINTS: dict[str, Endpoint] = {
     "healthz": _ep("public", post=False),
@@ -651,6 +707,20 @@ ENDPOINTS: dict[str, Endpoint] = {
     "template_codelist_edit": _ep(
         "policy", "codelist", "other_codelist", "missing_codelist", needs=_TEMPLATES
     ),
+    # the organisation's API tokens (decision 0028): its super-user's page; the schema and the
+    # docs need a session, any member's
+    "api_tokens": _ep("policy", needs=(("org.manage_users", "org"),), ok_post=frozenset({200})),
+    "api_token_revoke": _ep(
+        "policy",
+        "api_token",
+        "partner_api_token",
+        "missing_api_token",
+        needs=(("org.manage_users", "org"),),
+        **POST_ONLY,
+    ),
+    "openapi-json": _ep("account", post=False),
+    "openapi-view": _ep("account", post=False),
+    **API_ENDPOINTS,
 }
 
 TEMPLATE_PARTS = ("template", "version", "section", "field", "codelist")
@@ -798,6 +868,14 @@ def build_target(world: Any, bystander: Organisation, kind: str) -> Target:
         return Target({"membership_id": membership.pk}, Subject(membership=membership), kind)
     if kind == "missing_membership":
         return Target({"membership_id": 987654321}, Subject(missing=True), kind)
+    if kind in ("api_token", "partner_api_token"):
+        persona = world.superuser if kind == "api_token" else world.partner_superuser
+        made = api_tokens.do_create_token(
+            actor=persona.actor, name="Matrix", scopes=["cases:read"], expires_at=None
+        )
+        return Target({"token_id": made.token.pk}, Subject(membership=persona.membership), kind)
+    if kind == "missing_api_token":
+        return Target({"token_id": 987654321}, Subject(missing=True), kind)
     if kind == "signin_link":
         token = "matrix-" + uuid.uuid4().hex
         now = timezone.now()
@@ -1111,6 +1189,9 @@ WATCHED: tuple[tuple[Any, tuple[str, ...]], ...] = (
     (TemplateField, ("position",)),
     (CodeList, ()),
     (AssessmentTemplate, ()),
+    (MilestoneRule, ()),
+    (SituationEntry, ()),
+    (ApiToken, ("revoked_at",)),
 )
 
 
@@ -1224,6 +1305,22 @@ def _denied_object(target: Target) -> tuple[str, str]:
     return ("", "")
 
 
+def _session_on_api(client: Client, where: str, url: str, hidden: list[str]) -> list[str]:
+    """A signed-in session reaches no API operation: the API answers tokens only (401, or
+    405 for a method the path does not have), reads nothing and changes nothing."""
+    problems = []
+    last_read = ReadLog.objects.order_by("-id").values_list("id", flat=True).first()
+    before = fingerprint()
+    for method in ("GET", "POST"):
+        status, body, _ = _status(client, method, url)
+        if status not in (401, 405):
+            problems.append(f"{where} {method} with a session: {status}, expected 401")
+        problems += [f"{where} {method} shows the canary {c}" for c in hidden if c in body]
+    if _reads_since(last_read) or fingerprint() != before:
+        problems.append(f"{where}: a session's API request read or changed something")
+    return problems
+
+
 def setup_state(world: Any, state: str) -> Model:
     Person.objects.filter(pk=world.case.client_id).update(last_name=CANARY["case"])
     Person.objects.filter(pk=world.other_case.client_id).update(last_name=CANARY["other_case"])
@@ -1273,6 +1370,10 @@ def test_r11_r12_every_persona_on_every_url_gets_what_the_matrix_says(world, sta
             target = build_target(world, bystander, target_kind)
             url = reverse(name, kwargs=target.kwargs)
             where = f"{persona_name} {name}[{target.label}] {url}"
+            if endpoint.kind == "api":
+                problems += _session_on_api(client, where, url, hidden)
+                requests += 2
+                continue
             if endpoint.kind == "policy":
                 allowed = all(
                     model.allows(persona, need, target.subject) for need in endpoint.needs
@@ -1359,7 +1460,11 @@ def test_r12_the_fingerprint_sees_every_kind_of_write(world):
 def test_r12_forbidden_and_missing_objects_answer_the_same_404(world):
     """The outsider probes the service's objects: the answer equals that for a random ID."""
     bystander = factories.OrganisationFactory(name="Bystander")
-    probed = [n for n, e in ENDPOINTS.items() if any(t.startswith("missing") for t in e.targets)]
+    probed = [
+        n
+        for n, e in ENDPOINTS.items()
+        if e.kind != "api" and any(t.startswith("missing") for t in e.targets)
+    ]
     assert len(probed) >= 10
     for name in probed:
         endpoint = ENDPOINTS[name]
@@ -1391,6 +1496,10 @@ def test_r10_anonymous_requests_go_to_the_login_page(world):
             for method in ("GET", "POST"):
                 before = fingerprint()
                 status, body, location = _status(client, method, url)
+                if endpoint.kind == "api":
+                    if status not in (401, 405) or fingerprint() != before:
+                        problems.append(f"{method} {url}: {status}, expected 401 without a token")
+                    continue
                 if name in PUBLIC_VIEWS:
                     if status not in {200, 204, 302, *endpoint.ok_get} or location.startswith(
                         LOGIN_PATH
@@ -1693,3 +1802,158 @@ def test_r12_model_detects_a_leak(world):
     assert not model.reads_any_section(world.partner, world.other_case)
     assert not model.sees_canary(world.partner, world.other_case)
     assert re.search(CANARY["case"], str(world.case.client))
+
+
+# ---------------------------------------------------------------------------------------------
+# The REST API (decision 0028): tokens of each organisation on every operation
+
+
+@dataclass
+class TokenPersona:
+    """A token as the model sees it: its technical user in its organisation's API role."""
+
+    name: str
+    secret: str
+    user: Any
+    membership: Membership
+
+
+def _token_persona(world: Any, name: str, org: Organisation, maker: Any) -> TokenPersona:
+    made = api_tokens.do_create_token(
+        actor=maker.actor, name=name, scopes=list(Scope.values), expires_at=None
+    )
+    membership = Membership(user=made.token.user, organisation=org, role=API_ROLE)
+    return TokenPersona(name, made.secret, made.token.user, membership)
+
+
+def _api_request(secret: str, endpoint: Endpoint, url: str) -> tuple[int, str]:
+    client = Client(headers={"Authorization": f"Bearer {secret}"})
+    if endpoint.method == "POST":
+        body: dict[str, Any] = {"q": "Zycanary"}
+        if endpoint.scope == "journal:write":
+            body = {"kind": "phone", "date": timezone.localdate().isoformat(), "topic": "health"}
+        response = client.post(url, body, content_type="application/json")
+    else:
+        response = client.get(url)
+    return response.status_code, response.content.decode()
+
+
+@pytest.mark.parametrize("state", list(STATES))
+def test_r9_r11_r12_x2_every_token_on_every_api_operation_gets_what_the_matrix_says(world, state):
+    """Tokens of the service, the partner, the other service and the canton office on every
+    API operation: the status, the canary, the read log and the denials as for the pages."""
+    model = setup_state(world, state)
+    bystander = factories.OrganisationFactory(name="Bystander")
+    canton_office = world.officer.membership.organisation
+    personas = [
+        _token_persona(world, "service", world.service_org, world.superuser),
+        _token_persona(world, "partner", world.partner_org, world.partner_superuser),
+        _token_persona(world, "outsider", world.outsider_org, world.superuser),
+        _token_persona(world, "canton", canton_office, world.superuser),
+    ]
+    # a token belongs to the organisation it was made for (made here by a helper's actor)
+    for persona in personas:
+        ApiToken.objects.filter(user=persona.user).update(
+            organisation=persona.membership.organisation
+        )
+    problems: list[str] = []
+    requests = allowed_requests = 0
+    for persona in personas:
+        hidden = [
+            CANARY[key]
+            for key in ("case", "other_case")
+            if not model.sees_canary(persona, getattr(world, key))
+        ]
+        readable_cases = {
+            str(c.pk)
+            for c in (world.case, world.other_case)
+            if model.may_case(persona, "core.read", c, "core")
+        }
+        for name, endpoint in API_ENDPOINTS.items():
+            for target_kind in endpoint.targets:
+                target = build_target(world, bystander, target_kind)
+                url = reverse(name, kwargs=target.kwargs)
+                where = f"{persona.name} token {endpoint.method} {name}[{target.label}] {url}"
+                allowed = all(
+                    model.allows(persona, need, target.subject) for need in endpoint.needs
+                )
+                last_read = ReadLog.objects.order_by("-id").values_list("id", flat=True).first()
+                denials_before = _denials(persona)
+                status, body = _api_request(persona.secret, endpoint, url)
+                requests += 1
+                allowed_requests += allowed
+                expected = set(endpoint.ok_get) if allowed else {404}
+                if status not in expected:
+                    problems.append(f"{where}: {status}, expected {sorted(expected)} {body[:150]}")
+                problems += [f"{where} shows the canary {c}" for c in hidden if c in body]
+                logged = _reads_since(last_read)
+                if target.label == "none":  # a list: reads only of what the token may see
+                    seen_persons = {
+                        str(p.pk)
+                        for p in Person.objects.all()
+                        if model.sees_person(persona, p, write=False)
+                    }
+                    stray = [r for r in logged if r[0] not in readable_cases | seen_persons]
+                    if stray:
+                        problems.append(f"{where}: read log of unseen objects {stray}")
+                else:
+                    wanted = (
+                        _expected_reads(model, persona, endpoint, target)
+                        if allowed and endpoint.method == "GET"
+                        else []
+                    )
+                    if logged != wanted:
+                        problems.append(f"{where}: read log {logged}, expected {wanted}")
+                denied = _denials(persona) - denials_before
+                if denied - {_denied_object(target)}:
+                    problems.append(f"{where}: unexpected denials {denied}")
+                refused = not allowed and not target.subject.missing and target.label != "none"
+                if refused and _denied_object(target) not in _denials(persona):
+                    problems.append(f"{where}: refused, but no security event")
+    assert requests > 100 and allowed_requests > 20
+    assert problems == [], f"{len(problems)} problems:\n" + "\n".join(problems)
+
+
+def test_r12_x2_a_token_probing_another_organisation_gets_the_same_404_as_for_nothing(world):
+    bystander = factories.OrganisationFactory(name="Bystander")
+    outsider = _token_persona(world, "outsider", world.outsider_org, world.superuser)
+    ApiToken.objects.filter(user=outsider.user).update(organisation=world.outsider_org)
+    probed = [
+        n for n, e in API_ENDPOINTS.items() if any(t.startswith("missing") for t in e.targets)
+    ]
+    assert len(probed) >= 8
+    for name in probed:
+        endpoint = API_ENDPOINTS[name]
+        forbidden_kind = next(t for t in endpoint.targets if not t.startswith(("missing", "other")))
+        missing_kind = next(t for t in endpoint.targets if t.startswith("missing"))
+        forbidden = reverse(name, kwargs=build_target(world, bystander, forbidden_kind).kwargs)
+        missing = reverse(name, kwargs=build_target(world, bystander, missing_kind).kwargs)
+        s1, body1 = _api_request(outsider.secret, endpoint, forbidden)
+        s2, body2 = _api_request(outsider.secret, endpoint, missing)
+        assert (s1, s2) == (404, 404), name
+        assert body1.replace(forbidden, "<url>") == body2.replace(missing, "<url>"), name
+
+
+def test_r9_x2_every_api_operation_has_a_row_and_needs_its_scope(world):
+    """R9: every OpenAPI operation has a row here, and its token needs the row's scope (403
+    without it, before any object is looked at)."""
+    from filum.api.api import api
+
+    schema = api.get_openapi_schema()
+    operations = {(path, method.upper()) for path, ops in schema["paths"].items() for method in ops}
+    routes = {r.name: r for r in ROUTES}
+    rows = {
+        ("/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", routes[name].pattern), e.method)
+        for name, e in API_ENDPOINTS.items()
+    }
+    assert operations == rows
+    assert {e.scope for e in API_ENDPOINTS.values()} == set(Scope.values)
+    bystander = factories.OrganisationFactory(name="Bystander")
+    for name, endpoint in API_ENDPOINTS.items():
+        others = [scope for scope in Scope.values if scope != endpoint.scope]
+        secret = api_tokens.do_create_token(
+            actor=world.superuser.actor, name=name, scopes=others, expires_at=None
+        ).secret
+        target = build_target(world, bystander, endpoint.targets[0])
+        status, _ = _api_request(secret, endpoint, reverse(name, kwargs=target.kwargs))
+        assert status == 403, name

@@ -16,13 +16,12 @@ import pytest
 from django.conf import settings
 from django.db import OperationalError, connection
 from django.test import Client, override_settings
-from django.urls import reverse
 
 from filum.cases.models import Case
 from filum.people.models import Person
 from tests import factories
 from tests.factories import PASSWORD
-from tests.test_access_matrix import ENDPOINTS, build_target
+from tests.test_access_matrix import ENDPOINTS, build_target, reverse
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -34,6 +34,13 @@ def log_list_reads(
     _log_reads(actor, [(case_id, None, section) for case_id in case_ids], kind, path)
 
 
+def log_person_list_reads(
+    *, actor: Actor, person_ids: Iterable[Any], kind: str = "view", path: str = ""
+) -> None:
+    """Record that a list showed the core data of each of these persons (one insert)."""
+    _log_reads(actor, [(None, person_id, "core") for person_id in person_ids], kind, path)
+
+
 def _log_reads(actor: Actor, reads: list[tuple[Any, Any, str]], kind: str, path: str) -> None:
     if not reads:
         return

@@ -91,6 +91,9 @@ def _row(**actions: frozenset[Relation]) -> dict[str, frozenset[Relation]]:
     return {name.replace("__", "."): rels for name, rels in actions.items()}
 
 
+# The role an API token acts in (filum.api); not a ``Role`` a member can be given.
+API_ROLE = "api_client"
+
 # role -> action -> relations under which the action is allowed.
 # Organisation-level actions use OWN_ORG to mean "in the actor's own organisation".
 MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
@@ -203,6 +206,14 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
         **_sections(_NONE, _NONE),
         **_row(audit__read=_ORG),
     },
+    API_ROLE: {
+        # An organisation's API token (decision 0028): reads what its organisation's staff
+        # read (own dossiers and what is shared with it) and writes only journal entries; the
+        # token's scopes narrow this further. Never a member's role: no membership holds it.
+        **_sections(_READ_ALL, _NONE),
+        "journal.write": _WRITE_ALL,
+        **_row(case__list=_ORG, person__search=_ORG, catalogue__read=_ORG),
+    },
     "canton_officer": {
         # The canton's integration office: templates, the provider catalogue, the CII
         # monitoring and the integration cockpit's figures; no dossier content.
@@ -292,7 +303,17 @@ PUBLIC_VIEWS = frozenset(
 )
 # URL names that need sign-in but no particular role (own account pages).
 ACCOUNT_VIEWS = frozenset(
-    {"home", "logout", "switch_membership", "mfa_setup", "mfa_verify", "account"}
+    {
+        "home",
+        "logout",
+        "switch_membership",
+        "mfa_setup",
+        "mfa_verify",
+        "account",
+        # the API's OpenAPI schema and its docs (decision 0028; R39: behind sign-in)
+        "openapi-json",
+        "openapi-view",
+    }
 )
 
 

@@ -16,7 +16,9 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault(
             "Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"
         )
-        if request.user.is_authenticated and not request.path.startswith("/static/"):
-            # Personal data must not stay in browser or proxy caches.
+        signed_in = request.user.is_authenticated or request.path.startswith("/api/")
+        if signed_in and not request.path.startswith("/static/"):
+            # Personal data must not stay in browser or proxy caches (the API: a token, not a
+            # session, signs its requests in).
             response.headers["Cache-Control"] = "no-store"
         return response

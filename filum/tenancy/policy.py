@@ -64,6 +64,8 @@ ORG_ACTIONS = (
     "catalogue.read",  # see providers, programmes and free places
     "cii.report",  # the CII monitoring report (D8)
     "integration.cockpit",  # the integration cockpit across dossiers (I7, decision 0022)
+    "case.transfer_offer",  # offer a dossier to another service, withdraw the offer (P3, P4)
+    "case.transfer_decide",  # see offers made to the service, accept or decline them (0026)
 )
 SECTION_ACTIONS = tuple(f"{s}.{m}" for s in SECTIONS for m in ("read", "write"))
 ACTIONS: tuple[str, ...] = ORG_ACTIONS + SECTION_ACTIONS
@@ -126,6 +128,8 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
             catalogue__read=_ORG,
             cii__report=_ORG,
             integration__cockpit=_ORG,
+            case__transfer_offer=_CASEWORK,
+            case__transfer_decide=_ORG,
         ),
     },
     "intake_worker": {

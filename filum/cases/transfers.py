@@ -374,9 +374,9 @@ def offers_panel(actor: Actor) -> OffersPanel | None:
     one query (the count as a window over the pending offers' index)."""
     if not actor.may("case.transfer_decide"):
         return None
-    rows = list(
+    rows: list[Any] = list(
         _with_shown(DossierTransfer.objects.received_by(actor).pending())
         .annotate(total=Window(Count("id")))
         .order_by("offered_at", "id")[:PANEL_SIZE]
     )
-    return OffersPanel(rows=rows, total=rows[0].total if rows else 0)  # type: ignore[attr-defined]
+    return OffersPanel(rows=rows, total=rows[0].total if rows else 0)

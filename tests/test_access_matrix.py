@@ -46,7 +46,14 @@ from filum.assessments.models import (
     TemplateSection,
     TemplateVersion,
 )
-from filum.cases.models import Case, CaseTransition, Consent, SegmentProposal, Share
+from filum.cases.models import (
+    Case,
+    CaseTransition,
+    Consent,
+    DossierTransfer,
+    SegmentProposal,
+    Share,
+)
 from filum.cii.models import CiiCase, CiiPartner
 from filum.documents.models import Document
 from filum.followup.models import Task
@@ -245,6 +252,9 @@ class Subject:
     # a public page about a dossier (a provider's link): its reads are logged under the
     # link's author whoever opens it
     public: bool = False
+    # a dossier transfer offer: the sending and the receiving organisation
+    transfer_sender: int | None = None
+    transfer_receiver: int | None = None
 
 
 @dataclass
@@ -312,6 +322,12 @@ class Model:
             assert subject.canton is not None
             same = subject.canton == persona.membership.organisation.canton
             return is_allowed(role, action, Relation.OWN_ORG if same else Relation.OTHER)
+        if scope.startswith("transfer:"):  # the offer's receiving or sending organisation
+            side = subject.transfer_receiver if scope == "transfer:receiver" else None
+            if scope == "transfer:sender":
+                side = subject.transfer_sender
+            own = side == persona.membership.organisation_id
+            return is_allowed(role, action, Relation.OWN_ORG if own else Relation.OTHER)
         if scope == "audit":
             assert subject.case is not None
             return is_allowed(role, action, self.org_relation(persona, subject.case.owner_id))
@@ -395,6 +411,10 @@ PROGRAMMES = ("foreign_programme", "programme", "missing_programme")
 PERIODS = ("foreign_period", "period", "missing_period")
 PROVIDERS = ("foreign_provider", "provider", "missing_provider")
 TEMPLATES = ("foreign_plan_template", "plan_template", "missing_plan_template")
+# dossier transfer offers: the service's dossier offered to the bystander (the service sends),
+# a dossier of the outsider's service offered to the service (the service receives), missing
+TRANSFERS = ("transfer", "other_transfer", "missing_transfer")
+_RECEIVER = (("case.transfer_decide", "transfer:receiver"),)
 
 
 def _STEP(action: str) -> tuple[tuple[str, str], ...]:  # noqa: N802
@@ -721,6 +741,21 @@ ENDPOINTS: dict[str, Endpoint] = {
     "openapi-json": _ep("account", post=False),
     "openapi-view": _ep("account", post=False),
     **API_ENDPOINTS,
+    # dossier transfer between services (P3, P4; decision 0026): the offer form shows the
+    # dossier's core data; the offers page and the decision forms show the offered client's
+    # identity (as a share does) and the note, no section
+    "transfer_offer": _ep(
+        "policy",
+        *CASES,
+        needs=(("core.read", "case:core"), ("case.transfer_offer", "case:core")),
+        reads=_CORE,
+    ),
+    "transfer_list": _ep("policy", needs=(("case.transfer_decide", "org"),)),
+    "transfer_accept": _ep("policy", *TRANSFERS, needs=_RECEIVER),
+    "transfer_decline": _ep("policy", *TRANSFERS, needs=_RECEIVER),
+    "transfer_withdraw": _ep(
+        "policy", *TRANSFERS, needs=(("case.transfer_offer", "transfer:sender"),), **POST_ONLY
+    ),
 }
 
 TEMPLATE_PARTS = ("template", "version", "section", "field", "codelist")
@@ -889,6 +924,8 @@ def build_target(world: Any, bystander: Organisation, kind: str) -> Target:
         return Target({"token": token}, Subject(), kind)
     if kind.startswith(("cii", "other_cii", "missing_cii")):
         return cii_target(world, kind)
+    if kind in TRANSFERS:
+        return transfer_target(world, bystander, kind)
     plan_target = build_plan_target(world, kind)
     if plan_target is not None:
         return plan_target
@@ -961,6 +998,33 @@ def build_target(world: Any, bystander: Organisation, kind: str) -> Target:
         )
         return Target({"case_id": obj.pk, "proposal_id": proposal.pk}, Subject(case=obj), kind)
     raise AssertionError(f"unknown target {kind}")
+
+
+def transfer_target(world: Any, bystander: Organisation, kind: str) -> Target:
+    """A pending offer (made again when a POST withdrew it): the service's dossier to the
+    bystander, or a fresh dossier of the outsider's service (not a canary) to the service."""
+    if kind == "missing_transfer":
+        return Target({"transfer_id": uuid.uuid4()}, Subject(missing=True), kind)
+    if kind == "transfer":
+        sender, receiver, case = world.service_org, bystander, world.case
+    else:
+        sender, receiver, case = world.outsider_org, world.service_org, None
+    found = DossierTransfer.objects.filter(owner=sender, receiver=receiver, status="pending")
+    offer = found.first()
+    if offer is None:
+        offer = DossierTransfer.objects.create(
+            case=case or factories.CaseFactory(owner=sender, responsible=world.outsider.user),
+            owner=sender,
+            receiver=receiver,
+            kind="move",
+            note="Déménagement",
+            cut_over_on=timezone.localdate(),
+            tasks="hand_over",
+            shares="keep",
+            offered_by=world.head.user if sender == world.service_org else world.outsider.user,
+        )
+    subject = Subject(transfer_sender=sender.pk, transfer_receiver=receiver.pk)
+    return Target({"transfer_id": offer.pk}, subject, kind)
 
 
 def cii_record(world: Any, case: Case) -> CiiCase:
@@ -1167,6 +1231,7 @@ WATCHED: tuple[tuple[Any, tuple[str, ...]], ...] = (
     (ReadLog, ()),
     (Task, ("status",)),
     (SegmentProposal, ("status",)),
+    (DossierTransfer, ("status",)),
     (Contact, ()),
     (Document, ()),
     (SignInLink, ()),
@@ -1283,6 +1348,7 @@ def _denied_object(target: Target) -> tuple[str, str]:
     if "measure_id" in kwargs or target.label.endswith("timeline_person"):
         return "case", str(kwargs["case_id"])
     for key in (
+        "transfer_id",
         "task_id",
         "document_id",
         "contact_id",

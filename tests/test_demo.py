@@ -400,6 +400,24 @@ def test_s8_team_view_of_a_demo_section_head_shows_a_portfolio():
     assert response.context["view"].pending
 
 
+def test_p3_demo_has_a_pending_offer_that_thuns_section_head_sees_in_the_cockpit():
+    from filum.cases.models import DossierTransfer
+
+    seed()
+    (offer,) = DossierTransfer.objects.select_related("owner", "receiver", "case")
+    assert (offer.owner.name, offer.receiver.name, offer.status, offer.kind) == (
+        "Service social régional Bienne-Nidau",
+        "Sozialdienst Thun",
+        "pending",
+        "move",
+    )
+    assert offer.case.domain == "economic_aid" and offer.case.is_open
+    client = Client()
+    client.force_login(User.objects.get(username="bl.thun"))
+    panel = client.get(reverse("cockpit")).context["view"].offers
+    assert panel.total == 1 and panel.rows[0].pk == offer.pk
+
+
 # --- integration in the demo and the volume (issue 8) ------------------------------------------
 
 

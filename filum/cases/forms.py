@@ -7,7 +7,15 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from filum.cases.models import Case, Consent, Domain, Share
+from filum.cases.models import (
+    Case,
+    Consent,
+    Domain,
+    DossierTransfer,
+    Share,
+    TransferDecline,
+    TransferKind,
+)
 from filum.people.forms import DateInput
 from filum.tenancy.labels import SECTION_CHOICES
 from filum.tenancy.models import Organisation, User
@@ -117,3 +125,69 @@ class ConsentForm(forms.Form):
         if data.get("kind") == Consent.Kind.SPECIFIC and not data.get("sections"):
             self.add_error("sections", _("A specific consent names the sections it covers."))
         return data
+
+
+class TransferOfferForm(forms.Form):
+    """Offer a dossier to the service that becomes competent (P3, P4)."""
+
+    receiver = forms.ModelChoiceField(
+        label=_("Receiving service"), queryset=Organisation.objects.none()
+    )
+    kind = forms.ChoiceField(label=_("Reason for the transfer"), choices=TransferKind.choices)
+    cut_over_on = forms.DateField(
+        label=_("Cut-over date"),
+        widget=DateInput(),
+        help_text=_(
+            "From this day the receiving service holds the dossier; your service keeps reading "
+            "what is dated before it."
+        ),
+    )
+    note = forms.CharField(
+        label=_("Transfer note"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=10000,
+        help_text=_("What the receiving service needs to know to continue the dossier."),
+    )
+    tasks = forms.ChoiceField(
+        label=_("Open tasks"),
+        choices=DossierTransfer.Tasks.choices,
+        widget=forms.RadioSelect,
+        initial=DossierTransfer.Tasks.HAND_OVER,
+    )
+    shares = forms.ChoiceField(
+        label=_("Shares with other organisations"),
+        choices=DossierTransfer.Shares.choices,
+        widget=forms.RadioSelect,
+        initial=DossierTransfer.Shares.KEEP,
+    )
+
+    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
+        from filum.cases.transfers import receivers_for
+
+        super().__init__(*args, **kwargs)
+        self.fields["receiver"].queryset = receivers_for(case)  # type: ignore[attr-defined]
+        self.initial.setdefault("cut_over_on", timezone.localdate())
+        if case.domain == Domain.ASYLUM_AID:
+            self.initial.setdefault("kind", TransferKind.REFUGEE_TO_ORDINARY)
+
+
+class TransferAcceptForm(forms.Form):
+    responsible = forms.ModelChoiceField(
+        label=_("Responsible worker"), queryset=User.objects.none()
+    )
+
+    def __init__(self, *args: Any, organisation_id: int, **kwargs: Any) -> None:
+        from filum.cases.transfers import workers_of
+
+        super().__init__(*args, **kwargs)
+        self.fields["responsible"].queryset = workers_of(organisation_id)  # type: ignore[attr-defined]
+
+
+class TransferDeclineForm(forms.Form):
+    reason = forms.ChoiceField(label=_("Reason"), choices=TransferDecline.choices)
+    note = forms.CharField(
+        label=_("Note to the sending service"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=2000,
+    )

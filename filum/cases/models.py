@@ -428,6 +428,11 @@ class Share(models.Model):
         LEGAL = "legal", _("legal basis")
         CONSENT = "consent", _("consent of the person")
 
+    class Kind(models.TextChoices):
+        GRANT = "grant", _("share")
+        # The service that handed the dossier over reads its own period (decision 0026).
+        FORMER_OWNER = "former_owner", _("former owner's period")
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="shares")
     owner = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
@@ -455,6 +460,11 @@ class Share(models.Model):
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=Kind.choices, default=Kind.GRANT, db_default="grant"
+    )
+    # A former owner's share opens only what is dated before this day (the cut-over).
+    period_until = models.DateField(_("period until"), null=True, blank=True)
 
     objects = ShareQuerySet.as_manager()
 
@@ -474,6 +484,11 @@ class Share(models.Model):
                 condition=Q(basis="legal") | Q(consent__isnull=False), name="share_consent_basis"
             ),
             stored_range("valid_until", name="share_valid_until_range"),
+            models.CheckConstraint(
+                condition=Q(kind="grant", period_until__isnull=True)
+                | Q(kind="former_owner", period_until__isnull=False, access="read"),
+                name="share_former_owner_has_period",
+            ),
         ]
         indexes = [
             models.Index(fields=["organisation", "case"], name="share_grantee"),
@@ -517,6 +532,7 @@ class TransitionText(models.TextChoices):
     TRANSFERRED = "transferred"  # worker
     SHARED = "shared"  # organisation, sections, access
     CLOSED = "closed"  # closure reason code
+    HANDED_OVER = "handed_over"  # from_org, to_org, transfer_kind, cut_over, worker
 
 
 @audited(history_of="case")
@@ -886,3 +902,150 @@ class TransferReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case} → {self.to_worker}"
+
+
+# --- Dossier transfer between services (P3, P4; decision 0026) ---
+
+
+class TransferKind(models.TextChoices):
+    """Why a dossier moves to another service: the record of what went to whom (P4)."""
+
+    MOVE = "move", _("The client moved to another commune")
+    CANTON_TO_COMMUNE = "canton_to_commune", _("From the cantonal phase to the commune")
+    REFUGEE_TO_ORDINARY = (
+        "refugee_to_ordinary",
+        _("From refugee or asylum assistance to ordinary social assistance (after 5 or 7 years)"),
+    )
+    STATUS_CHANGE = "status_change", _("Change of residence status")
+    OTHER = "other", _("Other change of the competent service")
+
+
+class TransferDecline(models.TextChoices):
+    NOT_COMPETENT = "not_competent", _("We are not the competent service")
+    NOT_MOVED = "not_moved", _("The client has not moved to our commune")
+    DATE = "date", _("The cut-over date does not suit us")
+    INCOMPLETE = "incomplete", _("The transfer note is incomplete")
+    OTHER = "other", _("Other reason")
+
+
+class TransferQuerySet(models.QuerySet["DossierTransfer"]):
+    def pending(self) -> TransferQuerySet:
+        return self.filter(status=DossierTransfer.Status.PENDING)
+
+    def received_by(self, actor: Actor) -> TransferQuerySet:
+        return self.filter(receiver_id=actor.organisation_id)
+
+    def sent_by(self, actor: Actor) -> TransferQuerySet:
+        return self.filter(owner_id=actor.organisation_id)
+
+
+@audited(history_of="case")
+class DossierTransfer(models.Model):
+    """An offer of a dossier by the service that holds it (``owner``) to the service that
+    becomes competent (``receiver``), and its outcome. Accepting it moves the dossier, whole,
+    on the cut-over date; the sender keeps reading its own period through a share of kind
+    ``former_owner`` (decision 0026)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("awaiting decision")
+        ACCEPTED = "accepted", _("accepted")
+        DECLINED = "declined", _("declined")
+        WITHDRAWN = "withdrawn", _("withdrawn")
+
+    class Tasks(models.TextChoices):
+        HAND_OVER = "hand_over", _("Hand the open tasks to the new responsible worker")
+        CLOSE = "close", _("Close the open tasks")
+
+    class Shares(models.TextChoices):
+        KEEP = "keep", _("Keep the shares (the new service takes them over)")
+        END = "end", _("End the shares")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="transfers")
+    owner = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="+", verbose_name=_("sending service")
+    )
+    receiver = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="received_transfers",
+        verbose_name=_("receiving service"),
+        db_index=False,
+    )
+    kind = models.CharField(_("reason for the transfer"), max_length=32, choices=TransferKind)
+    note = models.TextField(_("transfer note"))
+    cut_over_on = models.DateField(_("cut-over date"))
+    tasks = models.CharField(_("open tasks"), max_length=16, choices=Tasks.choices)
+    shares = models.CharField(_("shares"), max_length=16, choices=Shares.choices)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    offered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    offered_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    responsible = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("responsible worker"),
+    )
+    decline_reason = models.CharField(
+        _("reason"), max_length=32, choices=TransferDecline.choices, blank=True
+    )
+    decline_note = models.TextField(_("note"), blank=True)
+    # What went to whom, as codes and ids (P4): sections handed over, tasks handed or closed,
+    # shares kept or ended, the former owner's share.
+    settlement = models.JSONField(default=dict, blank=True)
+
+    objects = TransferQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-offered_at", "-id"]
+        verbose_name = _("dossier transfer")
+        verbose_name_plural = _("dossier transfers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(status="pending"), name="transfer_one_pending"
+            ),
+            models.CheckConstraint(
+                condition=~Q(owner=models.F("receiver")), name="transfer_to_another_service"
+            ),
+            models.CheckConstraint(condition=~Q(note__regex=r"^\s*$"), name="transfer_has_note"),
+            models.CheckConstraint(
+                condition=Q(status="pending", decided_at__isnull=True)
+                | ~Q(status="pending") & Q(decided_at__isnull=False),
+                name="transfer_decided_has_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="accepted") | Q(responsible__isnull=False),
+                name="transfer_accepted_has_worker",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="declined") | ~Q(decline_reason=""),
+                name="transfer_declined_has_reason",
+            ),
+            stored_range("cut_over_on", name="transfer_cut_over_range"),
+        ]
+        indexes = [
+            models.Index(fields=["receiver", "-offered_at", "-id"], name="transfer_received_list"),
+            models.Index(fields=["owner", "-offered_at", "-id"], name="transfer_sent_list"),
+            models.Index(
+                fields=["receiver", "offered_at", "id"],
+                condition=Q(status="pending"),
+                name="transfer_received_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} → {self.receiver}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING

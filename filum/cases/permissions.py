@@ -3,13 +3,14 @@ log of what the page reads (issue 6 section 2, decision 0012)."""
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.http import Http404
 
-from filum.cases.models import Case, Share
+from filum.cases.models import Case, DossierTransfer, Share
 from filum.records.models import ReadKind
 from filum.records.services import log_read, refuse
 from filum.tenancy.policy import SECTIONS, Actor, ActorRequest, Relation, Section, is_allowed
@@ -22,6 +23,8 @@ class CaseAccess:
     case: Case
     relations: dict[str, Relation]
     role: str
+    # Reached only through a former owner's share: what is dated before this day (0026).
+    period_until: datetime.date | None = None
 
     def can_read(self, section: str) -> bool:
         return is_allowed(self.role, f"{section}.read", self.relations[section])
@@ -43,6 +46,19 @@ class CaseAccess:
     @property
     def is_owner(self) -> bool:
         return self.relations[Section.CORE] in (Relation.OWN_CASE, Relation.OWN_ORG)
+
+    def in_period(self, day: datetime.date) -> bool:
+        """Whether a row dated ``day`` lies in what the actor may see: everything, or for a
+        former owner its own period, before the cut-over."""
+        return self.period_until is None or day < self.period_until
+
+
+def period_of(shares: list[Share]) -> datetime.date | None:
+    """The end of what the shares open: none (no limit) unless every one is a former
+    owner's, then the latest cut-over."""
+    if not shares or any(share.period_until is None for share in shares):
+        return None
+    return max(share.period_until for share in shares if share.period_until is not None)
 
 
 def relations_for(actor: Actor, case: Case, shares: list[Share]) -> dict[str, Relation]:
@@ -70,7 +86,12 @@ def case_access(*, actor: Actor, case: Case) -> CaseAccess:
         shares = list(
             Share.objects.active().filter(case=case, organisation_id=actor.organisation_id)
         )
-    return CaseAccess(case=case, relations=relations_for(actor, case, shares), role=actor.role)
+    return CaseAccess(
+        case=case,
+        relations=relations_for(actor, case, shares),
+        role=actor.role,
+        period_until=period_of(shares),
+    )
 
 
 def record_reads(
@@ -129,3 +150,31 @@ def get_case_for_actor(
         refuse(request, "case", case.pk, owner_id=case.owner_id)
     record_reads(request, access, reads)
     return access
+
+
+def get_transfer_for_actor(
+    *, request: ActorRequest, transfer_id: uuid.UUID, side: str
+) -> DossierTransfer:
+    """The one door to a dossier transfer offer (decision 0026): for the receiving service
+    (``side="receiver"``: accept, decline; action ``case.transfer_decide``) or the sending one
+    (``"sender"``: withdraw; ``case.transfer_offer``). Missing and forbidden answer the same
+    404; a refused existing offer leaves a security event."""
+    transfer = (
+        DossierTransfer.objects.select_related(
+            "case", "case__client", "owner", "receiver", "offered_by"
+        )
+        .filter(pk=transfer_id)
+        .first()
+    )
+    if transfer is None:
+        raise Http404
+    actor = request.actor
+    if side == "receiver":
+        allowed = transfer.receiver_id == actor.organisation_id and actor.may(
+            "case.transfer_decide"
+        )
+    else:
+        allowed = transfer.owner_id == actor.organisation_id and actor.may("case.transfer_offer")
+    if not allowed:
+        refuse(request, "transfer", transfer.pk, owner_id=transfer.owner_id)
+    return transfer

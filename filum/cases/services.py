@@ -289,7 +289,10 @@ def do_share_case(
 
 @transaction.atomic
 def do_revoke_share(*, actor: Actor, share: Share) -> None:
-    """Takes effect at once: every access check reads the share table."""
+    """Takes effect at once: every access check reads the share table. A former owner's
+    share is not revoked by hand: it is the sending service's record (decision 0026)."""
+    if share.kind == Share.Kind.FORMER_OWNER:
+        raise ValidationError(_("The former owner's access to its own period cannot be revoked."))
     Share.objects.filter(pk=share.pk, revoked_at__isnull=True).update(
         revoked_at=timezone.now(), revoked_by=actor.user
     )

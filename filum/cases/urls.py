@@ -1,6 +1,6 @@
 from django.urls import path
 
-from filum.cases import views
+from filum.cases import transfer_views, views
 
 urlpatterns = [
     path("", views.case_list, name="case_list"),
@@ -18,5 +18,23 @@ urlpatterns = [
         "<uuid:case_id>/consents/<int:consent_id>/withdraw/",
         views.consent_withdraw,
         name="consent_withdraw",
+    ),
+    # dossier transfer between services (P3, P4; decision 0026)
+    path("<uuid:case_id>/hand-over/", transfer_views.transfer_offer, name="transfer_offer"),
+    path("transfers/", transfer_views.transfer_list, name="transfer_list"),
+    path(
+        "transfers/<uuid:transfer_id>/accept/",
+        transfer_views.transfer_accept,
+        name="transfer_accept",
+    ),
+    path(
+        "transfers/<uuid:transfer_id>/decline/",
+        transfer_views.transfer_decline,
+        name="transfer_decline",
+    ),
+    path(
+        "transfers/<uuid:transfer_id>/withdraw/",
+        transfer_views.transfer_withdraw,
+        name="transfer_withdraw",
     ),
 ]

@@ -167,7 +167,11 @@ def share_revoke(request: ActorRequest, case_id: uuid.UUID, share_id: uuid.UUID)
     )
     if share is None:
         raise Http404
-    services.do_revoke_share(actor=actor, share=share)
+    try:
+        services.do_revoke_share(actor=actor, share=share)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("case_detail", case_id=access.case.pk)
     log_security_event(
         "share.revoked", request=request, share=str(share.pk), case=str(access.case.pk)
     )

@@ -777,12 +777,44 @@ def step_integration(ctx: SeedContext) -> None:
     integration(ctx)
 
 
+def step_transfers(ctx: SeedContext) -> None:
+    """One pending offer (P3, decision 0026): Bienne's section head offers Thun the oldest open
+    economic assistance dossier of Bienne, its client having moved; Thun's section head finds
+    it in the cockpit. Deterministic: the dossier is chosen by number, not drawn."""
+    from filum.cases.transfers import do_offer_transfer
+
+    bienne = ctx.orgs["bienne"]
+    case = min(
+        (
+            c
+            for c in ctx.cases
+            if c.owner_id == bienne.pk and c.is_open and c.domain == "economic_aid"
+        ),
+        key=lambda c: c.number,
+    )
+    do_offer_transfer(
+        actor=ctx.actors["rs.bienne"],
+        case=case,
+        receiver=ctx.orgs["thun"],
+        kind="move",
+        note=(
+            "Le client a déménagé à Thoune. Budget et loyer vérifiés ce mois ; "
+            "prochain entretien à planifier."
+        ),
+        cut_over_on=ctx.today,
+        tasks="hand_over",
+        shares="keep",
+    )
+    ctx.counts["transfers"] += 1
+
+
 DEMO_STEPS: list[SeedStep] = [
     step_organisations,
     step_dossiers,
     step_shares,
     step_integration,
     step_steering,
+    step_transfers,
 ]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 from django.http import Http404
+from django.utils import timezone
 
 from filum.cases.permissions import case_access, record_reads
 from filum.documents.models import Document
@@ -23,7 +24,8 @@ def get_document_for_actor(*, request: ActorRequest, document_id: uuid.UUID) -> 
     if document is None:
         raise Http404
     access = case_access(actor=request.actor, case=document.case)
-    if not access.can_read(Section.DOCUMENTS):
+    uploaded_on = timezone.localdate(document.uploaded_at)
+    if not access.can_read(Section.DOCUMENTS) or not access.in_period(uploaded_on):
         refuse(request, "document", document.pk, owner_id=document.case.owner_id)
     record_reads(request, access, [Section.DOCUMENTS])
     return document

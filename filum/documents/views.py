@@ -27,15 +27,14 @@ def case_documents(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
     access = get_case_for_actor(
         request=request, case_id=case_id, need=Section.DOCUMENTS, reads=[Section.DOCUMENTS]
     )
-    documents = list(
-        Document.objects.filter(case=access.case).select_related(
-            "uploaded_by", "uploaded_by_org", "task"
-        )
-    )
+    documents = Document.objects.filter(case=access.case)
+    if access.period_until is not None:  # a former owner's own period (decision 0026)
+        documents = documents.filter(uploaded_at__date__lt=access.period_until)
     context = {
         "case": access.case,
         "access": access,
-        "documents": documents,
+        "documents": list(documents.select_related("uploaded_by", "uploaded_by_org", "task")),
+        "period_until": access.period_until,
         "form": UploadForm() if access.can_write(Section.DOCUMENTS) else None,
     }
     return render(request, "documents/case_documents.html", context)

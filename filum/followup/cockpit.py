@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from filum.cases.models import Case, SegmentProposal, Stage
+from filum.cases.transfers import OffersPanel, offers_panel
 from filum.followup import kept
 from filum.followup.lights import CaseLight
 from filum.followup.models import Task
@@ -148,6 +149,8 @@ class Cockpit:
     filters: dict[str, str] = field(default_factory=dict)
     sort: str = "light"
     descending: bool = False
+    # Dossiers other services offer to the actor's (section heads, decision 0026).
+    offers: OffersPanel | None = None
 
 
 def _sort_key(sort: str) -> Any:
@@ -242,6 +245,7 @@ def build_cockpit(
         filters={"light": light, "segment": segment, "stage": stage},
         sort=sort_name,
         descending=descending,
+        offers=offers_panel(actor),
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from filum.cases.models import CaseTransition, ClosureReason, Share, TransitionText
+from filum.cases.models import CaseTransition, ClosureReason, Share, TransferKind, TransitionText
 from filum.followup.lights import describe
 from filum.followup.models import Task, TaskText
 from filum.followup.rules import Finding, Level
@@ -43,6 +43,10 @@ TEXTS: dict[str, Promise] = {
     TransitionText.TRANSFERRED: _("To %(worker)s"),
     TransitionText.SHARED: _("%(organisation)s: %(sections_text)s (%(access_text)s)"),
     TransitionText.CLOSED: _("Exit reason: %(reason_text)s"),
+    TransitionText.HANDED_OVER: _(
+        "From %(from_org)s to %(to_org)s on %(cut_over_text)s, to %(worker)s "
+        "(%(transfer_kind_text)s)"
+    ),
 }
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -94,6 +98,8 @@ def _words(params: Mapping[str, Any]) -> dict[str, Any]:
         words["milestone_text"] = milestone_label(params["milestone"])
     if "reason" in params:
         words["reason_text"] = _label(ClosureReason, params["reason"])
+    if "transfer_kind" in params:
+        words["transfer_kind_text"] = _label(TransferKind, params["transfer_kind"])
     return words
 
 

@@ -33,7 +33,7 @@ def get_contact_for_actor(
         raise Http404
     access = case_access(actor=request.actor, case=contact.case)
     allowed = access.can_write(Section.JOURNAL) if write else access.can_read(Section.JOURNAL)
-    if not allowed:
+    if not allowed or not access.in_period(contact.date):
         refuse(request, "contact", contact.pk, owner_id=contact.case.owner_id)
     record_reads(request, access, reads)
     return contact, access

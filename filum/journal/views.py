@@ -46,6 +46,9 @@ def journal_list(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
     )
     case = access.case
     contacts = Contact.objects.visible().filter(case=case)
+    # A former owner reads its own period only (decision 0026).
+    period = {"date__lt": access.period_until} if access.period_until else {}
+    contacts = contacts.filter(**period)
     kind = request.GET.get("kind", "")
     if kind == "face_to_face":
         contacts = contacts.filter(is_face_to_face=True)
@@ -66,12 +69,14 @@ def journal_list(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
         next_cursor = f"{rows[-1].date.isoformat()}_{rows[-1].pk}"
     today = timezone.localdate()
     year_ago = _one_year_before(today)
-    counted = Contact.objects.counted().filter(case=case, date__gt=year_ago, date__lte=today)
+    counted = Contact.objects.counted().filter(
+        case=case, date__gt=year_ago, date__lte=today, **period
+    )
     summary = {
         "total": counted.count(),
         "face_to_face": counted.filter(is_face_to_face=True).count(),
         "last_face_to_face": Contact.objects.face_to_face()
-        .filter(case=case, date__lte=today)
+        .filter(case=case, date__lte=today, **period)
         .order_by("-date")
         .values_list("date", flat=True)
         .first(),
@@ -85,6 +90,7 @@ def journal_list(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
         "summary": summary,
         "agreement": services.current_service_agreement(case),
         "can_write": access.can_write(Section.JOURNAL) and case.is_open,
+        "period_until": access.period_until,
     }
     return render(request, "journal/journal_list.html", context)
 

@@ -65,6 +65,8 @@ ORG_ACTIONS = (
     "cii.report",  # the CII monitoring report (D8)
     "integration.cockpit",  # the integration cockpit across dossiers (I7, decision 0022)
     "case.export",  # a dossier's delivery in the exchange format (issue 9, decision 0027)
+    "case.transfer_offer",  # offer a dossier to another service, withdraw the offer (P3, P4)
+    "case.transfer_decide",  # see offers made to the service, accept or decline them (0026)
 )
 SECTION_ACTIONS = tuple(f"{s}.{m}" for s in SECTIONS for m in ("read", "write"))
 ACTIONS: tuple[str, ...] = ORG_ACTIONS + SECTION_ACTIONS
@@ -132,6 +134,8 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
             catalogue__read=_ORG,
             cii__report=_ORG,
             integration__cockpit=_ORG,
+            case__transfer_offer=_CASEWORK,
+            case__transfer_decide=_ORG,
         ),
     },
     "intake_worker": {

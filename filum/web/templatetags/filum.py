@@ -86,6 +86,7 @@ EVENT_LABELS = {
     "consent_recorded": _("Consent recorded"),
     "consent_withdrawn": _("Consent withdrawn"),
     "transferred": _("Dossier transferred"),
+    "handed_over": _("Dossier handed over to another service"),
     "intake_accepted": _("Request accepted, moved to Intake 2"),
     "short_term_advance": _("Short-term advance changed"),
     "exit_potential_recorded": _("Exit potential recorded"),

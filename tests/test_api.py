@@ -205,6 +205,43 @@ def test_x2_a_partner_token_sees_what_is_shared_with_its_organisation_only(world
     )
 
 
+def test_p3_x2_a_former_owners_token_reads_its_own_period_only(world):
+    """After a transfer the sending service reads the journal dated before the cut-over, in
+    the API as on the page (decision 0026)."""
+    today = timezone.localdate()
+    case = world.case
+    Case.objects.filter(pk=case.pk).update(opened_on=today - datetime.timedelta(days=60))
+    topic = Topic.objects.get(code="health")
+    for days in (30, 10):
+        Contact.objects.create(
+            case=case,
+            owner=world.service_org,
+            author_organisation=world.service_org,
+            kind="phone",
+            date=today - datetime.timedelta(days=days),
+            topic=topic,
+            counts=True,
+            is_face_to_face=False,
+            recorded_by=world.worker.user,
+        )
+    factories.ShareFactory(
+        case=case,
+        organisation=world.partner_org,
+        sections=["journal", "documents"],
+        access="read",
+        kind="former_owner",
+        period_until=today - datetime.timedelta(days=20),
+        granted_by=world.worker.user,
+    )
+    client = api(make_token(world, org="partner"))
+    body = client.get(f"/api/v1/cases/{case.pk}/journal").json()
+    assert [item["date"] for item in body["items"]] == [
+        (today - datetime.timedelta(days=30)).isoformat()
+    ]
+    page = world.partner.client().get(reverse("journal_list", args=[case.pk]))
+    assert [c.date for c in page.context["contacts"]] == [today - datetime.timedelta(days=30)]
+
+
 def test_x6_reads_are_logged_under_the_tokens_user(world):
     secret = make_token(world)
     token = ApiToken.objects.get()

@@ -29,6 +29,7 @@ from filum.followup.models import Task
 from filum.followup.texts import task_title
 from filum.journal import services as journal_services
 from filum.journal.models import Contact, Topic
+from filum.journal.permissions import journal_in_reach
 from filum.people.models import Person
 from filum.people.permissions import get_person_for_actor
 from filum.people.search import search_visible
@@ -252,7 +253,7 @@ def list_journal(request: HttpRequest, case_id: uuid.UUID, paging: Query[Paging]
         need=Section.JOURNAL,
         reads=[Section.JOURNAL],
     )
-    contacts = Contact.objects.visible().filter(case=access.case)
+    contacts = journal_in_reach(access)
     if key:
         day = _day(key[0])
         contacts = contacts.filter(date__lte=day).exclude(date=day, pk__gte=key[1])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
+from django.db.models import QuerySet
 from django.http import Http404
 
 from filum.cases.permissions import CaseAccess, case_access, record_reads
@@ -37,3 +38,13 @@ def get_contact_for_actor(
         refuse(request, "contact", contact.pk, owner_id=contact.case.owner_id)
     record_reads(request, access, reads)
     return contact, access
+
+
+def journal_in_reach(access: CaseAccess) -> QuerySet[Contact]:
+    """The dossier's current journal entries the access opens: all of them, or for a former
+    owner those dated before the cut-over (decision 0026). Every list of a journal (page,
+    API) starts here."""
+    contacts = Contact.objects.visible().filter(case=access.case)
+    if access.period_until is not None:
+        contacts = contacts.filter(date__lt=access.period_until)
+    return contacts

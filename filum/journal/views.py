@@ -18,7 +18,7 @@ from filum.cases.permissions import get_case_for_actor
 from filum.journal import services
 from filum.journal.forms import ContactForm, CorrectionForm, ServiceAgreementForm
 from filum.journal.models import Contact, ServiceAgreement
-from filum.journal.permissions import get_contact_for_actor
+from filum.journal.permissions import get_contact_for_actor, journal_in_reach
 from filum.tenancy.policy import ActorRequest, Section, requires
 from filum.web.forms import add_service_errors
 from filum.web.once import once_per_token
@@ -45,10 +45,8 @@ def journal_list(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
         request=request, case_id=case_id, need=Section.JOURNAL, reads=JOURNAL_PAGE
     )
     case = access.case
-    contacts = Contact.objects.visible().filter(case=case)
-    # A former owner reads its own period only (decision 0026).
+    contacts = journal_in_reach(access)  # a former owner: its own period (decision 0026)
     period = {"date__lt": access.period_until} if access.period_until else {}
-    contacts = contacts.filter(**period)
     kind = request.GET.get("kind", "")
     if kind == "face_to_face":
         contacts = contacts.filter(is_face_to_face=True)

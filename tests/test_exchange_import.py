@@ -316,3 +316,28 @@ def test_m2_round_trip_of_the_demo(tmp_path: Path, db: object) -> None:
         assert len(a[kind]) == len(b[kind]), kind
         assert a[kind] == b[kind], (kind, sorted(set(a[kind]) ^ set(b[kind]))[:2])
     assert Contact.objects.filter(owner=target).count() == len(a["journal"]) > 0
+
+
+def test_m2_import_bench_figure_in_dossiers_per_second(world: Any, tmp_path: Path) -> None:
+    """The bench's import row: the figures are there and nothing of the run is kept."""
+    from filum.exchange.bench import measure_import
+
+    fill(world)
+    cases, mapped = Case.objects.count(), SourceRecord.objects.count()
+    figure = measure_import(world.service_org, batch_size=2)
+    assert figure["ok"] and figure["dossiers"] == 1 and figure["journal"] == 2
+    assert figure["dossiers_per_s"] > 0 and figure["copy_seconds"] > 0
+    assert figure["ratio_to_copy"] > 0 and isinstance(figure["pass"], bool)
+    assert (Case.objects.count(), SourceRecord.objects.count()) == (cases, mapped)
+
+
+def test_m2_bench_prints_the_import_row(tmp_path: Path, db: object) -> None:
+    call_command("seed_demo", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("bench", "--json", "--repeat", "1", "--only", "import", stdout=out)
+    result = json.loads(out.getvalue())
+    assert result["figures"] == [] and result["load"] is None
+    assert result["import"]["ok"] and result["import"]["dossiers"] > 0
+    out = io.StringIO()
+    call_command("bench", "--repeat", "1", "--only", "import", stdout=out)
+    assert "dossiers/s (target 2,000)" in out.getvalue(), out.getvalue()

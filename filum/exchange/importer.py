@@ -570,10 +570,12 @@ class _Importer:
             )
         return self.teams[name]
 
-    def on_record(self, kind: str, line: int, record: fmt.Record) -> None:
+    def on_record(self, kind: str, line: int, record: BaseModel) -> None:
         if kind != self.kind:
             self.flush()
             self.kind, self.batch_no = kind, 0
+        if not isinstance(record, fmt.Record):
+            raise TypeError(kind)
         self.buffer.append(record)
         if len(self.buffer) >= self.batch_size:
             self.flush()
@@ -721,7 +723,7 @@ def _keep_delivered_times(
 
 
 def _pk(model: type[models.Model], value: str) -> Any:
-    return model._meta.pk.to_python(value)  # type: ignore[union-attr]
+    return model._meta.pk.to_python(value)
 
 
 def _manifest_sha(container: Container) -> str:

@@ -244,6 +244,10 @@ def test_m2_resume_after_a_crash_has_no_duplicates_and_no_gaps(
     assert (run.state, run.kind_reached, run.batch_reached) == ("failed", "dossiers", 1)
     assert Case.objects.filter(owner=target).count() == 2  # the first batch, all of it
 
+    with pytest.raises(CommandError, match="import stopped after dossiers batch 1: killed"):
+        call_command(
+            "import_delivery", path, organisation=target.name, batch_size=2, stdout=io.StringIO()
+        )
     monkeypatch.setattr(importer, "store_batch", real)
     result = import_delivery(path, by=world.worker.user, organisation=target, batch_size=2)
     assert result.run is not None and result.run.pk == run.pk

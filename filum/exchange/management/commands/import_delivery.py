@@ -15,6 +15,7 @@ from django.utils import translation
 from filum.batch import batch_job
 from filum.exchange.dryrun import dry_run
 from filum.exchange.importer import BATCH, import_delivery
+from filum.exchange.models import ImportRun, ImportState
 from filum.exchange.reader import Report
 from filum.tenancy.models import Organisation, User
 
@@ -60,9 +61,17 @@ class Command(BaseCommand):
                 organisation = Organisation.objects.get(name=options["organisation"])
         except (User.DoesNotExist, Organisation.DoesNotExist) as missing:
             raise CommandError(str(missing)) from missing
-        imported = import_delivery(
-            options["path"], by=by, organisation=organisation, batch_size=options["batch_size"]
-        )
+        try:
+            imported = import_delivery(
+                options["path"], by=by, organisation=organisation, batch_size=options["batch_size"]
+            )
+        except Exception as error:
+            run = ImportRun.objects.filter(state=ImportState.FAILED).order_by("-pk").first()
+            where = f" after {run.kind_reached} batch {run.batch_reached}" if run else ""
+            raise CommandError(
+                f"import stopped{where}: {error}. The batches before are stored; "
+                "run the same command again to go on from there."
+            ) from error
         self._report(imported.report, options, {"counts": imported.counts})
         for kind, counts in imported.counts.items():
             self.stdout.write(

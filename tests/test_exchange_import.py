@@ -345,3 +345,77 @@ def test_m2_bench_prints_the_import_row(tmp_path: Path, db: object) -> None:
     out = io.StringIO()
     call_command("bench", "--repeat", "1", "--only", "import", stdout=out)
     assert "dossiers/s (target 2,000)" in out.getvalue(), out.getvalue()
+
+
+@pytest.fixture
+def import_page(settings: Any, tmp_path: Path) -> Any:
+    from tests.test_signin import platform_admin
+
+    settings.FILUM_IMPORT_DIR = tmp_path / "uploads"
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    return platform_admin()
+
+
+def test_m2_platform_import_page_checks_then_imports_on_confirmation(
+    world: Any, tmp_path: Path, import_page: Any
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    fill(world)
+    zipped = tmp_path / "service.zip"
+    export_organisation(world.service_org, zipped)
+    target = fresh_organisation()
+    url = reverse("platform_imports")
+    upload = SimpleUploadedFile("service.zip", zipped.read_bytes(), "application/zip")
+    page = import_page.post(url, {"organisation": target.pk, "delivery": upload})
+    assert page.status_code == 200
+    assert "Prête à être importée" in page.content.decode()
+    assert imported_rows(target)["mapped"] == 0  # nothing before the confirmation
+    token = page.context["confirm"].initial["token"]
+    done = import_page.post(url, {"token": token, "organisation": target.pk})
+    assert done.status_code == 302
+    assert imported_rows(target)["dossiers"] == 1
+    listed = import_page.get(url).content.decode()
+    run = ImportRun.objects.get(organisation=target)
+    assert f'<progress value="{run.done}" max="{run.total}">' in listed and run.done == run.total
+
+
+def test_m2_platform_import_page_reports_a_bad_upload_and_keeps_nothing(
+    world: Any, tmp_path: Path, import_page: Any
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    target = fresh_organisation()
+    upload = SimpleUploadedFile("x.zip", b"not a zip", "application/zip")
+    page = import_page.post(
+        reverse("platform_imports"), {"organisation": target.pk, "delivery": upload}
+    )
+    assert "La livraison ne peut pas être importée" in page.content.decode()
+    assert "confirm" in page.context and not list((tmp_path / "uploads").iterdir())
+    gone = import_page.post(
+        reverse("platform_imports"), {"token": "0" * 32, "organisation": target.pk}
+    )
+    assert gone.status_code == 302 and not ImportRun.objects.exists()
+
+
+def test_m2_platform_import_page_reads_the_runs_in_fixed_queries(
+    world: Any, import_page: Any
+) -> None:
+    from django.db import connection as conn
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    def queries() -> int:
+        with CaptureQueriesContext(conn) as captured:
+            assert import_page.get(reverse("platform_imports")).status_code == 200
+        return len(captured)
+
+    ImportRun.objects.create(organisation=world.service_org, delivery_sha256="a" * 64, state="done")
+    one = queries()
+    for n in range(3):
+        ImportRun.objects.create(
+            organisation=fresh_organisation(f"Org {n}"), delivery_sha256="b" * 64, state="running"
+        )
+    assert queries() == one

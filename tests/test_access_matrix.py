@@ -471,6 +471,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     # a valid link opens the password form; an empty POST shows its errors
     "signin_link": _ep("public", "signin_link", ok_post=frozenset({200})),
     "platform_organisations": _ep("platform", ok_post=frozenset({302})),
+    "platform_imports": _ep("platform", ok_post=frozenset({200})),
     "members": _ep("policy", needs=(("org.manage_users", "org"),)),
     "organisation_security": _ep("policy", needs=(("org.manage_users", "org"),)),
     "member_invite": _ep(

@@ -1,8 +1,7 @@
 """The import's dry run (M2, the start of issue 9 item 3): read a delivery, check it against
 what it names outside itself (the organisation, journal topics, assessment templates, the
 organisations dossiers are shared with), and say what the import would create. Nothing is
-stored. The real import, in batches with a mapping of source ids, comes next (decision
-0027)."""
+stored. The real import (``filum.exchange.importer``) runs it first (decisions 0027, 0029)."""
 
 from __future__ import annotations
 
@@ -43,11 +42,17 @@ def dry_run(path: Path | str, *, limits: Limits | None = None) -> DryRun:
     names = _Names()
     found: list[Problem] = []
     create: dict[str, int] = {kind: 0 for kind in fmt.KINDS}
+    journal: set[str] = set()
+    forward: list[tuple[int, str]] = []  # corrections naming an entry not read yet
 
     def seen(kind: str, line: int, record: BaseModel) -> None:
         create[kind] += 1
         file = fmt.file_name(kind)
         problem: tuple[str, dict[str, Any], str] | None = None
+        if isinstance(record, fmt.JournalEntryRecord):
+            if record.supersedes is not None and record.supersedes not in journal:
+                forward.append((line, record.supersedes))
+            journal.add(record.source_id)
         if isinstance(record, fmt.JournalEntryRecord) and record.topic not in names.topics:
             problem = ("import.topic", {"code": record.topic}, "topic")
         elif isinstance(record, fmt.AssessmentRecord):
@@ -72,6 +77,12 @@ def dry_run(path: Path | str, *, limits: Limits | None = None) -> DryRun:
                 "organisation.name",
             )
         )
+    # the journal is append-only: a correction is stored after the entry it corrects
+    found.extend(
+        Problem("import.correction_order", {"id": target}, "journal.jsonl", line, "supersedes")
+        for line, target in forward
+        if target in journal
+    )
     for problem in found:
         report.add(problem)
     return DryRun(report=report, create={k: n for k, n in create.items() if n})

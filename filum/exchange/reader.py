@@ -138,6 +138,10 @@ MESSAGES: dict[str, Any] = {
     "import.share_organisation": gettext_lazy(
         "The organisation %(name)s, which the dossier is shared with, does not exist in Filum."
     ),
+    "import.correction_order": gettext_lazy(
+        "This journal entry corrects the entry %(id)s, which comes later in the file: "
+        "an entry must come before its corrections."
+    ),
     "report.truncated": gettext_lazy(
         "More than %(limit)s problems: the report lists the first ones only."
     ),

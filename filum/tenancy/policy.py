@@ -346,7 +346,7 @@ def requires(action: str) -> Callable[[V], V]:
 
 
 # URL names for the platform administrator only (see ``platform_view``).
-PLATFORM_VIEWS = frozenset({"platform_organisations"})
+PLATFORM_VIEWS = frozenset({"platform_organisations", "platform_imports"})
 
 
 def is_platform_admin(user: Any) -> bool:

@@ -32,6 +32,7 @@ from filum.cases.models import Case, Share
 from filum.cii.models import CiiCase
 from filum.cii.synthetic import make_synthetic_cii_cases
 from filum.demo import benchsubjects, load
+from filum.exchange.bench import measure_import
 from filum.followup.cockpit import TEAM_ROLES
 from filum.people.models import Person
 from filum.people.search import find_candidates
@@ -82,6 +83,7 @@ TARGETS_MS = {
     TIMELINE: 150.0,
 }
 LOAD = "mixed load"
+IMPORT = "import of a delivery"
 LOAD_TARGET_RPS = 150.0
 LOAD_TARGET_P95_MS = 200.0
 COUNTED_TABLES = (
@@ -361,6 +363,7 @@ class Bench:
         self.figures: list[Figure] = []
         self.skipped: list[dict[str, str]] = []
         self.load: dict[str, Any] | None = None
+        self.imported: dict[str, Any] | None = None
 
     def add(self, figure: Figure) -> None:
         self.figures.append(figure)
@@ -427,6 +430,7 @@ class Bench:
         self.plan_page()
         self.catalogue_page(worker)
         self.timeline_page()
+        self.import_speed()
         if self.wanted(LOAD):
             self.progress(f"mixed load: {self.o.load_clients} clients, {self.o.load_seconds:.0f} s")
             self.load = self.mixed_load()
@@ -441,6 +445,7 @@ class Bench:
             "figures": [f.as_dict() for f in self.figures],
             "skipped": self.skipped,
             "load": self.load,
+            "import": self.imported,
             "database": database_figures(),
             "server": server_figures(),
         }
@@ -729,6 +734,18 @@ class Bench:
             f"{Period.objects.filter(programme__canton=canton).count():,} periods",
         )
 
+    def import_speed(self) -> None:
+        """The largest social service exported and imported again (M2), in dossiers/s and as a
+        ratio to COPY of the same rows; rolled back afterwards (filum.exchange.bench)."""
+        if not self.wanted(IMPORT):
+            return
+        services = social_services_by_size()
+        if not services:
+            self.skip(IMPORT, "no social service with dossiers")
+            return
+        self.progress(IMPORT)
+        self.imported = measure_import(Organisation.objects.get(pk=services[0][0]))
+
     def mixed_load(self) -> dict[str, Any]:
         workers = load.pick_load_workers(self.o.load_clients, self.rng)
         if not workers:
@@ -951,6 +968,16 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {f['name']}: {f['note']}")
         if result["load"]:
             self.write_load(result["load"])
+        if result.get("import"):
+            im = result["import"]
+            verdict = "PASS" if im["pass"] else "FAIL"
+            self.stdout.write(
+                f"\nImport of {im['organisation']}: {im['dossiers']:,} dossiers, "
+                f"{im['journal']:,} journal entries, {im['records']:,} records in "
+                f"{im['seconds']:.1f} s: {verdict} {im['dossiers_per_s']:,.0f} dossiers/s (target "
+                f"{im['target_dossiers_per_s']:,.0f}); {im['ratio_to_copy']}x the time of "
+                f"COPY of the same rows ({im['copy_seconds']:.2f} s)"
+            )
         server = result["server"]
         self.stdout.write(
             f"\nPostgreSQL {server['postgresql']} (shared_buffers {server['shared_buffers']}, "

@@ -336,6 +336,8 @@ def test_x2_past_the_rate_limit_a_token_gets_429(world, settings):
         ({"kind": "phone", "date": "TOMORROW", "topic": "health"}, "date"),
         ({"kind": "interview", "date": "TODAY", "topic": "health"}, "duration_minutes"),
         ({"kind": "phone", "date": "TODAY", "topic": "no-such-topic"}, "topic"),
+        ({"kind": "phone", "date": "TODAY", "topic": "health", "note": "a\x00b"}, "note"),
+        ({"kind": "phone", "date": "TODAY", "topic": "health", "participants": "\ud8af"}, None),
     ],
     ids=[
         "malformed-json",
@@ -347,6 +349,8 @@ def test_x2_past_the_rate_limit_a_token_gets_429(world, settings):
         "future-date",
         "interview-without-duration",
         "unknown-topic",
+        "nul-character",
+        "lone-surrogate",
     ],
 )
 def test_x2_bad_journal_input_is_a_422_problem_and_stores_nothing(world, body, field):
@@ -362,6 +366,15 @@ def test_x2_bad_journal_input_is_a_422_problem_and_stores_nothing(world, body, f
     if field is not None:
         assert any(field in error["loc"] for error in answer["errors"]), answer
     assert not Contact.objects.exists()
+
+
+@pytest.mark.parametrize("q", ["Meier\x00", "\ud8af(AF"], ids=["nul", "lone-surrogate"])
+def test_x2_a_search_text_the_database_cannot_hold_is_a_422_problem(world, q):
+    """Found by schemathesis: a NUL character in the search text was a server error."""
+    response = api(make_token(world)).post(
+        "/api/v1/persons/search", json.dumps({"q": q}), content_type="application/json"
+    )
+    problem(response, 422)
 
 
 def test_x2_a_journal_entry_is_recorded_with_the_pages_rules(world):

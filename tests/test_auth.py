@@ -25,6 +25,7 @@ from filum.records.models import SecurityEvent
 from tests import factories
 from tests.factories import PASSWORD
 from tests.test_access_matrix import ENDPOINTS, build_target
+from tests.test_access_matrix import reverse as matrix_reverse
 
 LOGIN = "/login/"
 IP = "203.0.113.7"
@@ -314,10 +315,11 @@ def _every_url(world) -> list[str]:
     bystander = factories.OrganisationFactory(name="Bystander")
     urls = []
     for name, endpoint in ENDPOINTS.items():
-        if endpoint.kind == "public" or name in {"logout", "mfa_setup", "mfa_verify"}:
+        # the API answers tokens, not sessions (a session gets 401 there: test_access_matrix)
+        if endpoint.kind in ("public", "api") or name in {"logout", "mfa_setup", "mfa_verify"}:
             continue
         for kind in endpoint.targets:
-            urls.append(reverse(name, kwargs=build_target(world, bystander, kind).kwargs))
+            urls.append(matrix_reverse(name, kwargs=build_target(world, bystander, kind).kwargs))
     return urls
 
 

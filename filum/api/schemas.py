@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field
 
 from filum.journal.models import ContactKind
+
+
+def _storable(value: str) -> str:
+    """Text PostgreSQL can hold: no NUL character, no lone surrogate (a 422, not a 500)."""
+    if "\x00" in value:
+        raise ValueError("must not contain the NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+# every text a client sends that reaches the database
+InText = Annotated[str, AfterValidator(_storable)]
 
 
 class ProblemOut(Schema):
@@ -44,7 +59,7 @@ class PersonDetailOut(PersonOut):
 class PersonSearchIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    q: str = Field(min_length=1, max_length=200)
+    q: InText = Field(min_length=1, max_length=200)
 
 
 class DossierOut(Schema):
@@ -82,10 +97,10 @@ class ContactIn(Schema):
 
     kind: ContactKind
     date: datetime.date
-    topic: str = Field(min_length=1, max_length=32, description="the code of an active topic")
+    topic: InText = Field(min_length=1, max_length=32, description="the code of an active topic")
     duration_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
-    participants: str = Field(default="", max_length=300)
-    note: str = Field(default="", max_length=20000)
+    participants: InText = Field(default="", max_length=300)
+    note: InText = Field(default="", max_length=20000)
 
 
 class TaskOut(Schema):

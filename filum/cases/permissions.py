@@ -125,12 +125,14 @@ def get_case_for_actor(
     need: str | None = None,
     write: bool = False,
     reads: Iterable[str] = (),
+    action: str | None = None,
 ) -> CaseAccess:
     """The one door to a dossier: fetch it, check the actor's access and log what it shows.
 
     ``need`` is the section the page needs to read (or, with ``write``, to write); without
     it the actor needs to read at least one section. ``reads`` names the sections the page
-    shows: those the actor may read are logged as read. Missing and forbidden both raise the
+    shows: those the actor may read are logged as read. ``action`` is a dossier action the
+    page also needs (checked before anything is logged). Missing and forbidden both raise the
     same 404 (R12); a refused existing dossier leaves a security event (R14)."""
     case = (
         Case.objects.select_related("owner", "client", "responsible", "team", "assistance_unit")
@@ -146,6 +148,8 @@ def get_case_for_actor(
         allowed = access.can_write(need)
     else:
         allowed = access.can_read(need)
+    if action is not None:
+        allowed = allowed and access.may(action)
     if not allowed:
         refuse(request, "case", case.pk, owner_id=case.owner_id)
     record_reads(request, access, reads)

@@ -19,7 +19,7 @@ from filum.cases.forms import TransferAcceptForm, TransferDeclineForm, TransferO
 from filum.cases.models import Share
 from filum.cases.permissions import get_case_for_actor, get_transfer_for_actor
 from filum.followup.models import Task, TaskStatus
-from filum.records.services import log_security_event, refuse
+from filum.records.services import log_security_event
 from filum.tenancy.policy import ActorRequest, Section, requires
 from filum.web.forms import add_service_errors
 from filum.web.once import once_per_token
@@ -31,9 +31,13 @@ def transfer_offer(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
     """Offer an open dossier to another service, with a note and a cut-over date; the form
     shows the open tasks and the shares in force that the offer settles."""
     actor = request.actor
-    access = get_case_for_actor(request=request, case_id=case_id, need=Section.CORE, reads=["core"])
-    if not access.may("case.transfer_offer"):
-        refuse(request, "case", case_id, owner_id=access.case.owner_id)
+    access = get_case_for_actor(
+        request=request,
+        case_id=case_id,
+        need=Section.CORE,
+        reads=["core"],
+        action="case.transfer_offer",
+    )
     case = access.case
     form = TransferOfferForm(request.POST or None, case=case)
     if request.method == "POST" and form.is_valid():

@@ -224,10 +224,9 @@ def do_create_measure(*, actor: Actor, plan: Plan, data: MeasureData) -> Measure
     _apply(measure, data)
     if data.person is not None:
         case = plan.case
-        members = case.assistance_unit.members if case.assistance_unit_id else None
-        if data.person.pk != case.client_id and not (
-            members and members.filter(person_id=data.person.pk).exists()
-        ):
+        unit = case.assistance_unit
+        in_unit = unit is not None and unit.members.filter(person_id=data.person.pk).exists()
+        if data.person.pk != case.client_id and not in_unit:
             raise ValidationError({"person": _("Choose a person of the dossier.")})
         measure.person = data.person
     with transaction.atomic():

@@ -23,6 +23,7 @@ import pytest
 from django.conf import settings
 from django.db import connection, transaction
 from django.test import Client
+from django.utils import translation
 from hypothesis import settings as hypothesis_settings
 
 from filum.dbroles import checked_role_name, ensure_role
@@ -42,6 +43,15 @@ def fixed_random_data(request: pytest.FixtureRequest) -> None:
     whatever ran before it or on which xdist worker: a test cannot pass or fail by what random
     data happens to contain. Tests still assert only on values they made unique themselves."""
     factory.random.reseed_random(zlib.crc32(request.node.nodeid.encode()))
+
+
+@pytest.fixture(autouse=True)
+def _default_language_after_each_test() -> Iterator[None]:
+    """A request served in German (a German user, a link opened in the reader's language) leaves
+    German active in the worker's thread; the next test starts in the default language again,
+    whatever ran before it on the same xdist worker."""
+    yield
+    translation.deactivate()
 
 
 @dataclass

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -57,9 +58,11 @@ def good(**parts: str) -> bytes:
 
 
 def problems(data: bytes) -> str:
-    with pytest.raises(ValidationError) as caught:
-        ech0044.from_xml(data)
-    return " | ".join(caught.value.messages)
+    """The messages as a French reader gets them (the test pins French wording)."""
+    with translation.override("fr"):
+        with pytest.raises(ValidationError) as caught:
+            ech0044.from_xml(data)
+        return " | ".join(caught.value.messages)
 
 
 # --- reading ---------------------------------------------------------------------------------

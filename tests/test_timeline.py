@@ -480,12 +480,20 @@ def test_i4_a_measure_for_a_household_member_is_on_that_persons_timeline(world, 
     world.case.assistance_unit = unit
     world.case.save(update_fields=["assistance_unit"])
     hotaki.case = world.case
-    data = plan_services.MeasureData(
-        title="Année de transition Zyqwq", category="training", person=teen
-    )
-    plan_services.do_create_measure(actor=world.worker.actor, plan=hotaki, data=data)
-    pf.measure(hotaki, world.worker.user, title="Cours du client Zyqwq")
     client = world.worker.client()
+    # the new-measure form asks for whom, among the dossier's persons only
+    create = reverse("measure_create", args=[world.case.pk])
+    choices = dict(client.get(create).context["form"].fields["person"].choices)
+    client_choice = f"{world.case.client} (le client ou la cliente)"
+    assert choices == {"": client_choice, str(teen.pk): str(teen)}
+    stranger = factories.PersonFactory(registered_by=world.service_org)
+    fields = {"title": "Année de transition Zyqwq", "category": "training"}
+    refused = client.post(create, {**fields, "person": str(stranger.pk)})
+    assert refused.status_code == 400 and "person" in refused.context["form"].errors
+    assert not Measure.objects.filter(title="Année de transition Zyqwq").exists()
+    client.post(create, {**fields, "person": str(teen.pk)})
+    assert Measure.objects.get(title="Année de transition Zyqwq").person == teen
+    pf.measure(hotaki, world.worker.user, title="Cours du client Zyqwq")
     mine = client.get(timeline_url(world)).context["timeline"].measures
     theirs = client.get(timeline_url(world, teen.pk)).context["timeline"].measures
     assert [m.label for m in mine] == ["Cours du client Zyqwq"]
@@ -493,8 +501,7 @@ def test_i4_a_measure_for_a_household_member_is_on_that_persons_timeline(world, 
     # both linked from the plan page
     page = client.get(reverse("plan_detail", args=[world.case.pk])).content.decode()
     assert timeline_url(world) in page and timeline_url(world, teen.pk) in page
-    # a person outside the dossier is refused, nothing stored
-    stranger = factories.PersonFactory(registered_by=world.service_org)
+    # a person outside the dossier is refused by the service too, nothing stored
     data = plan_services.MeasureData(title="Zyqnonewq", category="training", person=stranger)
     with pytest.raises(ValidationError):
         plan_services.do_create_measure(actor=world.worker.actor, plan=hotaki, data=data)

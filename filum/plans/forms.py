@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from filum.dates import DATE_FLOOR, add_months
 from filum.documents.forms import UploadForm
+from filum.people.models import Person
 from filum.plans.models import (
     AbortReason,
     Category,
@@ -181,11 +182,26 @@ class MeasureForm(forms.Form):
         goals: Sequence[PlanGoal],
         programmes: Sequence[Programme],
         measure: Measure | None = None,
+        persons: Sequence[Person] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.measure = measure
         self._goals = {str(goal.pk): goal for goal in goals}
+        # For whom (I4): asked on a new measure of a dossier whose unit has other members.
+        self._persons = {str(person.pk): person for person in persons[1:]}
+        if self._persons:
+            client = persons[0]
+            self.fields["person"] = forms.ChoiceField(
+                label=_("For whom"),
+                choices=[
+                    ("", gettext("%(name)s (the client)") % {"name": client}),
+                    *((pk, str(person)) for pk, person in self._persons.items()),
+                ],
+                required=False,
+                help_text=_("The member of the assistance unit the measure is for."),
+            )
+            self.order_fields(["title", "person"])
         self._programmes = {str(p.pk): p for p in programmes}
         self.fields["goals"].choices = goal_choices(goals)  # type: ignore[attr-defined]
         self.fields["programme"].choices = programme_choices(programmes)  # type: ignore[attr-defined]
@@ -251,6 +267,7 @@ class MeasureForm(forms.Form):
             result=data.get("result", ""),
             conduct_note=data.get("conduct_note", ""),
             client_view=data.get("client_view", ""),
+            person=self._persons.get(data.get("person") or ""),
         )
 
     @staticmethod

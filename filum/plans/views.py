@@ -245,6 +245,7 @@ def measure_create(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
         initial=initial,
         goals=goals,
         programmes=_catalogue_programmes(plan_access),
+        persons=persons_of_case(plan_access.case),
     )
     if request.method == "POST" and form.is_valid():
         try:

@@ -672,8 +672,13 @@ def _person_rows(actor: Actor, person_id: uuid.UUID, *, synthesis_only: bool) ->
     )
     if synthesis_only:
         rows = rows.filter(in_synthesis=True)
-    return rows.select_related("field__section").order_by(
-        "assessed_on", "assessment__finalised_at", "assessment_id", "id"
+    # the lines need the fields' and sections' labels and positions, not their help texts
+    return (
+        rows.select_related("field__section")
+        .defer(
+            "field__help_fr", "field__help_de", "field__section__help_fr", "field__section__help_de"
+        )
+        .order_by("assessed_on", "assessment__finalised_at", "assessment_id", "id")
     )
 
 

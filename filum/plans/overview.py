@@ -66,7 +66,13 @@ class PlanOverview:
         return [row.goal for group in self.groups for row in group.rows]
 
 
-def plan_overview(plan: Plan) -> PlanOverview:
+def plan_overview(plan: Plan, *, with_notes: bool = False) -> PlanOverview:
+    """The plan's goals by kind, each with its measures and their active bookings: four
+    queries. The page leaves the measures' long notes and the catalogue's descriptions in the
+    database; the PDF (``with_notes``) prints the notes."""
+    deferred = ["programme__description", "provider__address", "provider__contact_name"]
+    if not with_notes:
+        deferred += ["conduct_note", "client_view"]
     goals = sorted(PlanGoal.objects.filter(plan=plan), key=lambda g: GOAL_ORDER[g.key])
     statuses = _labels(MeasureStatus.choices)
     categories = _labels(Category.choices)
@@ -80,6 +86,7 @@ def plan_overview(plan: Plan) -> PlanOverview:
         )
         for measure in Measure.objects.filter(plan=plan)
         .select_related("programme", "provider")
+        .defer(*deferred)
         .order_by("planned_start", "pk")
     ]
     by_measure = {row.measure.pk: row for row in measures}

@@ -152,7 +152,7 @@ def plan_pdf(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
     context = {
         "case": case,
         "plan": plan,
-        "overview": plan_overview(plan),
+        "overview": plan_overview(plan, with_notes=True),
         "printed_at": timezone.localtime(),
     }
     return pdf_response(

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from filum.assessments.models import TemplateVersion
 from filum.exchange import format as fmt
-from filum.exchange.reader import Limits, Problem, Report, check_delivery
+from filum.exchange.reader import Limits, Problem, RecordHandler, Report, check_delivery
 from filum.journal.models import Topic
 from filum.tenancy.models import Organisation
 
@@ -38,17 +38,34 @@ class _Names:
         }
 
 
-def dry_run(path: Path | str, *, limits: Limits | None = None) -> DryRun:
+def dry_run(
+    path: Path | str,
+    *,
+    limits: Limits | None = None,
+    report: Report | None = None,
+    on_record: RecordHandler | None = None,
+) -> DryRun:
+    """Check a delivery and what it names in Filum; ``on_record`` also sees every record that
+    passed the reader (the readiness check), ``report`` collects the problems."""
     names = _Names()
     found: list[Problem] = []
     create: dict[str, int] = {kind: 0 for kind in fmt.KINDS}
     journal: set[str] = set()
     forward: list[tuple[int, str]] = []  # corrections naming an entry not read yet
+    ahv_numbers: dict[str, tuple[str, int]] = {}  # AHV number -> first person, line
 
     def seen(kind: str, line: int, record: BaseModel) -> None:
+        if on_record is not None:
+            on_record(kind, line, record)
         create[kind] += 1
         file = fmt.file_name(kind)
         problem: tuple[str, dict[str, Any], str] | None = None
+        # Filum holds one person per AHV number: a second one would fail its batch
+        if isinstance(record, fmt.PersonRecord) and record.ahv_number is not None:
+            first = ahv_numbers.setdefault(record.ahv_number, (record.source_id, line))
+            if first[1] != line:
+                params = {"source_id": first[0], "first": first[1]}
+                found.append(Problem("import.ahv_twice", params, file, line, "ahv_number"))
         if isinstance(record, fmt.JournalEntryRecord):
             if record.supersedes is not None and record.supersedes not in journal:
                 forward.append((line, record.supersedes))
@@ -65,7 +82,7 @@ def dry_run(path: Path | str, *, limits: Limits | None = None) -> DryRun:
             key, params, where = problem
             found.append(Problem(key, params, file, line, where))
 
-    report = check_delivery(path, limits=limits, on_record=seen)
+    report = check_delivery(path, limits=limits, on_record=seen, report=report)
     manifest = report.manifest
     if manifest is not None and manifest.organisation.name not in names.organisations:
         report.add(

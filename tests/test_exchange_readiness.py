@@ -23,12 +23,29 @@ from filum.exchange.models import ImportRun, SourceRecord
 from filum.exchange.readiness import Readiness, check_readiness, present
 from filum.people.models import Person
 from tests import factories
-from tests.test_exchange_format import AHV, _document, _dossier, _person, _user, build
+from tests.test_exchange_format import (
+    AHV,
+    _document,
+    _dossier,
+    _person,
+    _user,
+    build,
+    good_files,
+)
 
 pytestmark = pytest.mark.django_db
 
 OTHER_AHV = "7569217076985"  # valid, of a person already in Filum
 BAD_AHV = "7561234567890"  # wrong check digit
+
+
+def importable_files() -> dict[str, list[Any]]:
+    """The reader's good delivery, with a journal topic that Filum has."""
+    files = good_files()
+    files["journal"] = [
+        {**entry, "topic": "health", "duration_minutes": 30} for entry in files["journal"]
+    ]
+    return files
 
 
 def files() -> dict[str, list[Any]]:
@@ -72,6 +89,7 @@ def in_filum() -> None:
 
 
 def delivery(tmp_path: Path, *, as_zip: bool = False) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     return build(
         tmp_path,
         files(),
@@ -260,3 +278,87 @@ def test_m4_readiness_page_is_the_platform_administrators_only(
         assert world.worker.client().get(url).status_code == 404
         missing = reverse(name, kwargs={"token": "00000000-0000-0000-0000-000000000000"})
         assert admin.get(missing).status_code == 404
+
+
+# --- uploads are removed; the runs are paged ---------------------------------------------------
+
+
+def test_m4_an_upload_goes_when_its_import_ends_and_old_uploads_are_purged(
+    tmp_path: Path, admin: Any, world: Any, settings: Any
+) -> None:
+    """The uploaded zip holds personal data: the import task removes it when the run ends;
+    ``purge_uploads`` removes uploads left behind (never confirmed) after --days."""
+    import os
+    import time
+
+    from filum.exchange.models import ImportState
+    from filum.exchange.uploads import import_folder
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    (tmp_path / "good").mkdir()
+    good = build(tmp_path / "good", importable_files(), as_zip=True)
+    target = factories.OrganisationFactory(name="Service social Nidau")
+    page = upload(admin, good, target)
+    assert page.context["report"].ok, [p.message() for p in page.context["report"].problems]
+    token = page.context["token"]
+    assert (import_folder() / f"{token}.zip").is_file()
+    done = admin.post(reverse("platform_imports"), {"token": token, "organisation": target.pk})
+    assert done.status_code == 302
+    assert ImportRun.objects.get(organisation=target).state == ImportState.DONE
+    assert list(import_folder().iterdir()) == []  # the zip and its notes are gone
+    # an upload never confirmed, with its readiness check: kept for --days, then removed
+    left = upload(admin, delivery(tmp_path / "bad", as_zip=True), target).context["token"]
+    admin.get(reverse("platform_import_readiness", kwargs={"token": left}))
+    assert len(list(import_folder().iterdir())) == 3
+    (import_folder() / "notes.txt").write_text("not an upload")
+    out = io.StringIO()
+    call_command("purge_uploads", stdout=out)
+    assert "uploads removed: 0" in out.getvalue() and len(list(import_folder().iterdir())) == 4
+    three_days_ago = time.time() - 3 * 86400
+    for path in import_folder().iterdir():
+        os.utime(path, (three_days_ago, three_days_ago))
+    call_command("purge_uploads", "--days", "2", stdout=out)
+    assert "uploads removed: 1" in out.getvalue()
+    assert [p.name for p in import_folder().iterdir()] == ["notes.txt"]
+    confirm = admin.post(reverse("platform_imports"), {"token": left, "organisation": target.pk})
+    assert confirm.status_code == 302 and ImportRun.objects.count() == 1
+
+
+def test_m4_an_upload_refused_by_its_dry_run_cannot_be_confirmed(
+    tmp_path: Path, admin: Any, world: Any
+) -> None:
+    target = factories.OrganisationFactory(name="Service social Nidau")
+    token = upload(admin, delivery(tmp_path, as_zip=True), target).context["token"]
+    refused = admin.post(reverse("platform_imports"), {"token": token, "organisation": target.pk})
+    assert refused.status_code == 302 and not ImportRun.objects.exists()
+
+
+def test_m2_import_runs_are_paged_by_keyset_in_fixed_queries(admin: Any, world: Any) -> None:
+    """The runs newest first, 20 a page; the next page starts after the last run shown (the
+    primary key's index serves the order); the same number of queries on every page."""
+    from filum.exchange.views import RUNS_SHOWN
+
+    url = reverse("platform_imports")
+    runs = [
+        ImportRun.objects.create(
+            organisation=world.service_org, delivery_sha256=f"{n:064x}", state="done"
+        )
+        for n in range(RUNS_SHOWN * 2 + 3)
+    ]
+
+    def page(query: str = "") -> tuple[list[int], Any, int]:
+        with CaptureQueriesContext(connection) as captured:
+            response = admin.get(url + query)
+        assert response.status_code == 200
+        shown = [run.pk for run in response.context["runs"]]
+        return shown, response.context["next_before"], len(captured)
+
+    first, after_first, queries = page()
+    assert first == [r.pk for r in reversed(runs)][:RUNS_SHOWN] and after_first == first[-1]
+    second, after_second, second_queries = page(f"?before={after_first}")
+    assert second == [r.pk for r in reversed(runs)][RUNS_SHOWN : 2 * RUNS_SHOWN]
+    last, after_last, last_queries = page(f"?before={after_second}")
+    assert last == [r.pk for r in runs[:3]][::-1] and after_last is None
+    assert queries == second_queries == last_queries
+    assert f'href="?before={after_first}"' in admin.get(url).content.decode()
+    assert page("?before=junk")[0] == first

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from filum.assessments.models import TemplateVersion
 from filum.exchange import format as fmt
 from filum.exchange.reader import Limits, Problem, RecordHandler, Report, check_delivery
-from filum.journal.models import Topic
+from filum.journal.models import FACE_TO_FACE_KINDS, Topic
 from filum.tenancy.models import Organisation
 
 
@@ -72,6 +72,13 @@ def dry_run(
             journal.add(record.source_id)
         if isinstance(record, fmt.JournalEntryRecord) and record.topic not in names.topics:
             problem = ("import.topic", {"code": record.topic}, "topic")
+        elif isinstance(record, fmt.JournalEntryRecord) and (
+            record.duration_minutes == 0
+            or (record.duration_minutes is None and record.kind in FACE_TO_FACE_KINDS)
+        ):
+            # the journal's rule (S7, a database constraint): a face-to-face contact has a
+            # duration, and a duration is at least a minute
+            problem = ("import.duration", {}, "duration_minutes")
         elif isinstance(record, fmt.AssessmentRecord):
             ref = record.template
             if (ref.canton, ref.code, ref.version) not in names.templates:

@@ -142,6 +142,10 @@ MESSAGES: dict[str, Any] = {
         "The AHV number of this person is also the one of %(source_id)s (line %(first)s): "
         "an AHV number belongs to one person."
     ),
+    "import.duration": gettext_lazy(
+        "The field %(field)s: a face-to-face contact needs a duration, and a duration is at "
+        "least one minute."
+    ),
     "import.correction_order": gettext_lazy(
         "This journal entry corrects the entry %(id)s, which comes later in the file: "
         "an entry must come before its corrections."

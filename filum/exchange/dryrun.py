@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from filum.assessments.models import TemplateVersion
+from filum.dates import BIRTH_FLOOR, DATE_FLOOR, STORED_CEILING
 from filum.exchange import format as fmt
 from filum.exchange.reader import Limits, Problem, RecordHandler, Report, check_delivery
 from filum.journal.models import FACE_TO_FACE_KINDS, Topic
@@ -36,6 +37,26 @@ class _Names:
                 "template__canton", "template__code", "number"
             )
         }
+
+
+def _person_problem(record: fmt.PersonRecord) -> tuple[str, dict[str, Any], str] | None:
+    """What the person table's constraints refuse and the format does not (decision 0008:
+    plausible dates; decision 0025: a partly known birth date is the first of its month or
+    year)."""
+    birth, arrival = record.birth_date, record.arrival_date
+    if birth is not None and not BIRTH_FLOOR <= birth < STORED_CEILING:
+        return ("import.date_range", {"floor": BIRTH_FLOOR.isoformat()}, "birth_date")
+    if arrival is not None and not DATE_FLOOR <= arrival < STORED_CEILING:
+        return ("import.date_range", {"floor": DATE_FLOOR.isoformat()}, "arrival_date")
+    known = str(record.birth_date_known)
+    if birth is not None and (
+        (known == "month" and birth.day != 1)
+        or (known == "year" and (birth.day, birth.month) != (1, 1))
+    ):
+        return ("import.partial_birth_date", {}, "birth_date")
+    if birth is not None and arrival is not None and arrival < birth:
+        return ("import.arrival_before_birth", {}, "arrival_date")
+    return None
 
 
 def dry_run(
@@ -70,6 +91,8 @@ def dry_run(
             if record.supersedes is not None and record.supersedes not in journal:
                 forward.append((line, record.supersedes))
             journal.add(record.source_id)
+        if isinstance(record, fmt.PersonRecord):
+            problem = _person_problem(record)
         if isinstance(record, fmt.JournalEntryRecord) and record.topic not in names.topics:
             problem = ("import.topic", {"code": record.topic}, "topic")
         elif isinstance(record, fmt.JournalEntryRecord) and (

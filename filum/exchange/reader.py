@@ -146,6 +146,16 @@ MESSAGES: dict[str, Any] = {
         "The field %(field)s: a face-to-face contact needs a duration, and a duration is at "
         "least one minute."
     ),
+    "import.date_range": gettext_lazy(
+        "The field %(field)s: the date is implausible (before %(floor)s or from 2200 on)."
+    ),
+    "import.partial_birth_date": gettext_lazy(
+        "The field %(field)s: a birth date known only by month or year is given as the first "
+        "day of that month or year."
+    ),
+    "import.arrival_before_birth": gettext_lazy(
+        "The field %(field)s: the arrival date is before the birth date."
+    ),
     "import.correction_order": gettext_lazy(
         "This journal entry corrects the entry %(id)s, which comes later in the file: "
         "an entry must come before its corrections."

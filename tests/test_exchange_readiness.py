@@ -32,6 +32,7 @@ from tests.test_exchange_format import (
     build,
     good_files,
 )
+from tests.test_templates_i18n import strict_templates as strict_templates  # fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -244,16 +245,16 @@ def upload(client: Any, path: Path, organisation: Any) -> Any:
 
 
 def test_m4_readiness_page_and_pdf_of_an_uploaded_delivery(
-    tmp_path: Path, admin: Any, world: Any, in_filum: None
+    tmp_path: Path, admin: Any, world: Any, in_filum: None, strict_templates: None
 ) -> None:
     page = upload(admin, delivery(tmp_path, as_zip=True), world.service_org)
-    assert page.status_code == 200
+    assert page.status_code == 200 and "@@INVALID" not in page.content.decode()
     token = page.context["token"]
     readiness_url = reverse("platform_import_readiness", kwargs={"token": token})
     assert readiness_url in page.content.decode()  # linked even when the import is refused
     shown = admin.get(readiness_url)
     body = shown.content.decode()
-    assert shown.status_code == 200
+    assert shown.status_code == 200 and "@@INVALID" not in body
     assert "Numéros AVS invalides" in body and "persons.jsonl, ligne 5" in body
     assert "Doublons probables de personnes" in body
     assert world.service_org.name in body

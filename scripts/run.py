@@ -32,7 +32,13 @@ def gunicorn_command(port: int) -> list[str]:
 
 
 # batch jobs run once a day (each stamps var/<command>.last when it succeeded)
-DAILY_COMMANDS = ["read_log_partitions", "nightly_rules", "verify_audit", "purge_form_tokens"]
+DAILY_COMMANDS = [
+    "read_log_partitions",
+    "nightly_rules",
+    "verify_audit",
+    "purge_form_tokens",
+    "purge_uploads",
+]
 SCHEDULE_CHECK_SECONDS = 300
 
 

@@ -472,6 +472,14 @@ ENDPOINTS: dict[str, Endpoint] = {
     "signin_link": _ep("public", "signin_link", ok_post=frozenset({200})),
     "platform_organisations": _ep("platform", ok_post=frozenset({302})),
     "platform_imports": _ep("platform", ok_post=frozenset({200})),
+    # an upload's readiness check and its PDF (M4): the platform administrator's, like the
+    # import; an upload that is not there answers 404 to them too
+    "platform_import_readiness": _ep(
+        "platform", "missing_upload", ok_get=frozenset({404}), ok_post=frozenset({405})
+    ),
+    "platform_import_readiness_pdf": _ep(
+        "platform", "missing_upload", ok_get=frozenset({404}), ok_post=frozenset({405})
+    ),
     "members": _ep("policy", needs=(("org.manage_users", "org"),)),
     "organisation_security": _ep("policy", needs=(("org.manage_users", "org"),)),
     "member_invite": _ep(
@@ -868,6 +876,8 @@ def build_target(world: Any, bystander: Organisation, kind: str) -> Target:
     case, other = world.case, world.other_case
     if kind == "none":
         return Target({}, Subject(), kind)
+    if kind == "missing_upload":
+        return Target({"token": uuid.uuid4()}, Subject(missing=True), kind)
     if kind in ("case", "other_case"):
         obj = case if kind == "case" else other
         return Target({"case_id": obj.pk}, Subject(case=obj, person=obj.client), kind)

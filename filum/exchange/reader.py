@@ -138,6 +138,24 @@ MESSAGES: dict[str, Any] = {
     "import.share_organisation": gettext_lazy(
         "The organisation %(name)s, which the dossier is shared with, does not exist in Filum."
     ),
+    "import.ahv_twice": gettext_lazy(
+        "The AHV number of this person is also the one of %(source_id)s (line %(first)s): "
+        "an AHV number belongs to one person."
+    ),
+    "import.duration": gettext_lazy(
+        "The field %(field)s: a face-to-face contact needs a duration, and a duration is at "
+        "least one minute."
+    ),
+    "import.date_range": gettext_lazy(
+        "The field %(field)s: the date is implausible (before %(floor)s or from 2200 on)."
+    ),
+    "import.partial_birth_date": gettext_lazy(
+        "The field %(field)s: a birth date known only by month or year is given as the first "
+        "day of that month or year."
+    ),
+    "import.arrival_before_birth": gettext_lazy(
+        "The field %(field)s: the arrival date is before the birth date."
+    ),
     "import.correction_order": gettext_lazy(
         "This journal entry corrects the entry %(id)s, which comes later in the file: "
         "an entry must come before its corrections."
@@ -475,10 +493,12 @@ RecordHandler = Callable[[str, int, BaseModel], None]
 class DeliveryReader:
     """Reads one delivery, checking everything; the records that pass go to ``on_record``."""
 
-    def __init__(self, path: Path | str, *, limits: Limits | None = None) -> None:
+    def __init__(
+        self, path: Path | str, *, limits: Limits | None = None, report: Report | None = None
+    ) -> None:
         self.path = Path(path)
         self.limits = limits or Limits()
-        self.report = Report(limit=self.limits.problems)
+        self.report = report if report is not None else Report(limit=self.limits.problems)
         # source ids seen per kind: source id -> line number
         self.seen: dict[str, dict[str, int]] = {kind: {} for kind in KINDS}
         self.pending: list[tuple[str, int, str, str, str]] = []  # same-kind references
@@ -677,7 +697,12 @@ class DeliveryReader:
 
 
 def check_delivery(
-    path: Path | str, *, limits: Limits | None = None, on_record: RecordHandler | None = None
+    path: Path | str,
+    *,
+    limits: Limits | None = None,
+    on_record: RecordHandler | None = None,
+    report: Report | None = None,
 ) -> Report:
-    """Check a delivery (folder or zip); every problem is in the report, none raised."""
-    return DeliveryReader(path, limits=limits).check(on_record)
+    """Check a delivery (folder or zip); every problem is in the report, none raised. A
+    ``report`` given (a subclass that tallies, for the readiness check) collects them."""
+    return DeliveryReader(path, limits=limits, report=report).check(on_record)

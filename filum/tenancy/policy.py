@@ -346,7 +346,14 @@ def requires(action: str) -> Callable[[V], V]:
 
 
 # URL names for the platform administrator only (see ``platform_view``).
-PLATFORM_VIEWS = frozenset({"platform_organisations", "platform_imports"})
+PLATFORM_VIEWS = frozenset(
+    {
+        "platform_organisations",
+        "platform_imports",
+        "platform_import_readiness",
+        "platform_import_readiness_pdf",
+    }
+)
 
 
 def is_platform_admin(user: Any) -> bool:

@@ -17,7 +17,9 @@ from django.utils.http import content_disposition_header
 PRINT_CSS = "web/print.css"
 
 
-def render_pdf(request: HttpRequest, template_name: str, context: dict[str, Any]) -> bytes:
+def render_pdf(request: HttpRequest | None, template_name: str, context: dict[str, Any]) -> bytes:
+    """The PDF of a template; without a request (a management command) in the active
+    language."""
     import weasyprint  # imported on use: it loads Pango and fonts, which most requests never need
     from weasyprint.urls import URLFetcher
 

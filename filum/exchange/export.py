@@ -9,6 +9,7 @@ keeps the ids that trace it back (decision 0027)."""
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import json
 import re
@@ -63,11 +64,11 @@ def _blank(value: str) -> str | None:
 # --- the writer: a folder or a zip ------------------------------------------------------------
 
 
-class _Sink:
+class _Sink(abc.ABC):
     """Where the files of a delivery go."""
 
-    def open(self, name: str) -> IO[bytes]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def open(self, name: str) -> IO[bytes]: ...
 
     def close(self) -> None:
         return None

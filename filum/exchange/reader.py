@@ -12,6 +12,7 @@ a declared uncompressed size over ``Limits.total_bytes``, an entry that expands 
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import io
 import json
@@ -261,14 +262,14 @@ def _safe_name(name: str) -> bool:
     return all(part not in ("..",) for part in PurePosixPath(name).parts)
 
 
-class Container:
+class Container(abc.ABC):
     """Files of a delivery by their relative name."""
 
-    def names(self) -> list[str]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def names(self) -> list[str]: ...
 
-    def open(self, name: str) -> IO[bytes]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def open(self, name: str) -> IO[bytes]: ...
 
     def close(self) -> None:
         return None

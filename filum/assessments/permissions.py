@@ -29,7 +29,7 @@ from filum.cases.models import Case
 from filum.cases.permissions import CaseAccess, case_access, get_case_for_actor, record_reads
 from filum.people.models import Person
 from filum.records.models import ReadKind
-from filum.records.services import log_read, refuse
+from filum.records.services import log_list_reads, refuse
 from filum.tenancy.policy import ActorRequest, Section
 
 ASSESSMENT = Section.ASSESSMENT
@@ -129,14 +129,10 @@ def _log_assessment_reads(
     record_reads(request, access, [ASSESSMENT], kind=kind)
     if request.method != "GET":
         return
-    for case_id in sorted(set(case_ids) - {access.case.pk}, key=str):
-        log_read(
-            actor=request.actor,
-            case_id=case_id,
-            sections=[ASSESSMENT],
-            kind=kind,
-            path=request.path,
-        )
+    others = sorted(set(case_ids) - {access.case.pk}, key=str)
+    log_list_reads(
+        actor=request.actor, case_ids=others, section=ASSESSMENT, kind=kind, path=request.path
+    )
 
 
 @dataclass

@@ -94,9 +94,10 @@ def list_persons(request: HttpRequest, paging: Query[Paging]) -> Any:
     a stable order (by id). Searching by name is a POST: names stay out of URLs (R32)."""
     actor = actor_of(request, "person.search")
     key = read_cursor(paging.cursor, PERSON_KEYS)
-    rows, next_cursor = keyset_page(
-        Person.objects.visible_to(actor), keys=PERSON_KEYS, key=key, limit=paging.limit
+    persons = Person.objects.visible_after(
+        actor, after=key[0] if key else None, size=paging.limit + 1
     )
+    rows, next_cursor = keyset_page(persons, keys=PERSON_KEYS, key=key, limit=paging.limit)
     log_person_list_reads(actor=actor, person_ids=[p.pk for p in rows], path=request.path)
     return {"items": [_person(p) for p in rows], "next_cursor": next_cursor}
 

@@ -10,6 +10,8 @@ refuses is a 422 problem; the messages are in the token's language (its organisa
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
@@ -27,7 +29,7 @@ from filum.cases import transfers
 from filum.cases.models import DossierTransfer
 from filum.cases.permissions import get_case_for_actor, get_transfer_for_actor
 from filum.tenancy.models import Organisation, User
-from filum.tenancy.policy import Section
+from filum.tenancy.policy import Actor, Section
 
 router = Router()
 
@@ -78,6 +80,16 @@ def _refused(exc: ValidationError) -> Problem:
         ]
         return Problem(422, _("Nothing was changed."), kind="invalid-input", errors=errors)
     return Problem(409, " ".join(exc.messages), kind="conflict")
+
+
+@contextmanager
+def _refusals(actor: Actor) -> Iterator[None]:
+    """Run a step in the token's language, its refusals turned into problems."""
+    with translation.override(actor.user.language):
+        try:
+            yield
+        except ValidationError as exc:
+            raise _refused(exc) from exc
 
 
 def _invalid(field: str, message: str) -> Problem:
@@ -147,25 +159,22 @@ def offer_transfer(request: HttpRequest, case_id: uuid.UUID, body: s.TransferOff
         reads=[Section.CORE],
         action="case.transfer_offer",
     )
-    with translation.override(actor.user.language):
+    with _refusals(actor):
         receiver = Organisation.objects.filter(pk=body.receiver_id).first()
         if receiver is None:
             raise _invalid(
                 "receiver_id", _("This dossier cannot be transferred to that organisation.")
             )
-        try:
-            offer = transfers.do_offer_transfer(
-                actor=actor,
-                case=access.case,
-                receiver=receiver,
-                kind=body.kind,
-                note=body.note,
-                cut_over_on=body.cut_over_on,
-                tasks=body.tasks,
-                shares=body.shares,
-            )
-        except ValidationError as exc:
-            raise _refused(exc) from exc
+        offer = transfers.do_offer_transfer(
+            actor=actor,
+            case=access.case,
+            receiver=receiver,
+            kind=body.kind,
+            note=body.note,
+            cut_over_on=body.cut_over_on,
+            tasks=body.tasks,
+            shares=body.shares,
+        )
     transfers.log_offered(request=request, actor=actor, offer=offer)
     return Status(201, _transfer(offer, access.case.number))
 
@@ -182,16 +191,13 @@ def accept_transfer(request: HttpRequest, transfer_id: uuid.UUID, body: s.Transf
     responsible: all or nothing, once (a second acceptance is a 409)."""
     actor = actor_of(request, "case.transfer_decide")
     offer = get_transfer_for_actor(request=request, transfer_id=transfer_id, side="receiver")  # type: ignore[arg-type]
-    with translation.override(actor.user.language):
+    with _refusals(actor):
         responsible = User.objects.filter(pk=body.responsible_id).first()
         if responsible is None:
             raise _invalid("responsible_id", _("Choose a worker of your service."))
-        try:
-            accepted = transfers.do_accept_transfer(
-                actor=actor, transfer=offer, responsible=responsible
-            )
-        except ValidationError as exc:
-            raise _refused(exc) from exc
+        accepted = transfers.do_accept_transfer(
+            actor=actor, transfer=offer, responsible=responsible
+        )
     transfers.log_accepted(request=request, actor=actor, offer=accepted)
     return _transfer(accepted, offer.case.number)
 
@@ -210,13 +216,10 @@ def decline_transfer(
     the sending service."""
     actor = actor_of(request, "case.transfer_decide")
     offer = get_transfer_for_actor(request=request, transfer_id=transfer_id, side="receiver")  # type: ignore[arg-type]
-    with translation.override(actor.user.language):
-        try:
-            transfers.do_decline_transfer(
-                actor=actor, transfer=offer, reason=body.reason, note=body.note
-            )
-        except ValidationError as exc:
-            raise _refused(exc) from exc
+    with _refusals(actor):
+        transfers.do_decline_transfer(
+            actor=actor, transfer=offer, reason=body.reason, note=body.note
+        )
     offer.refresh_from_db()
     return _transfer(offer, offer.case.number)
 
@@ -232,10 +235,7 @@ def withdraw_transfer(request: HttpRequest, transfer_id: uuid.UUID) -> Any:
     """Withdraw an offer the organisation made while it is pending."""
     actor = actor_of(request, "case.transfer_offer")
     offer = get_transfer_for_actor(request=request, transfer_id=transfer_id, side="sender")  # type: ignore[arg-type]
-    with translation.override(actor.user.language):
-        try:
-            transfers.do_withdraw_transfer(actor=actor, transfer=offer)
-        except ValidationError as exc:
-            raise _refused(exc) from exc
+    with _refusals(actor):
+        transfers.do_withdraw_transfer(actor=actor, transfer=offer)
     offer.refresh_from_db()
     return _transfer(offer, offer.case.number)

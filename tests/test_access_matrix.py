@@ -9,6 +9,7 @@ is missing from ``ENDPOINTS`` fails the suite, so every new endpoint has to be p
 from __future__ import annotations
 
 import datetime
+import json
 import re
 import uuid
 from collections.abc import Callable, Iterator
@@ -323,10 +324,12 @@ class Model:
             same = subject.canton == persona.membership.organisation.canton
             return is_allowed(role, action, Relation.OWN_ORG if same else Relation.OTHER)
         if scope.startswith("transfer:"):  # the offer's receiving or sending organisation
-            side = subject.transfer_receiver if scope == "transfer:receiver" else None
-            if scope == "transfer:sender":
-                side = subject.transfer_sender
-            own = side == persona.membership.organisation_id
+            sides = {
+                "transfer:receiver": [subject.transfer_receiver],
+                "transfer:sender": [subject.transfer_sender],
+                "transfer:any": [subject.transfer_receiver, subject.transfer_sender],
+            }[scope]
+            own = persona.membership.organisation_id in sides
             return is_allowed(role, action, Relation.OWN_ORG if own else Relation.OTHER)
         if scope == "audit":
             assert subject.case is not None
@@ -366,6 +369,7 @@ class Endpoint:
     # API operations (kind "api"): the method and the scope the token needs
     method: str = "GET"
     scope: str = ""
+    body: str = ""  # the JSON an API POST sends, if not the default
 
 
 def _ep(kind: str, *targets: str, needs: tuple[tuple[str, str], ...] = (), **kw: Any) -> Endpoint:
@@ -452,6 +456,56 @@ API_ENDPOINTS: dict[str, Endpoint] = {
     "api_measures": _api(*CASES, scope="plans:read", need=_PLAN_READ[0], reads=_PLAN),
     "api_providers": _api(scope="catalogue:read", need=("catalogue.read", "org")),
     "api_programmes": _api(scope="catalogue:read", need=("catalogue.read", "org")),
+    # dossier transfers (decision 0026): the steps' bodies pass the schema, so that what
+    # answers is the door (404) or, past it, the step: an offer to an unknown service and an
+    # acceptance by an unknown worker are refused (422) and store nothing
+    "api_transfers": _api(scope="transfers:read", need=("case.transfer_decide", "org")),
+    "api_transfer": _api(
+        *TRANSFERS, scope="transfers:read", need=("case.transfer_decide", "transfer:any")
+    ),
+    "api_transfer_offer": _ep(
+        "api",
+        *CASES,
+        needs=(("core.read", "case:core"), ("case.transfer_offer", "case:core")),
+        scope="transfers:write",
+        method="POST",
+        ok_get=frozenset({422}),
+        body=json.dumps(
+            {
+                "receiver_id": 987654321,
+                "kind": "move",
+                "cut_over_on": "2026-01-01",
+                "note": "Déménagement",
+                "tasks": "hand_over",
+                "shares": "keep",
+            }
+        ),
+    ),
+    "api_transfer_accept": _ep(
+        "api",
+        *TRANSFERS,
+        needs=_RECEIVER,
+        scope="transfers:write",
+        method="POST",
+        ok_get=frozenset({422}),
+        body='{"responsible_id": 987654321}',
+    ),
+    "api_transfer_decline": _ep(
+        "api",
+        *TRANSFERS,
+        needs=_RECEIVER,
+        scope="transfers:write",
+        method="POST",
+        body='{"reason": "other"}',
+    ),
+    "api_transfer_withdraw": _ep(
+        "api",
+        *TRANSFERS,
+        needs=(("case.transfer_offer", "transfer:sender"),),
+        scope="transfers:write",
+        method="POST",
+        body="{}",
+    ),
 }
 
 ENDPOINTS: dict[str, Endpoint] = {
@@ -1909,6 +1963,8 @@ def _api_request(secret: str, endpoint: Endpoint, url: str) -> tuple[int, str]:
         body: dict[str, Any] = {"q": "Zycanary"}
         if endpoint.scope == "journal:write":
             body = {"kind": "phone", "date": timezone.localdate().isoformat(), "topic": "health"}
+        if endpoint.body:
+            body = json.loads(endpoint.body)
         response = client.post(url, body, content_type="application/json")
     else:
         response = client.get(url)
@@ -1970,7 +2026,16 @@ def test_r9_r11_r12_x2_every_token_on_every_api_operation_gets_what_the_matrix_s
                         for p in Person.objects.all()
                         if model.sees_person(persona, p, write=False)
                     }
-                    stray = [r for r in logged if r[0] not in readable_cases | seen_persons]
+                    # the fresh dossiers the transfer targets made for the organisation
+                    fresh = {
+                        str(pk)
+                        for pk in Case.objects.filter(
+                            owner_id=persona.membership.organisation_id, transfers__isnull=False
+                        )
+                        .exclude(pk__in=[world.case.pk, world.other_case.pk])
+                        .values_list("pk", flat=True)
+                    }
+                    stray = [r for r in logged if r[0] not in readable_cases | seen_persons | fresh]
                     if stray:
                         problems.append(f"{where}: read log of unseen objects {stray}")
                 else:

@@ -141,7 +141,25 @@ def check_everyone(world) -> None:
             assert got == expected, (name, write, sorted(names[pk] for pk in got ^ expected))
         found = {p.pk for p in search_visible(actor=actor, text=NAME)}
         assert found == reference_visible(actor), name
+        assert paged_visible(actor) == reference_visible(actor), name
     reach_matches_facts()
+
+
+def paged_visible(actor) -> set:
+    """The API's persons list: ``visible_after`` walked in pages of two, as the keyset does."""
+    seen, after = [], None
+    while True:
+        page = list(
+            Person.objects.visible_after(actor, after=after, size=3)
+            .filter(**({"pk__gt": after} if after else {}))
+            .order_by("pk")[:2]
+        )
+        seen += page
+        if len(page) < 2:
+            break
+        after = page[-1].pk
+    assert len(seen) == len({p.pk for p in seen})
+    return {p.pk for p in seen if p.last_name == NAME}
 
 
 def visible_names(world, persona: str) -> set[str]:

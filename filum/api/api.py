@@ -14,6 +14,7 @@ from django.urls import URLPattern, URLResolver
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from filum.api import transfers
 from filum.api.endpoints import router
 from filum.api.problems import PROBLEM_TYPE, Problem, problem_response
 from filum.tenancy.policy import account_view
@@ -22,8 +23,9 @@ DESCRIPTION = """Filum's REST API for the systems of an organisation (decision 0
 
 Authenticate with `Authorization: Bearer <token>`; the organisation's super-user makes tokens
 with scopes under Organisation → API tokens. A token reads what its organisation may read and
-writes journal entries only; forbidden and missing objects answer the same 404. Lists are
-pages: pass `next_cursor` back as `cursor`. Errors are RFC 9457 problem details."""
+writes journal entries and its dossier transfers only; forbidden and missing objects answer
+the same 404. Lists are pages: pass `next_cursor` back as `cursor`. Errors are RFC 9457
+problem details; a step an object's state refuses (an offer already decided) is a 409."""
 
 
 class FilumApi(NinjaAPI):
@@ -54,6 +56,7 @@ api = FilumApi(
     docs_decorator=account_view,
 )
 api.add_router("/v1/", router)
+api.add_router("/v1/", transfers.router)
 
 
 @api.exception_handler(Problem)

@@ -8,7 +8,6 @@ keyset pages behind an opaque cursor, visibility first, each in a fixed number o
 
 from __future__ import annotations
 
-import datetime
 import uuid
 from typing import Any
 
@@ -19,7 +18,18 @@ from ninja import Query, Router, Status
 
 from filum.api import schemas as s
 from filum.api.auth import TokenAuth, actor_of
-from filum.api.problems import Problem, decode_cursor, encode_cursor
+from filum.api.paging import (
+    DAY,
+    INT,
+    TEXT,
+    UUID,
+    Key,
+    Paging,
+    keyset_page,
+    make_cursor,
+    read_cursor,
+)
+from filum.api.problems import Problem
 from filum.assessments.permissions import get_case_assessments_for_actor
 from filum.assessments.services import case_assessments_page
 from filum.cases import lists
@@ -41,8 +51,6 @@ from filum.tenancy.policy import Section
 
 router = Router()
 
-MAX_LIMIT = 100
-DEFAULT_LIMIT = 25
 ERRORS = {code: s.ProblemOut for code in (400, 401, 403, 404, 422, 429)}
 
 
@@ -50,23 +58,14 @@ def _answers(ok: Any, code: int = 200) -> dict[int, Any]:
     return {code: ok, **ERRORS}
 
 
-def _uuid(value: Any) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError as exc:
-        raise Problem(400, "The cursor is not one this list gave.", kind="invalid-cursor") from exc
-
-
-def _day(value: Any) -> datetime.date:
-    try:
-        return datetime.date.fromisoformat(value)
-    except ValueError as exc:
-        raise Problem(400, "The cursor is not one this list gave.", kind="invalid-cursor") from exc
-
-
-class Paging(s.Schema):
-    cursor: str | None = None
-    limit: int = s.Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+# the order of each list (keyset), newest or first due first where that is what is wanted
+PERSON_KEYS = (Key("pk", UUID),)
+DOSSIER_KEYS = (Key("-opened_on", DAY), Key("-number", INT))
+JOURNAL_KEYS = (Key("-date", DAY), Key("-pk", INT))
+TASK_KEYS = (Key("due_on", DAY), Key("pk", INT))
+ASSESSMENT_KEYS = (Key("-assessed_on", DAY), Key("-pk", UUID))
+MEASURE_KEYS = (Key("pk", INT),)
+CATALOGUE_KEYS = (Key("name", TEXT), Key("pk", INT))
 
 
 # --- persons ---------------------------------------------------------------------------------
@@ -94,18 +93,13 @@ def list_persons(request: HttpRequest, paging: Query[Paging]) -> Any:
     """The persons the organisation may see (registered by it, or of a dossier it reads), in
     a stable order (by id). Searching by name is a POST: names stay out of URLs (R32)."""
     actor = actor_of(request, "person.search")
-    key = decode_cursor(paging.cursor, (str,))
-    persons = Person.objects.visible_to(actor)
-    if key:
-        persons = persons.filter(pk__gt=_uuid(key[0]))
-    rows = list(persons.order_by("pk")[: paging.limit + 1])
-    more = len(rows) > paging.limit
-    rows = rows[: paging.limit]
+    key = read_cursor(paging.cursor, PERSON_KEYS)
+    persons = Person.objects.visible_after(
+        actor, after=key[0] if key else None, size=paging.limit + 1
+    )
+    rows, next_cursor = keyset_page(persons, keys=PERSON_KEYS, key=key, limit=paging.limit)
     log_person_list_reads(actor=actor, person_ids=[p.pk for p in rows], path=request.path)
-    return {
-        "items": [_person(p) for p in rows],
-        "next_cursor": encode_cursor([str(rows[-1].pk)]) if more else None,
-    }
+    return {"items": [_person(p) for p in rows], "next_cursor": next_cursor}
 
 
 @router.post(
@@ -179,13 +173,12 @@ def list_cases(request: HttpRequest, filters: Query[DossierFilter]) -> Any:
     """The dossiers whose core data the organisation may read (its own and those shared with
     it), newest first: the dossier list of the pages (``filum.cases.lists``)."""
     actor = actor_of(request, "case.list")
-    key = decode_cursor(filters.cursor, (str, int))
-    cursor = (_day(key[0]), key[1]) if key else None
+    key = read_cursor(filters.cursor, DOSSIER_KEYS)
     page = lists.dossier_page(
         actor,
         scope="org",
         status=filters.status.value if filters.status else "all",
-        cursor=cursor,
+        cursor=(key[0], key[1]) if key else None,
         size=filters.limit,
     )
     log_list_reads(
@@ -194,7 +187,7 @@ def list_cases(request: HttpRequest, filters: Query[DossierFilter]) -> Any:
     next_cursor = None
     if page.next_cursor:
         day, number = page.next_cursor.split("_")
-        next_cursor = encode_cursor([day, int(number)])
+        next_cursor = make_cursor([day, int(number)])
     return {"items": [_dossier(c) for c in page.rows], "next_cursor": next_cursor}
 
 
@@ -246,25 +239,20 @@ def _contact(contact: Contact) -> dict[str, Any]:
 def list_journal(request: HttpRequest, case_id: uuid.UUID, paging: Query[Paging]) -> Any:
     """The dossier's journal (current versions, not retracted), newest first."""
     actor_of(request, "journal.read")
-    key = decode_cursor(paging.cursor, (str, int))
+    key = read_cursor(paging.cursor, JOURNAL_KEYS)
     access = get_case_for_actor(
         request=request,  # type: ignore[arg-type]
         case_id=case_id,
         need=Section.JOURNAL,
         reads=[Section.JOURNAL],
     )
-    contacts = journal_in_reach(access)
-    if key:
-        day = _day(key[0])
-        contacts = contacts.filter(date__lte=day).exclude(date=day, pk__gte=key[1])
-    rows = list(contacts.select_related("topic").order_by("-date", "-pk")[: paging.limit + 1])
-    more = len(rows) > paging.limit
-    rows = rows[: paging.limit]
-    last = rows[-1] if more else None
-    return {
-        "items": [_contact(c) for c in rows],
-        "next_cursor": encode_cursor([last.date.isoformat(), last.pk]) if last else None,
-    }
+    rows, next_cursor = keyset_page(
+        journal_in_reach(access).select_related("topic"),
+        keys=JOURNAL_KEYS,
+        key=key,
+        limit=paging.limit,
+    )
+    return {"items": [_contact(c) for c in rows], "next_cursor": next_cursor}
 
 
 @router.post(
@@ -332,20 +320,19 @@ def create_journal_entry(request: HttpRequest, case_id: uuid.UUID, body: s.Conta
 def list_tasks(request: HttpRequest, case_id: uuid.UUID, paging: Query[Paging]) -> Any:
     """The dossier's tasks that belong to the organisation (decision 0012), by due date."""
     actor = actor_of(request, "core.read")
-    key = decode_cursor(paging.cursor, (str, int))
+    key = read_cursor(paging.cursor, TASK_KEYS)
     access = get_case_for_actor(
         request=request,  # type: ignore[arg-type]
         case_id=case_id,
         need=Section.CORE,
         reads=[Section.CORE],
     )
-    tasks = Task.objects.filter(case=access.case, owner_id=actor.organisation_id)
-    if key:
-        day = _day(key[0])
-        tasks = tasks.filter(due_on__gte=day).exclude(due_on=day, pk__lte=key[1])
-    rows = list(tasks.order_by("due_on", "pk")[: paging.limit + 1])
-    more = len(rows) > paging.limit
-    rows = rows[: paging.limit]
+    rows, next_cursor = keyset_page(
+        Task.objects.filter(case=access.case, owner_id=actor.organisation_id),
+        keys=TASK_KEYS,
+        key=key,
+        limit=paging.limit,
+    )
     items = [
         {
             "id": t.pk,
@@ -359,11 +346,7 @@ def list_tasks(request: HttpRequest, case_id: uuid.UUID, paging: Query[Paging]) 
         }
         for t in rows
     ]
-    last = rows[-1] if more else None
-    return {
-        "items": items,
-        "next_cursor": encode_cursor([last.due_on.isoformat(), last.pk]) if last else None,
-    }
+    return {"items": items, "next_cursor": next_cursor}
 
 
 @router.get(
@@ -376,8 +359,8 @@ def list_tasks(request: HttpRequest, case_id: uuid.UUID, paging: Query[Paging]) 
 def list_assessments(request: HttpRequest, case_id: uuid.UUID, paging: Query[Paging]) -> Any:
     """The dossier's assessments of record, newest first (the page's list)."""
     actor_of(request, "assessment.read")
-    key = decode_cursor(paging.cursor, (str, str))
-    before = (_day(key[0]), _uuid(key[1])) if key else None
+    key = read_cursor(paging.cursor, ASSESSMENT_KEYS)
+    before = (key[0], key[1]) if key else None
     access = get_case_assessments_for_actor(
         request=request,  # type: ignore[arg-type]
         case_id=case_id,
@@ -397,7 +380,7 @@ def list_assessments(request: HttpRequest, case_id: uuid.UUID, paging: Query[Pag
     ]
     return {
         "items": items,
-        "next_cursor": encode_cursor([last[0].isoformat(), str(last[1])]) if last else None,
+        "next_cursor": make_cursor(last) if last else None,
     }
 
 
@@ -443,14 +426,14 @@ def get_plan(request: HttpRequest, case_id: uuid.UUID) -> Any:
 def list_measures(request: HttpRequest, case_id: uuid.UUID, paging: Query[Paging]) -> Any:
     """The measures of the dossier's plan, in the order they were made."""
     actor_of(request, "plan.read")
-    key = decode_cursor(paging.cursor, (int,))
+    key = read_cursor(paging.cursor, MEASURE_KEYS)
     plan_access = get_plan_for_actor(request=request, case_id=case_id)  # type: ignore[arg-type]
-    measures = Measure.objects.filter(case_id=plan_access.case.pk)
-    if key:
-        measures = measures.filter(pk__gt=key[0])
-    rows = list(measures.order_by("pk")[: paging.limit + 1])
-    more = len(rows) > paging.limit
-    rows = rows[: paging.limit]
+    rows, next_cursor = keyset_page(
+        Measure.objects.filter(case_id=plan_access.case.pk),
+        keys=MEASURE_KEYS,
+        key=key,
+        limit=paging.limit,
+    )
     items = [
         {
             "id": m.pk,
@@ -467,7 +450,7 @@ def list_measures(request: HttpRequest, case_id: uuid.UUID, paging: Query[Paging
         }
         for m in rows
     ]
-    return {"items": items, "next_cursor": encode_cursor([rows[-1].pk]) if more else None}
+    return {"items": items, "next_cursor": next_cursor}
 
 
 # --- the canton's catalogue ------------------------------------------------------------------
@@ -483,24 +466,18 @@ def list_measures(request: HttpRequest, case_id: uuid.UUID, paging: Query[Paging
 def list_providers(request: HttpRequest, paging: Query[Paging]) -> Any:
     """The providers of the organisation's canton, by name."""
     actor = actor_of(request, "catalogue.read")
-    key = decode_cursor(paging.cursor, (str, int))
-    providers = Provider.objects.filter(canton=actor.organisation.canton)
-    if key:
-        after = Cursor(name=key[0], pk=key[1])
-        providers = providers.filter(name__gt=after.name) | providers.filter(
-            name=after.name, pk__gt=after.pk
-        )
-    rows = list(providers.order_by("name", "pk")[: paging.limit + 1])
-    more = len(rows) > paging.limit
-    rows = rows[: paging.limit]
+    key = read_cursor(paging.cursor, CATALOGUE_KEYS)
+    rows, next_cursor = keyset_page(
+        Provider.objects.filter(canton=actor.organisation.canton),
+        keys=CATALOGUE_KEYS,
+        key=key,
+        limit=paging.limit,
+    )
     items = [
         {"id": p.pk, "name": p.name, "kind": p.kind, "canton": p.canton, "is_active": p.is_active}
         for p in rows
     ]
-    return {
-        "items": items,
-        "next_cursor": encode_cursor([rows[-1].name, rows[-1].pk]) if more else None,
-    }
+    return {"items": items, "next_cursor": next_cursor}
 
 
 @router.get(
@@ -514,7 +491,7 @@ def list_programmes(request: HttpRequest, paging: Query[Paging]) -> Any:
     """The active programmes of the organisation's canton by name, with their periods that
     have not ended and the places taken: the catalogue page's list."""
     actor = actor_of(request, "catalogue.read")
-    key = decode_cursor(paging.cursor, (str, int))
+    key = read_cursor(paging.cursor, CATALOGUE_KEYS)
     page = catalogue_page(
         canton=actor.organisation.canton,
         cursor=Cursor(name=key[0], pk=key[1]) if key else None,
@@ -544,5 +521,5 @@ def list_programmes(request: HttpRequest, paging: Query[Paging]) -> Any:
     last = page.next_cursor
     return {
         "items": items,
-        "next_cursor": encode_cursor([last.name, last.pk]) if last else None,
+        "next_cursor": make_cursor([last.name, last.pk]) if last else None,
     }

@@ -26,6 +26,8 @@ class Scope(models.TextChoices):
     ASSESSMENTS_READ = "assessments:read", _("Assessments: read")
     PLANS_READ = "plans:read", _("Plans and measures: read")
     CATALOGUE_READ = "catalogue:read", _("Providers and programmes: read")
+    TRANSFERS_READ = "transfers:read", _("Dossier transfers: read")
+    TRANSFERS_WRITE = "transfers:write", _("Dossier transfers: offer and decide")
 
 
 class ApiTokenQuerySet(models.QuerySet["ApiToken"]):

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field
 
+from filum.cases.models import DossierTransfer, TransferDecline, TransferKind
 from filum.journal.models import ContactKind
 
 
@@ -216,3 +217,59 @@ class ProgrammePage(Page):
 
 class PersonList(Schema):
     items: list[PersonOut]
+
+
+# --- dossier transfers (decision 0026) -------------------------------------------------------
+
+# an id the database can hold (a larger one is a 422, not an overflow)
+Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
+class TransferOut(Schema):
+    id: uuid.UUID
+    case_id: uuid.UUID
+    case_number: int
+    owner_id: int = Field(description="the sending service")
+    receiver_id: int = Field(description="the receiving service")
+    kind: str
+    note: str
+    cut_over_on: datetime.date
+    tasks: str = Field(description="what becomes of the sender's open tasks on acceptance")
+    shares: str = Field(description="what becomes of the shares in force on acceptance")
+    status: str
+    offered_at: datetime.datetime
+    decided_at: datetime.datetime | None
+    responsible_id: int | None
+    decline_reason: str
+    decline_note: str
+
+
+class TransferPage(Page):
+    items: list[TransferOut]
+
+
+class TransferOfferIn(Schema):
+    """What the offer page asks: the receiving service, the reason, the cut-over date, the
+    note, and the explicit choices on the open tasks and the shares in force."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    receiver_id: Id
+    kind: TransferKind
+    cut_over_on: datetime.date
+    note: InText = Field(min_length=1, max_length=10000)
+    tasks: DossierTransfer.Tasks
+    shares: DossierTransfer.Shares
+
+
+class TransferAcceptIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    responsible_id: Id = Field(description="a worker of the receiving service")
+
+
+class TransferDeclineIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: TransferDecline
+    note: InText = Field(default="", max_length=2000)

@@ -49,6 +49,8 @@ def do_create_token(
         first_name=name[:150],
         last_name="(API)",
         is_active=True,
+        # the language of the token's error messages: the organisation's
+        language=actor.organisation.language,
     )
     user.set_unusable_password()
     user.save()

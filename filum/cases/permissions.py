@@ -160,9 +160,10 @@ def get_transfer_for_actor(
     *, request: ActorRequest, transfer_id: uuid.UUID, side: str
 ) -> DossierTransfer:
     """The one door to a dossier transfer offer (decision 0026): for the receiving service
-    (``side="receiver"``: accept, decline; action ``case.transfer_decide``) or the sending one
-    (``"sender"``: withdraw; ``case.transfer_offer``). Missing and forbidden answer the same
-    404; a refused existing offer leaves a security event."""
+    (``side="receiver"``: accept, decline; action ``case.transfer_decide``), the sending one
+    (``"sender"``: withdraw; ``case.transfer_offer``) or either (``"either"``: reading it, as
+    the offers list shows it to both; ``case.transfer_decide``). Missing and forbidden answer
+    the same 404; a refused existing offer leaves a security event."""
     transfer = (
         DossierTransfer.objects.select_related(
             "case", "case__client", "owner", "receiver", "offered_by"
@@ -177,8 +178,13 @@ def get_transfer_for_actor(
         allowed = transfer.receiver_id == actor.organisation_id and actor.may(
             "case.transfer_decide"
         )
-    else:
+    elif side == "sender":
         allowed = transfer.owner_id == actor.organisation_id and actor.may("case.transfer_offer")
+    else:
+        allowed = actor.organisation_id in (
+            transfer.owner_id,
+            transfer.receiver_id,
+        ) and actor.may("case.transfer_decide")
     if not allowed:
         refuse(request, "transfer", transfer.pk, owner_id=transfer.owner_id)
     return transfer

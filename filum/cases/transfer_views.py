@@ -19,7 +19,6 @@ from filum.cases.forms import TransferAcceptForm, TransferDeclineForm, TransferO
 from filum.cases.models import Share
 from filum.cases.permissions import get_case_for_actor, get_transfer_for_actor
 from filum.followup.models import Task, TaskStatus
-from filum.records.services import log_security_event
 from filum.tenancy.policy import ActorRequest, Section, requires
 from filum.web.forms import add_service_errors
 from filum.web.once import once_per_token
@@ -46,13 +45,7 @@ def transfer_offer(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            log_security_event(
-                "transfer.offered",
-                request=request,
-                transfer=str(offer.pk),
-                case=str(case.pk),
-                receiver=offer.receiver_id,
-            )
+            transfers.log_offered(request=request, actor=actor, offer=offer)
             messages.success(
                 request,
                 _("The dossier was offered to %(organisation)s.")
@@ -106,16 +99,7 @@ def transfer_accept(request: ActorRequest, transfer_id: uuid.UUID) -> HttpRespon
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
-            for organisation_id in (offer.receiver_id, offer.owner_id):
-                log_security_event(
-                    "transfer.accepted",
-                    request=request,
-                    organisation_id=organisation_id,
-                    transfer=str(offer.pk),
-                    case=str(offer.case_id),
-                    sender=offer.owner_id,
-                    receiver=offer.receiver_id,
-                )
+            transfers.log_accepted(request=request, actor=actor, offer=offer)
             messages.success(request, _("The dossier is now held by your service."))
             return redirect("case_detail", case_id=offer.case_id)
     context = {"offer": offer, "form": form, "today": timezone.localdate()}

@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, QuerySet, Window
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,6 +30,7 @@ from filum.cases.models import (
 from filum.cases.services import _record, check_case_is_open
 from filum.dates import add_days, date_error
 from filum.followup.models import Task, TaskStatus
+from filum.records.services import log_security_event
 from filum.tenancy.models import Membership, Organisation, OrganisationKind, User
 from filum.tenancy.policy import Actor, Section, dossier_holding_roles
 
@@ -301,6 +303,33 @@ def do_accept_transfer(
     facts_changed([case.pk])
     locked.refresh_from_db()
     return locked
+
+
+def log_offered(*, request: HttpRequest, actor: Actor, offer: DossierTransfer) -> None:
+    """The security event of an offer (the page's and the API's)."""
+    log_security_event(
+        "transfer.offered",
+        request=request,
+        user=actor.user,
+        transfer=str(offer.pk),
+        case=str(offer.case_id),
+        receiver=offer.receiver_id,
+    )
+
+
+def log_accepted(*, request: HttpRequest, actor: Actor, offer: DossierTransfer) -> None:
+    """The security event of an acceptance, in both services' records."""
+    for organisation_id in (offer.receiver_id, offer.owner_id):
+        log_security_event(
+            "transfer.accepted",
+            request=request,
+            user=actor.user,
+            organisation_id=organisation_id,
+            transfer=str(offer.pk),
+            case=str(offer.case_id),
+            sender=offer.owner_id,
+            receiver=offer.receiver_id,
+        )
 
 
 def _years_after(day: datetime.date, years: int) -> datetime.date:

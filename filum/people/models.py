@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.exceptions import ValidationError
@@ -93,6 +93,28 @@ class PersonQuerySet(models.QuerySet["Person"]):
             | Exists(beyond.filter(client=OuterRef("pk")))
             | Exists(beyond.filter(assistance_unit__members__person=OuterRef("pk")))
         )
+
+    def visible_after(self, actor: Actor, *, after: uuid.UUID | None, size: int) -> PersonQuerySet:
+        """The first ``size`` persons of ``visible_to(actor)`` by id after ``after`` (and a
+        few more: order and cut them), for a keyset page: each part of the reach gives its own
+        first ``size`` ids through its index (the organisation's reach rows by their primary
+        key), and the page is the first of their union. Filtering every person by the whole
+        reach instead hashes all of a large service's reach rows (170,000) for each page."""
+        reach = person_reach(actor)
+        if reach is None:
+            return self.none()
+
+        def first(qs: models.QuerySet[Any], field: str) -> models.QuerySet[Any]:
+            if after is not None:
+                qs = qs.filter(**{f"{field}__gt": after})
+            return qs.order_by(field).values_list(field, flat=True)[:size]
+
+        units = reach.beyond.values("assistance_unit_id")
+        ids = first(reach.own, "person_id").union(
+            first(reach.beyond, "client_id"),
+            first(UnitMember.objects.filter(unit_id__in=units), "person_id"),
+        )
+        return self.filter(pk__in=ids)
 
 
 @dataclass(frozen=True)

@@ -212,11 +212,19 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
     },
     API_ROLE: {
         # An organisation's API token (decision 0028): reads what its organisation's staff
-        # read (own dossiers and what is shared with it) and writes only journal entries; the
-        # token's scopes narrow this further. Never a member's role: no membership holds it.
+        # read (own dossiers and what is shared with it), writes only journal entries, and
+        # offers, accepts, declines and withdraws its organisation's dossier transfers as a
+        # section head does on the pages; the token's scopes narrow this further. Never a
+        # member's role: no membership holds it.
         **_sections(_READ_ALL, _NONE),
         "journal.write": _WRITE_ALL,
-        **_row(case__list=_ORG, person__search=_ORG, catalogue__read=_ORG),
+        **_row(
+            case__list=_ORG,
+            person__search=_ORG,
+            catalogue__read=_ORG,
+            case__transfer_offer=_ORG,
+            case__transfer_decide=_ORG,
+        ),
     },
     "canton_officer": {
         # The canton's integration office: templates, the provider catalogue, the CII

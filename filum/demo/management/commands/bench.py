@@ -31,7 +31,7 @@ from django.utils import timezone
 from filum.cases.models import Case, Share
 from filum.cii.models import CiiCase
 from filum.cii.synthetic import make_synthetic_cii_cases
-from filum.demo import benchsubjects, load
+from filum.demo import apibench, benchsubjects, load
 from filum.exchange.bench import measure_import
 from filum.followup.cockpit import TEAM_ROLES
 from filum.people.models import Person
@@ -81,6 +81,7 @@ TARGETS_MS = {
     PLAN: 100.0,
     CATALOGUE: 100.0,
     TIMELINE: 150.0,
+    **apibench.TARGETS_MS,
 }
 LOAD = "mixed load"
 IMPORT = "import of a delivery"
@@ -327,10 +328,15 @@ class Page:
         return ""
 
 
-def bench_client(membership: Membership) -> Client:
+def bench_host() -> str:
     hosts = [h for h in settings.ALLOWED_HOSTS if h and h != "*" and not h.startswith(".")]
-    host = "testserver" if not hosts or "testserver" in hosts else hosts[0]
-    client = Client(HTTP_HOST=host, secure=bool(getattr(settings, "SECURE_SSL_REDIRECT", False)))
+    return "testserver" if not hosts or "testserver" in hosts else hosts[0]
+
+
+def bench_client(membership: Membership) -> Client:
+    client = Client(
+        HTTP_HOST=bench_host(), secure=bool(getattr(settings, "SECURE_SSL_REDIRECT", False))
+    )
     client.force_login(membership.user)
     session = client.session
     session[SESSION_MEMBERSHIP_KEY] = membership.pk
@@ -430,6 +436,7 @@ class Bench:
         self.plan_page()
         self.catalogue_page(worker)
         self.timeline_page()
+        self.api_lists(worker)
         self.import_speed()
         if self.wanted(LOAD):
             self.progress(f"mixed load: {self.o.load_clients} clients, {self.o.load_seconds:.0f} s")
@@ -732,6 +739,27 @@ class Bench:
             lambda i: urls[i % len(urls)],
             f"{who(worker)}: {programmes:,} programmes of canton {canton}, "
             f"{Period.objects.filter(programme__canton=canton).count():,} periods",
+        )
+
+    def api_lists(self, worker: Membership) -> None:
+        """The REST API's lists with a token of the worker's service and of the largest other
+        service's section head (filum.demo.apibench; rolled back afterwards)."""
+        others = [org for org, _ in social_services_by_size() if org != worker.organisation_id]
+        head = member(others[0], Role.SECTION_HEAD) if others else None
+        members = {"worker": worker, **({"head": head} if head else {})}
+
+        def timed(name: str, call: Callable[[int], Any], note: str) -> None:
+            if not self.wanted(name):
+                return
+            samples = time_calls(call, self.o.repeat, self.o.figure_seconds)
+            self.add(Figure(name, samples, count_queries(lambda: call(0)), note))
+
+        apibench.measure(
+            members,
+            host=bench_host(),
+            wanted=self.wanted,
+            timed=timed,
+            search_names=SEARCH_NAMES,
         )
 
     def import_speed(self) -> None:

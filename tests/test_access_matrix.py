@@ -408,6 +408,7 @@ GOALS = ("goal", "other_goal", "missing_goal")
 MEASURES = ("measure", "other_measure", "missing_measure")
 # the client of a dossier with a plan, for the AIS timeline (decision 0021)
 TIMELINE_PERSONS = ("timeline_person", "other_timeline_person", "missing_timeline_person")
+SITUATIONS = ("situation_entry", "other_situation_entry", "missing_situation_entry")
 MEASURE_DOCUMENTS = ("measure_document", "other_measure_document", "missing_measure_document")
 # catalogue objects: of the personas' canton, of another canton (listed first: it is what the
 # outsider probes in the 404 comparison), missing
@@ -715,6 +716,9 @@ ENDPOINTS: dict[str, Endpoint] = {
         "policy", *TIMELINE_PERSONS, needs=_PLAN_READ, reads=("plan", "assessment")
     ),
     "situation_add": _ep("policy", *TIMELINE_PERSONS, needs=_PLAN_WRITE, ok_get=frozenset({302})),
+    # marking a situation entry as recorded in error: a write of the plan, its page shows the
+    # entry (a plan read)
+    "situation_in_error": _ep("policy", *SITUATIONS, needs=_PLAN_WRITE, reads=_PLAN),
     # the canton's catalogue and plan templates
     "catalogue": _ep("policy", needs=(("catalogue.read", "org"),)),
     "programme_detail": _ep("policy", *PROGRAMMES, needs=(("catalogue.read", "canton"),)),
@@ -1218,7 +1222,14 @@ def build_plan_target(world: Any, kind: str) -> Target | None:
             base, period.programme.provider_id
         )
         return Target({arg: pk}, Subject(canton=canton), kind)
-    if base not in ("planned_case", "goal", "measure", "measure_document", "timeline_person"):
+    if base not in (
+        "planned_case",
+        "goal",
+        "measure",
+        "measure_document",
+        "timeline_person",
+        "situation_entry",
+    ):
         return None
     case = world.other_case if kind.startswith("other_") else world.case
     author = world.outsider.user if kind.startswith("other_") else world.colleague.user
@@ -1227,6 +1238,10 @@ def build_plan_target(world: Any, kind: str) -> Target | None:
         if base == "timeline_person":
             _plan_of(case, author)
             kwargs = {"case_id": case.pk, "person_id": uuid.uuid4()}
+            return Target(kwargs, Subject(missing=True), kind)
+        if base == "situation_entry":
+            _plan_of(case, author)
+            kwargs = {"case_id": case.pk, "person_id": case.client_id, "entry_id": 987654321}
             return Target(kwargs, Subject(missing=True), kind)
         if base == "measure_document":
             measure = Measure.objects.filter(case_id=case.pk).first()
@@ -1249,6 +1264,20 @@ def build_plan_target(world: Any, kind: str) -> Target | None:
         return Target({"case_id": case.pk}, subject, kind)
     if base == "timeline_person":
         return Target({"case_id": case.pk, "person_id": case.client_id}, subject, kind)
+    if base == "situation_entry":
+        entry = SituationEntry.objects.filter(case_id=case.pk).first()
+        if entry is None:
+            entry = SituationEntry.objects.create(
+                case=case,
+                owner_id=case.owner_id,
+                person=case.client,
+                kind="education",
+                value="bridging",
+                since=timezone.localdate(),
+                recorded_by=author,
+            )
+        kwargs = {"case_id": case.pk, "person_id": case.client_id, "entry_id": entry.pk}
+        return Target(kwargs, subject, kind)
     if base == "goal":
         goal = PlanGoal.objects.filter(plan=plan).first()
         return Target({"case_id": case.pk, "goal_id": goal.pk}, subject, kind)
@@ -1320,7 +1349,7 @@ WATCHED: tuple[tuple[Any, tuple[str, ...]], ...] = (
     (CodeList, ()),
     (AssessmentTemplate, ()),
     (MilestoneRule, ()),
-    (SituationEntry, ()),
+    (SituationEntry, ("error_at",)),
     (ApiToken, ("revoked_at",)),
 )
 
@@ -1410,7 +1439,7 @@ def _denied_object(target: Target) -> tuple[str, str]:
     """What a refused request for this target is recorded as (the most specific object)."""
     kwargs = target.kwargs
     # a plan's objects (and a person's timeline) are refused at their dossier's door
-    if "measure_id" in kwargs or target.label.endswith("timeline_person"):
+    if "measure_id" in kwargs or target.label.endswith(("timeline_person", "situation_entry")):
         return "case", str(kwargs["case_id"])
     for key in (
         "transfer_id",

@@ -4,6 +4,7 @@ the run command can call it on every start, and the benchmark volume loads the s
 from __future__ import annotations
 
 import datetime
+import re
 from collections import Counter, defaultdict
 from io import StringIO
 
@@ -31,7 +32,7 @@ from filum.cases.models import (
 from filum.cases.services import rows_before_opening
 from filum.cii.models import CiiCase, CiiPartner
 from filum.demo.benchsubjects import largest_plan
-from filum.demo.integration import FAMILY, REFUGEE
+from filum.demo.integration import FAMILY, REFUGEE, YOUNG
 from filum.demo.integration_volume import BIG_ASSESSMENTS, BIG_MEASURES
 from filum.demo.mfa import demo_totp_secret
 from filum.demo.seed import DEMO_LOGINS, DEMO_PASSWORD, ahv_number
@@ -42,7 +43,16 @@ from filum.followup.models import Task, TaskKind, TaskStatus
 from filum.followup.nightly import run_nightly_rules
 from filum.journal.models import Contact, ServiceAgreement
 from filum.people.models import Person, UnitMember
-from filum.plans.models import Booking, Measure, Period, Plan, PlanGoal, Programme, Provider
+from filum.plans.models import (
+    Booking,
+    Measure,
+    Period,
+    Plan,
+    PlanGoal,
+    Programme,
+    Provider,
+    SituationEntry,
+)
 from filum.tenancy.models import Membership, Organisation, OrganisationKind, Role, User
 from tests.test_person_reach import reach_matches_facts
 
@@ -504,6 +514,49 @@ def test_i4_demo_has_a_provisionally_admitted_family_in_german_with_assessments_
         )
     )
     assert assessed == {names[0]: 2, names[1]: 1, names[2]: 2}
+
+
+def test_i4_i5_demo_shows_an_education_milestone_at_risk_and_a_situation_recorded_in_error():
+    """Hodan Warsame (decision 0021): provisionally admitted about 4 years and 3 months ago,
+    about 19, in a bridging year: her education milestone (due in about 9 months) is at risk on
+    her timeline, in her dossier's light and in the integration cockpit of Bern's service; a
+    wrongly recorded apprenticeship is marked as recorded in error and corrected."""
+    seed()
+    today = timezone.localdate()
+    hodan = Person.objects.get(last_name=YOUNG[0], first_name=YOUNG[1])
+    assert hodan.residence_status == "F" and hodan.arrival_date and hodan.birth_date
+    assert 4 * 365 + 60 < (today - hodan.arrival_date).days < 4 * 365 + 120
+    assert 18 <= (today - hodan.birth_date).days // 365 <= 20
+    case = Case.objects.get(client=hodan, status=CaseStatus.OPEN)
+    assert case.responsible is not None and case.responsible.username == "sa.bern"
+    assert Plan.objects.filter(case=case).exists()
+    assert Measure.objects.filter(case=case).count() >= 2
+    assert Assessment.objects.filter(case=case, person=hodan, status="final").count() == 2
+    # the wrong entry stays, marked, and its correction names it
+    wrong = SituationEntry.objects.get(person=hodan, error_at__isnull=False)
+    assert (wrong.value, wrong.error_by.username) == ("post_compulsory", "sa.bern")
+    assert SituationEntry.objects.get(corrects=wrong).value == "bridging"
+    # the light: education at risk for her (the kept light of the seed)
+    light = lights_for_cases([case.pk])[case.pk]
+    at_risk = [
+        f.params
+        for f in light.evaluation.findings
+        if f.code == "milestone_at_risk" and f.params["person_id"] == str(hodan.pk)
+    ]
+    assert [p["milestone"] for p in at_risk] == ["education_16_25"]
+    due = next(f.due for f in light.evaluation.findings if f.code == "milestone_at_risk")
+    assert 240 <= (due - today).days <= 300  # about nine months ahead
+    client = Client()
+    client.force_login(User.objects.get(username="sa.bern"))
+    page = client.get(reverse("person_timeline", args=[case.pk, hodan.pk])).content.decode()
+    assert 'data-milestone-state="at_risk"' in page
+    assert "timeline__situation--in_error" in page and "<del>" in page
+    assert "Schnupperwoche" in page  # why it was recorded in error
+    cockpit = client.get(reverse("cockpit_integration")).content.decode()
+    row = re.search(r'<tr data-status="F">(.*?)</tr>', cockpit, re.S)
+    assert row is not None
+    persons, risk, _missed = (int(n) for n in re.findall(r">(\d+)<", row.group(1)))
+    assert persons >= 1 and risk >= 1
 
 
 def test_i2_demo_catalogue_of_canton_bern_with_places_costs_and_a_waiting_list():

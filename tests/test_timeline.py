@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import datetime
 import re
+import threading
 
 import pytest
 import time_machine
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.urls import reverse
 
 from filum.followup import kept
@@ -20,6 +22,7 @@ from filum.followup.models import KeptLight, Task, TaskStatus
 from filum.followup.nightly import run_nightly_rules
 from filum.people.models import AssistanceUnit, Person, UnitMember
 from filum.plans import milestones as ms
+from filum.plans import services as plan_services
 from filum.plans.milestones import (
     DEFAULT_MILESTONES,
     MilestoneNorm,
@@ -517,3 +520,226 @@ def test_i5_a_milestone_missed_before_the_dossier_opened_is_due_at_its_opening(w
     task = Task.objects.get(case=world.case, kind="milestone")
     assert task.due_on == opened
     assert task.rule_key.endswith(":2025-03-16")
+
+
+# --- a situation recorded in error (I4, I5; decision 0021) ------------------------------------
+
+
+def error_url(world, entry, person_id=None):
+    return reverse(
+        "situation_in_error", args=[world.case.pk, person_id or world.case.client_id, entry.pk]
+    )
+
+
+@pytest.fixture
+def young(world, hotaki):
+    """The client born on 1.1.2008: 16 to 25 when education falls due (16.03.2027), so that
+    milestone is at risk from today (16.03.2026) unless post-compulsory education is recorded."""
+    Person.objects.filter(pk=world.case.client_id).update(birth_date=datetime.date(2008, 1, 1))
+    world.case.client.refresh_from_db()
+    return world.case.client
+
+
+def education_codes(world) -> list[str]:
+    findings = evaluate_cases([world.case.pk], as_of=TODAY)[world.case.pk].findings
+    return [f.code for f in findings if f.params.get("milestone") == "education_16_25"]
+
+
+def record(world, situation: str, on: datetime.date) -> SituationEntry:
+    kind, _sep, value = situation.partition(":")
+    return plan_services.do_record_situation(
+        actor=world.worker.actor,
+        case=world.case,
+        person=world.case.client,
+        kind=kind,
+        value=value,
+        on=on,
+    )
+
+
+def test_i4_i5_a_situation_recorded_in_error_stays_struck_through_and_no_longer_counts(
+    world, young, django_capture_on_commit_callbacks
+):
+    from filum.cases.models import Case
+
+    Case.objects.filter(pk=world.case.pk).update(domain="asylum_aid")  # a kept light
+    with django_capture_on_commit_callbacks(execute=True):
+        wrong = record(world, "education:post_compulsory", datetime.date(2025, 8, 1))
+    assert education_codes(world) == []  # met by the wrong entry
+    light = KeptLight.objects.get(case=world.case)
+    assert "milestone_at_risk" not in [f["code"] for f in light.findings]
+    client = world.worker.client()
+    page = client.get(timeline_url(world)).content.decode()
+    assert error_url(world, wrong) in page  # the worker may mark it from the table
+    assert client.get(error_url(world, wrong)).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            error_url(world, wrong),
+            {
+                "reason": "Stage d'orientation, pas un apprentissage",
+                "situation": "education:bridging",
+                "on": "2025-08-01",
+                "note": "",
+            },
+        )
+    assert response.status_code == 302
+    wrong.refresh_from_db()
+    assert wrong.error_by == world.worker.user and wrong.error_at is not None
+    assert wrong.error_reason == "Stage d'orientation, pas un apprentissage"
+    right = SituationEntry.objects.get(corrects=wrong)
+    assert (right.kind, right.value, right.since) == ("education", "bridging", wrong.since)
+    # no longer counts: the milestone is at risk again, in the findings and the kept light
+    assert education_codes(world) == ["milestone_at_risk"]
+    light = KeptLight.objects.get(case=world.case)
+    assert "milestone_at_risk" in [f["code"] for f in light.findings]
+    # shown struck through with who, when and why, in both languages
+    for language, words in (("fr", "saisie par erreur ("), ("de", "irrtümlich erfasst (")):
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        page = client.get(timeline_url(world)).content.decode()
+        assert f"{words}{world.worker.user}, 16.03.2026)" in page
+        assert "<del>" in page and "pas un apprentissage" in page
+        assert "timeline__situation--in_error" in page
+        assert error_url(world, wrong) not in page and error_url(world, right) in page
+    # audited in the dossier's history, never edited or deleted otherwise
+    events = SituationEntry.pgh_event_model.objects.filter(pgh_obj_id=wrong.pk)
+    assert sorted(events.values_list("pgh_label", flat=True)) == ["insert", "update"]
+
+
+def test_i4_a_situation_marked_in_error_without_a_correction_then_a_new_entry(world, young):
+    wrong = record(world, "education:post_compulsory", datetime.date(2025, 8, 1))
+    response = world.worker.client().post(
+        error_url(world, wrong), {"reason": "Doublon d'un autre dossier"}
+    )
+    assert response.status_code == 302
+    assert SituationEntry.objects.count() == 1 and education_codes(world) == ["milestone_at_risk"]
+    record(world, "education:post_compulsory", datetime.date(2025, 9, 1))
+    assert education_codes(world) == []
+
+
+@pytest.mark.parametrize(
+    ("data", "fr", "de"),
+    [
+        ({"reason": " "}, "Indiquez pourquoi l’entrée", "Geben Sie an, warum der Eintrag"),
+        (
+            {"reason": "Faux", "situation": "education:bridging"},
+            "Indiquez la date à partir de laquelle",
+            "Geben Sie das Datum an, ab dem",
+        ),
+        (
+            {"reason": "Faux", "on": "2025-08-01"},
+            "Choisissez la situation correcte",
+            "Wählen Sie die richtige Situation",
+        ),
+        (
+            {"reason": "Faux", "situation": "education:bridging", "on": "2022-03-15"},
+            "avant l’arrivée en Suisse",
+            "vor der Einreise in die Schweiz",
+        ),
+    ],
+)
+def test_i4_bad_corrections_are_refused_in_both_languages_nothing_stored(
+    world, young, data, fr, de
+):
+    wrong = record(world, "education:post_compulsory", datetime.date(2025, 8, 1))
+    for language, words in (("fr", fr), ("de", de)):
+        client = world.worker.client()
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        response = client.post(error_url(world, wrong), data)
+        assert response.status_code == 400
+        assert words in response.content.decode().replace("'", "’").replace("&#x27;", "’")
+    wrong.refresh_from_db()
+    assert wrong.error_at is None and SituationEntry.objects.count() == 1
+
+
+def test_i4_an_entry_already_marked_in_error_is_refused_with_a_clear_message(world, young):
+    wrong = record(world, "education:post_compulsory", datetime.date(2025, 8, 1))
+    stale = SituationEntry.objects.get(pk=wrong.pk)
+    plan_services.do_mark_situation_in_error(
+        actor=world.colleague.actor, case=world.case, entry=wrong, reason="Erreur de saisie"
+    )
+    # a second marking from a page shown before the first: refused, the first one kept
+    with pytest.raises(ValidationError) as refused:
+        plan_services.do_mark_situation_in_error(
+            actor=world.worker.actor, case=world.case, entry=stale, reason="Autre raison"
+        )
+    assert refused.value.code == "already_in_error"
+    for language, words in (("fr", "déjà été marquée"), ("de", "bereits am")):
+        client = world.worker.client()
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        response = client.post(error_url(world, wrong), {"reason": "Encore"})
+        assert response.status_code == 400 and words in response.content.decode()
+    wrong.refresh_from_db()
+    assert (wrong.error_by, wrong.error_reason) == (world.colleague.user, "Erreur de saisie")
+    # the database keeps it too: no second marking, no edit, no delete
+    from django.db import DatabaseError, transaction
+
+    for change in (
+        lambda: SituationEntry.objects.filter(pk=wrong.pk).update(error_reason="x"),
+        lambda: SituationEntry.objects.filter(pk=wrong.pk).update(value="none"),
+        lambda: SituationEntry.objects.filter(pk=wrong.pk).delete(),
+    ):
+        with pytest.raises(DatabaseError, match="pgtrigger"), transaction.atomic():
+            change()
+
+
+def test_i4_an_entry_of_another_person_or_dossier_is_404(world, young):
+    wrong = record(world, "education:post_compulsory", datetime.date(2025, 8, 1))
+    teen = factories.PersonFactory(registered_by=world.service_org, arrival_date=ARRIVAL)
+    unit = AssistanceUnit.objects.create(name="Ménage", registered_by=world.service_org)
+    UnitMember.objects.create(unit=unit, person=world.case.client, relation="applicant")
+    UnitMember.objects.create(unit=unit, person=teen, relation="child")
+    world.case.assistance_unit = unit
+    world.case.save(update_fields=["assistance_unit"])
+    client = world.worker.client()
+    # the teenager's URL with the client's entry
+    assert client.post(error_url(world, wrong, teen.pk), {"reason": "x"}).status_code == 404
+    # the same entry through another dossier of the same client
+    other = factories.CaseFactory(
+        owner=world.service_org, client=world.case.client, responsible=world.worker.user
+    )
+    pf.plan(other, world.worker.user)
+    url = reverse("situation_in_error", args=[other.pk, world.case.client_id, wrong.pk])
+    assert client.post(url, {"reason": "x"}).status_code == 404
+    missing = reverse("situation_in_error", args=[world.case.pk, world.case.client_id, 987654])
+    assert client.get(missing).status_code == 404
+    # readers of another organisation, and without the plan write
+    assert world.outsider.client().post(error_url(world, wrong), {"reason": "x"}).status_code == 404
+    wrong.refresh_from_db()
+    assert wrong.error_at is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_i4_two_markings_at_the_same_moment_give_one_result(world, young):
+    """Two real connections mark the same entry: the row lock serves them one after the
+    other; one marks it, the other is told it is already marked."""
+    wrong = record(world, "education:post_compulsory", datetime.date(2025, 8, 1))
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+    errors: list[BaseException] = []
+
+    def mark(actor, reason: str) -> None:
+        try:
+            start.wait(timeout=20)
+            plan_services.do_mark_situation_in_error(
+                actor=actor, case=world.case, entry=wrong, reason=reason
+            )
+            outcomes.append("marked")
+        except ValidationError as exc:
+            outcomes.append(exc.code or "")
+        except BaseException as exc:  # reported below: a thread's error must fail the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=mark, args=(persona.actor, persona.user.username))
+        for persona in (world.worker, world.colleague)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert sorted(outcomes) == ["already_in_error", "marked"]
+    wrong.refresh_from_db()
+    assert wrong.error_reason == wrong.error_by.username

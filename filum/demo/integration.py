@@ -1,7 +1,8 @@
 """Integration in the demo (issue 8): the canton's provider catalogue, a recognised refugee's
-five years and a provisionally admitted family's first years with a plan, measures and
-assessments, plans of the other asylum dossiers (bookings, a full course with its waiting
-list), and CII cases with the invalidity and unemployment insurance as partners.
+five years, a provisionally admitted family's first years and a young woman whose education
+milestone is at risk, each with a plan, measures and assessments, plans of the other asylum
+dossiers (bookings, a full course with its waiting list), and CII cases with the invalidity
+and unemployment insurance as partners.
 
 Everything is written through the domain services (catalogue, plans, booking, assessments,
 CII), as the people who do it: the canton's integration officer keeps the catalogue, the
@@ -10,8 +11,8 @@ are written directly, and marked so: the bookings of measures that ran in the pa
 in a period that has ended cannot be booked any more) and the dates on which goals were
 reached (a goal's new status is dated today). See docs/decisions/0024.
 
-Dates are relative to the day of the seed, so the stories stay in their year five and three
-whenever the demo is loaded. The texts are in the language of the dossier's organisation.
+Dates are relative to the day of the seed, so the stories stay in their year five, four and
+five whenever the demo is loaded. The texts are in the language of the dossier's organisation.
 """
 
 from __future__ import annotations
@@ -630,6 +631,7 @@ def levels(*rows: tuple[str, str, str]) -> list[dict[str, str]]:
 # Unique names (no name pool holds them): tests and the user guide find the stories by them.
 REFUGEE = ("Weldemariam", "Senait")
 FAMILY = ("Hotaki", ("Farid", "Mariam", "Omid", "Sahar"))
+YOUNG = ("Warsame", "Hodan")
 
 
 def refugee_story(it: Integration) -> Case:
@@ -1165,6 +1167,137 @@ def family_story(it: Integration) -> Case:
     return case
 
 
+def young_story(it: Integration) -> Case:
+    """Hodan Warsame, from Somalia, provisionally admitted (F) four years and three months ago
+    at 15, now 19, in Bern: a German course (A2 at her second assessment, so her A1
+    milestone is met), a bridging year now and a mentoring booked; her education milestone
+    (16 to 25, five years after the arrival) falls due in about nine months and is *at risk*.
+    An apprenticeship was recorded by mistake (a trial week only): the entry is marked as
+    recorded in error and corrected (decision 0021)."""
+    ctx, today = it.ctx, it.today
+    actor = ctx.actors["sa.bern"]
+    arrival = today - _days(4 * 365 + 91)
+    person = it.person(
+        actor,
+        last_name=YOUNG[0],
+        first_name=YOUNG[1],
+        sex="f",
+        birth_date=min(datetime.date(today.year - 19, 2, 11), LATEST_BIRTH),
+        nationality="SO",
+        residence_status="F",
+        arrival_date=arrival,
+        languages="so, de",
+        street="Holligenstrasse 27",
+    )
+    opened = arrival + _days(60)
+    case = it.dossier(actor, person, opened)
+    plan = it.plan(actor, case, ["assessment", "orientation", "employability"])
+    g = {goal.key: goal for goal in PlanGoal.objects.filter(plan=plan)}
+
+    def start(months: float) -> datetime.date:
+        return _monday(opened + _days(int(30.4 * months)))
+
+    m = it.measure(
+        actor,
+        plan,
+        "Deutsch A1 intensiv",
+        Category.LANGUAGE_COURSE,
+        [g["employability"]],
+        programme="Deutsch A1 intensiv",
+        start=start(2),
+        end=start(2) + _days(7 * 16 - 3),
+        status=MeasureStatus.COMPLETED,
+        result="reached",
+        conduct="Lernt schnell, A1 mündlich nach einem Kurs.",
+    )
+    it.past_booking(actor, m, 16)
+    # the bridging year started four months ago: she is not yet in post-compulsory education
+    bridging = _monday(today - _days(120))
+    it.measure(
+        actor,
+        plan,
+        "Berufsvorbereitendes Schuljahr",
+        Category.TRAINING,
+        [g["orientation"]],
+        provider_name="BFF Bern, Brückenangebote",
+        start=bridging,
+        end=bridging + _days(7 * 44 - 3),
+        status=MeasureStatus.RUNNING,
+        conduct="Schnupperwoche als Fachfrau Gesundheit; noch keine Lehrstelle.",
+        client_view="Möchte Fachfrau Gesundheit werden.",
+    )
+    mentoring = it.measure(
+        actor,
+        plan,
+        "Mentoring Berufseinstieg",
+        Category.SOCIAL_INTEGRATION,
+        [g["orientation"]],
+        programme="Mentoring Berufseinstieg",
+        start=it.next_period("Mentoring Berufseinstieg").starts_on,
+        end=it.next_period("Mentoring Berufseinstieg").ends_on,
+        status=MeasureStatus.PLANNED,
+    )
+    it.book(actor, mentoring, it.next_period("Mentoring Berufseinstieg"))
+    it.set_goal(actor, plan, "assessment", GoalStatus.REACHED, opened + _days(50))
+    base: dict[str, Any] = {
+        "first_language": "so",
+        "school_years": "6",
+        "education_level": "primary",
+        "work_experience": "none",
+        "work_capacity": "full",
+        "care_duties": False,
+        "main_goal": "vocational_training",
+        "potential": "high",
+    }
+    it.assessment(
+        actor,
+        case,
+        person,
+        opened + _days(40),
+        base | {"language_levels": levels(("de", "pre_a1", "pre_a1"), ("so", "c2", "b1"))},
+    )
+    it.assessment(
+        actor,
+        case,
+        person,
+        opened + _days(600),
+        base
+        | {
+            "school_years": "8",
+            "language_levels": levels(("de", "a2", "a2"), ("so", "c2", "b1")),
+            "language_source": "course",
+        },
+    )
+    situations(
+        it,
+        actor,
+        case,
+        person,
+        ("residence", "F", arrival),
+        ("education", "compulsory", opened),
+    )
+    # recorded in error (a trial week, no apprenticeship contract), then corrected: the
+    # wrong entry stays struck through and no longer meets the milestone
+    wrong = plan_services.do_record_situation(
+        actor=actor,
+        case=case,
+        person=person,
+        kind="education",
+        value="post_compulsory",
+        on=bridging,
+        note="Lehre Fachfrau Gesundheit",
+    )
+    plan_services.do_mark_situation_in_error(
+        actor=actor,
+        case=case,
+        entry=wrong,
+        reason="Nur eine Schnupperwoche, kein Lehrvertrag: sie besucht das Brückenangebot.",
+        correction=plan_services.SituationChange("education", "bridging", bridging),
+    )
+    ctx.counts["situation entries"] += 2
+    return case
+
+
 # Measures of the other asylum dossiers' plans: (title, programme, category, goal)
 _OTHER_MEASURES = {
     "fr": (
@@ -1438,4 +1571,5 @@ def step_integration(ctx: Any) -> None:
     other_plans(it)
     refugee_story(it)
     family_story(it)
+    young_story(it)
     cii_cases(it)

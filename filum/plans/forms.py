@@ -37,7 +37,7 @@ from filum.plans.models import (
 )
 from filum.plans.models.plan import GOAL_ORDER, SELECTABLE_GOALS
 from filum.plans.models.timeline import SITUATION_VALUES
-from filum.plans.services import MeasureData
+from filum.plans.services import MeasureData, SituationChange
 
 # The Integration Agenda Switzerland applies from 1 May 2019.
 AIS_START = datetime.date(2019, 5, 1)
@@ -427,6 +427,40 @@ class SituationForm(forms.Form):
     def situation_data(self) -> tuple[str, str]:
         kind, _sep, value = self.cleaned_data["situation"].partition(":")
         return kind, value
+
+
+class SituationErrorForm(forms.Form):
+    """Mark a situation entry as recorded in error, why, and optionally the right situation
+    (decision 0021). The reason is checked by the service, in its own words."""
+
+    reason = forms.CharField(
+        label=_("Why was the entry recorded in error?"), max_length=300, required=False
+    )
+    situation = forms.ChoiceField(
+        label=_("Right situation (optional)"), choices=situation_choices, required=False
+    )
+    on = forms.DateField(
+        label=_("From"),
+        required=False,
+        widget=forms.DateInput(attrs=DATE_INPUT, format="%Y-%m-%d"),
+    )
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("situation") and data.get("on") is None and "on" not in self.errors:
+            self.add_error("on", gettext("Give the date from which the right situation holds."))
+        if data.get("on") is not None and not data.get("situation"):
+            self.add_error(
+                "situation", gettext("Choose the right situation, or leave the date empty.")
+            )
+        return data
+
+    def correction(self) -> SituationChange | None:
+        if not self.cleaned_data.get("situation"):
+            return None
+        kind, _sep, value = self.cleaned_data["situation"].partition(":")
+        return SituationChange(kind, value, self.cleaned_data["on"], self.cleaned_data["note"])
 
 
 class MilestoneRuleForm(forms.ModelForm):

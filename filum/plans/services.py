@@ -297,6 +297,59 @@ def do_attach_document(
             raise
 
 
+@dataclass(frozen=True)
+class SituationChange:
+    """A person's education, work or residence situation from a date."""
+
+    kind: str
+    value: str
+    on: datetime.date
+    note: str = ""
+
+
+def check_situation(*, person: Person, change: SituationChange) -> None:
+    """A listed situation, from a date neither in the future nor before the birth or the
+    arrival."""
+    choices = SITUATION_VALUES.get(change.kind)
+    if choices is None or change.value not in choices.values:
+        raise ValidationError({"situation": _("Choose one of the listed situations.")})
+    on = change.on
+    if on > timezone.localdate():
+        raise ValidationError({"on": _("The date cannot be in the future.")})
+    if person.birth_date is not None and on < person.birth_date:
+        raise ValidationError({"on": _("The date cannot be before the person's birth.")})
+    if person.arrival_date is not None and on < person.arrival_date:
+        raise ValidationError(
+            {
+                "on": _("The date cannot be before the arrival in Switzerland (%(date)s).")
+                % {"date": f"{person.arrival_date:%d.%m.%Y}"}
+            }
+        )
+    if not is_storable(on):
+        raise ValidationError({"on": _("Enter a plausible date.")})
+
+
+def _create_situation(
+    *,
+    actor: Actor,
+    case: Case,
+    person: Person,
+    change: SituationChange,
+    corrects: SituationEntry | None = None,
+) -> SituationEntry:
+    return SituationEntry.objects.create(
+        case=case,
+        owner_id=case.owner_id,
+        person=person,
+        kind=change.kind,
+        value=change.value,
+        since=change.on,
+        note=change.note,
+        recorded_by=actor.user,
+        corrects=corrects,
+    )
+
+
 def do_record_situation(
     *,
     actor: Actor,
@@ -311,32 +364,50 @@ def do_record_situation(
     date lies neither in the future nor before the birth or the arrival; the milestones of the
     dossier are evaluated again after the commit."""
     _check_open(case)
-    choices = SITUATION_VALUES.get(kind)
-    if choices is None or value not in choices.values:
-        raise ValidationError({"situation": _("Choose one of the listed situations.")})
-    if on > timezone.localdate():
-        raise ValidationError({"on": _("The date cannot be in the future.")})
-    if person.birth_date is not None and on < person.birth_date:
-        raise ValidationError({"on": _("The date cannot be before the person's birth.")})
-    if person.arrival_date is not None and on < person.arrival_date:
-        raise ValidationError(
-            {
-                "on": _("The date cannot be before the arrival in Switzerland (%(date)s).")
-                % {"date": f"{person.arrival_date:%d.%m.%Y}"}
-            }
-        )
-    if not is_storable(on):
-        raise ValidationError({"on": _("Enter a plausible date.")})
+    change = SituationChange(kind, value, on, note)
+    check_situation(person=person, change=change)
     with transaction.atomic():
-        entry = SituationEntry.objects.create(
-            case=case,
-            owner_id=case.owner_id,
-            person=person,
-            kind=kind,
-            value=value,
-            since=on,
-            note=note,
-            recorded_by=actor.user,
-        )
+        entry = _create_situation(actor=actor, case=case, person=person, change=change)
         facts_changed([case.pk])
     return entry
+
+
+def do_mark_situation_in_error(
+    *,
+    actor: Actor,
+    case: Case,
+    entry: SituationEntry,
+    reason: str,
+    correction: SituationChange | None = None,
+) -> SituationEntry | None:
+    """Mark a situation entry of the dossier as recorded in error (decision 0021): it stays,
+    with who, when and why, and no longer counts for the milestones. With ``correction`` the
+    right situation is recorded in the same transaction and names the entry it corrects. The
+    entry is locked, so of two markings at the same moment one wins and the other is told."""
+    _check_open(case)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Give the reason why the entry was recorded in error.")})
+    if correction is not None:
+        check_situation(person=entry.person, change=correction)
+    with transaction.atomic():
+        locked = SituationEntry.objects.select_for_update().get(pk=entry.pk, case_id=case.pk)
+        if locked.error_at is not None:
+            raise ValidationError(
+                _(
+                    "This entry was already marked as recorded in error on %(date)s; the "
+                    "timeline shows it struck through."
+                )
+                % {"date": f"{timezone.localtime(locked.error_at):%d.%m.%Y %H:%M}"},
+                code="already_in_error",
+            )
+        SituationEntry.objects.filter(pk=locked.pk).update(
+            error_reason=reason, error_at=timezone.now(), error_by=actor.user
+        )
+        corrected = None
+        if correction is not None:
+            corrected = _create_situation(
+                actor=actor, case=case, person=entry.person, change=correction, corrects=locked
+            )
+        facts_changed([case.pk])
+    return corrected

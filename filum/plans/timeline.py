@@ -13,6 +13,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db.models import Exists, Func, JSONField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import JSONObject
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from filum.assessments.models import Assessment, AssessmentAnswer
@@ -52,7 +53,8 @@ def oral_national_levels(person_id: Any, case_id: Any) -> QuerySet[AssessmentAns
 def with_milestone_facts(cases: QuerySet[Case]) -> QuerySet[Case]:
     """Annotate each dossier with ``milestone_persons``: if it has an integration plan, its
     client and the members of its assistance unit with an arrival date, each with its oral
-    national-language levels and situation entries in the dossier; and ``milestone_rules``:
+    national-language levels and situation entries in the dossier (not those recorded in
+    error); and ``milestone_rules``:
     the milestone rules its canton sees."""
     case = OuterRef(OuterRef("pk"))
     levels = (
@@ -61,7 +63,7 @@ def with_milestone_facts(cases: QuerySet[Case]) -> QuerySet[Case]:
         .values(data=JSONObject(a="assessment_id", on="assessed_on", rank="rank"))
     )
     situations = (
-        SituationEntry.objects.filter(person_id=OuterRef("pk"), case_id=case)
+        SituationEntry.objects.filter(person_id=OuterRef("pk"), case_id=case, error_at__isnull=True)
         .order_by("since", "id")
         .values(data=JSONObject(on="since", kind="kind", value="value"))
     )
@@ -134,6 +136,9 @@ class Mark:
     state: str = ""
     detail: str = ""
     url: str = ""
+    # a situation entry: the page to mark it recorded in error, or who marked it, when and why
+    action_url: str = ""
+    in_error: str = ""
     x: int = 0
     x2: int = 0
     y: int = 0
@@ -201,7 +206,9 @@ def build_timeline(case: Case, person: Person, as_of: datetime.date) -> Timeline
     measures = _measures(case, person)
     assessments = _assessments(case, person)
     entries = list(
-        SituationEntry.objects.filter(case_id=case.pk, person_id=person.pk).order_by("since", "id")
+        SituationEntry.objects.filter(case_id=case.pk, person_id=person.pk)
+        .select_related("error_by")
+        .order_by("since", "id")
     )
     rules = milestones.rules_from_json(
         MilestoneRule.objects.filter(Q(canton="") | Q(canton=case.owner.canton)).values(
@@ -217,7 +224,10 @@ def build_timeline(case: Case, person: Person, as_of: datetime.date) -> Timeline
         language_levels=tuple(
             (a.assessed_on, rank) for a in assessments if (rank := oral_rank(a)) is not None
         ),
-        situations=tuple(milestones.Situation(e.since, e.kind, e.value) for e in entries),
+        # an entry recorded in error is shown struck through but no longer counts
+        situations=tuple(
+            milestones.Situation(e.since, e.kind, e.value) for e in entries if not e.in_error
+        ),
     )
     end = milestones.horizon_end(facts, as_of)
     years = milestones.horizon_years(milestones.residence_on(facts, as_of)) or 5
@@ -232,9 +242,7 @@ def build_timeline(case: Case, person: Person, as_of: datetime.date) -> Timeline
     )
     timeline.measures = [_measure_mark(case, m) for m in measures]
     timeline.assessments = [_assessment_mark(case, a) for a in assessments]
-    timeline.situations = [
-        Mark("situation", str(e.get_kind_display()), e.since, detail=e.label) for e in entries
-    ]
+    timeline.situations = [_situation_mark(case, e) for e in entries]
     timeline.milestones = [
         Mark(
             "milestone",
@@ -268,6 +276,23 @@ def _assessment_mark(case: Case, assessment: Assessment) -> Mark:
         state=assessment.status,
         url=reverse("assessment_detail", args=[case.pk, assessment.pk]),
     )
+
+
+def _situation_mark(case: Case, entry: SituationEntry) -> Mark:
+    mark = Mark("situation", str(entry.get_kind_display()), entry.since, detail=entry.label)
+    if entry.error_at is not None:
+        mark.state = "in_error"
+        mark.in_error = str(
+            _("recorded in error (%(who)s, %(date)s): %(reason)s")
+            % {
+                "who": entry.error_by,
+                "date": f"{timezone.localtime(entry.error_at):%d.%m.%Y}",
+                "reason": entry.error_reason,
+            }
+        )
+    else:
+        mark.action_url = reverse("situation_in_error", args=[case.pk, entry.person_id, entry.pk])
+    return mark
 
 
 def _measure_mark(case: Case, measure: Measure) -> Mark:

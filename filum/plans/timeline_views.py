@@ -1,8 +1,9 @@
 """A person's AIS timeline (I4, U1; decision 0021): from the arrival over 5 or 7 years,
 measures as bars, assessments as points, situation changes and the milestones with their
-state, drawn as SVG on the server and readable as a table; and the small form that records a
-situation change. Both reach the dossier through its ``plan`` section; the assessments are
-shown (and their read logged) only to those who may read the ``assessment`` section."""
+state, drawn as SVG on the server and readable as a table; the small form that records a
+situation change, and the page that marks one as recorded in error. All reach the dossier
+through its ``plan`` section; the assessments are shown (and their read logged) only to those
+who may read the ``assessment`` section."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from filum.assessments.services import persons_of_case
 from filum.cases.permissions import CaseAccess, get_case_for_actor, record_reads
 from filum.people.models import Person
 from filum.plans import services
-from filum.plans.forms import SituationForm
-from filum.plans.models import Plan
+from filum.plans.forms import SituationErrorForm, SituationForm
+from filum.plans.models import Plan, SituationEntry
 from filum.plans.timeline import build_timeline
 from filum.tenancy.policy import ActorRequest, Section, requires
 from filum.web.forms import add_service_errors
@@ -98,3 +99,52 @@ def situation_add(request: ActorRequest, case_id: uuid.UUID, person_id: uuid.UUI
             messages.success(request, _("The situation change was recorded."))
             return redirect("person_timeline", case_id=case_id, person_id=person_id)
     return _page(request, access, person, form)
+
+
+@requires("plan.write")
+@once_per_token
+def situation_in_error(
+    request: ActorRequest, case_id: uuid.UUID, person_id: uuid.UUID, entry_id: int
+) -> HttpResponse:
+    """Mark a situation entry of the person as recorded in error, with the reason and
+    optionally the right situation (decision 0021). 404 for an entry of another person or
+    dossier."""
+    access, person = _person_in_plan(request, case_id, person_id, write=True)
+    entry = (
+        SituationEntry.objects.filter(pk=entry_id, case_id=access.case.pk, person_id=person.pk)
+        .select_related("recorded_by", "error_by")
+        .first()
+    )
+    if entry is None:
+        raise Http404
+    entry.person = person
+    form = SituationErrorForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.do_mark_situation_in_error(
+                    actor=request.actor,
+                    case=access.case,
+                    entry=entry,
+                    reason=form.cleaned_data["reason"],
+                    correction=form.correction(),
+                )
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, _("The entry was marked as recorded in error."))
+                return redirect("person_timeline", case_id=case_id, person_id=person_id)
+    else:
+        record_reads(request, access, (Section.PLAN,))
+    context = {
+        "case": access.case,
+        "person": person,
+        "entry": entry,
+        "form": form if entry.error_at is None or form.is_bound else None,
+    }
+    return render(
+        request,
+        "plans/situation_in_error.html",
+        context,
+        status=400 if request.method == "POST" else 200,
+    )

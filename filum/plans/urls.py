@@ -35,6 +35,11 @@ urlpatterns = [
         timeline_views.situation_add,
         name="situation_add",
     ),
+    path(
+        "cases/<uuid:case_id>/plan/timeline/<uuid:person_id>/situations/<int:entry_id>/error/",
+        timeline_views.situation_in_error,
+        name="situation_in_error",
+    ),
     # the canton's provider catalogue and plan templates
     path("catalogue/", catalogue_views.catalogue_list, name="catalogue"),
     path("catalogue/providers/", catalogue_views.provider_list, name="provider_list"),

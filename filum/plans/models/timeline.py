@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -121,7 +122,11 @@ def situation_label(kind: str, value: str) -> str:
 @audited(history_of="case")
 class SituationEntry(models.Model):
     """A person's situation from a date: in which education, in which work, with which
-    residence status. The latest entry of a kind on or before a day is the situation then."""
+    residence status. The latest entry of a kind on or before a day is the situation then.
+
+    An entry is never edited nor deleted: one recorded in error is marked so (who, when, why;
+    once) and no longer counts; the right situation is a new entry, which may name the entry
+    it ``corrects`` (decision 0021)."""
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="+", db_index=False)
     owner = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
@@ -136,6 +141,19 @@ class SituationEntry(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
+    error_reason = models.CharField(_("why it was recorded in error"), max_length=300, blank=True)
+    error_at = models.DateTimeField(null=True, blank=True)
+    error_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    corrects = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="corrected_by",
+        verbose_name=_("corrects"),
+    )
 
     class Meta:
         ordering = ["since", "id"]
@@ -149,6 +167,30 @@ class SituationEntry(models.Model):
                 name="situation_known_value",
             ),
             stored_range("since", name="situation_since_range"),
+            # recorded in error: who, when and why, all three or none
+            models.CheckConstraint(
+                condition=Q(error_at__isnull=True, error_by__isnull=True, error_reason="")
+                | (Q(error_at__isnull=False, error_by__isnull=False) & ~Q(error_reason="")),
+                name="situation_error_complete",
+            ),
+            models.CheckConstraint(
+                condition=~Q(corrects=models.F("id")), name="situation_corrects_another"
+            ),
+        ]
+        triggers = [
+            # append-only: the one change to a stored entry is marking it recorded in error,
+            # and only once
+            pgtrigger.Protect(
+                name="situation_append_only",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.AnyChange(exclude=["error_reason", "error_at", "error_by"]),
+            ),
+            pgtrigger.Protect(
+                name="situation_error_once",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Q(old__error_at__isnull=False),
+            ),
+            pgtrigger.Protect(name="situation_no_delete", operation=pgtrigger.Delete),
         ]
         indexes = [
             # a person's timeline, and the milestones read with the dossier
@@ -162,3 +204,7 @@ class SituationEntry(models.Model):
     @property
     def label(self) -> str:
         return situation_label(self.kind, self.value)
+
+    @property
+    def in_error(self) -> bool:
+        return self.error_at is not None

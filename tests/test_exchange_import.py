@@ -419,3 +419,34 @@ def test_m2_platform_import_page_reads_the_runs_in_fixed_queries(
             organisation=fresh_organisation(f"Org {n}"), delivery_sha256="b" * 64, state="running"
         )
     assert queries() == one
+
+
+def test_m2_documents_of_a_rolled_back_batch_are_deleted(
+    world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 9 item 3 (M2, decision 0029): a batch of documents that fails after copying its
+    files is rolled back and its files are deleted from the storage; the next run stores them."""
+    path = delivery(world, tmp_path)
+    stored = tmp_path / "stored"
+    before = {p for p in stored.rglob("*") if p.is_file()}
+    assert before  # the world's document, exported above
+    target = fresh_organisation()
+    real = importer.store_batch
+
+    def fail_after_copy(imp: Any, kind: str, records: list[Any]) -> dict[str, int]:
+        counts = real(imp, kind, records)
+        if kind == "documents":
+            assert imp.written  # the batch did copy files
+            raise RuntimeError("killed after the copy")
+        return counts
+
+    monkeypatch.setattr(importer, "store_batch", fail_after_copy)
+    with pytest.raises(RuntimeError, match="killed after the copy"):
+        import_delivery(path, by=world.worker.user, organisation=target)
+    assert {p for p in stored.rglob("*") if p.is_file()} == before
+    assert not SourceRecord.objects.filter(organisation=target, kind="documents").exists()
+
+    monkeypatch.setattr(importer, "store_batch", real)
+    result = import_delivery(path, by=world.worker.user, organisation=target)
+    assert result.counts["documents"]["created"] == 1
+    assert len({p for p in stored.rglob("*") if p.is_file()}) == len(before) + 1

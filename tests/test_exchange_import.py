@@ -338,12 +338,16 @@ def test_m2_import_bench_figure_in_dossiers_per_second(world: Any, tmp_path: Pat
 def test_m2_bench_prints_the_import_row(tmp_path: Path, db: object) -> None:
     call_command("seed_demo", stdout=io.StringIO())
     out = io.StringIO()
-    call_command("bench", "--json", "--repeat", "1", "--only", "import", stdout=out)
+    small = ["--import-dossiers", "30", "--import-journal", "200"]
+    only = ["--only", "import of a delivery"]
+    call_command("bench", "--json", "--repeat", "1", *only, *small, stdout=out)
     result = json.loads(out.getvalue())
     assert result["figures"] == [] and result["load"] is None
-    assert result["import"]["ok"] and result["import"]["dossiers"] > 0
+    assert result["import"]["ok"] and result["import"]["synthetic"]
+    assert (result["import"]["dossiers"], result["import"]["journal"]) == (30, 200)
+    assert result["import_resume"] is None and result["import_medium"] is None
     out = io.StringIO()
-    call_command("bench", "--repeat", "1", "--only", "import", stdout=out)
+    call_command("bench", "--repeat", "1", *only, *small, stdout=out)
     assert "dossiers/s (target 2,000)" in out.getvalue(), out.getvalue()
 
 

@@ -52,7 +52,7 @@ def _copy_seconds(organisation_id: int) -> float:
     """COPY the organisation's rows out, then time COPY of them into plain tables (the same
     columns, no index, constraint or trigger)."""
     seconds = 0.0
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         for table, where in COPIED.items():
             data = io.BytesIO()
             query = f"COPY (SELECT * FROM {table} WHERE {where}) TO STDOUT"  # noqa: S608
@@ -64,6 +64,7 @@ def _copy_seconds(organisation_id: int) -> float:
             with cursor.cursor.copy(f"COPY bench_{table} FROM STDIN") as copy:
                 copy.write(data.getvalue())
             seconds += time.perf_counter() - started
+        transaction.set_rollback(True)
     return seconds
 
 
@@ -100,6 +101,14 @@ def _storages(folder: Path) -> dict[str, Any]:
     }
 
 
+def _timed(delivery: Path, target: Organisation, batch_size: int) -> tuple[Any, float, int, float]:
+    started = time.perf_counter()
+    result = import_delivery(delivery, by=None, organisation=target, batch_size=batch_size)
+    seconds = time.perf_counter() - started
+    imported = Case.objects.filter(owner=target).count()
+    return result, seconds, imported, _copy_seconds(target.pk)
+
+
 def measure_import(
     organisation: Organisation,
     *,
@@ -108,7 +117,11 @@ def measure_import(
     journal: int | None = None,
     documents: int = 0,
     label: str = "",
+    keep: bool = False,
 ) -> dict[str, Any]:
+    """With ``keep`` the import is committed, batch by batch, as a real one is (the fresh
+    organisation and what it imported stay; documents in a temporary storage); otherwise all
+    of it runs in one transaction that is rolled back, where each batch is a savepoint."""
     sizes = None
     if dossiers is not None:
         sizes = {"dossiers": dossiers, "journal": journal or 0, "documents": documents}
@@ -119,19 +132,21 @@ def measure_import(
             counts,
         ),
     ):
-        with override_settings(STORAGES=_storages(Path(name))), transaction.atomic():
-            target = _fresh(organisation, "import bench")
-            started = time.perf_counter()
-            result = import_delivery(delivery, by=None, organisation=target, batch_size=batch_size)
-            seconds = time.perf_counter() - started
-            imported = Case.objects.filter(owner=target).count()
-            copy_seconds = _copy_seconds(target.pk)
-            transaction.set_rollback(True)
+        with override_settings(STORAGES=_storages(Path(name))):
+            if keep:
+                target = _fresh(organisation, "import bench")
+                result, seconds, imported, copy_seconds = _timed(delivery, target, batch_size)
+            else:
+                with transaction.atomic():
+                    target = _fresh(organisation, "import bench")
+                    result, seconds, imported, copy_seconds = _timed(delivery, target, batch_size)
+                    transaction.set_rollback(True)
     rate = imported / seconds if seconds else 0.0
     return {
         "label": label,
         "organisation": organisation.name,
         "synthetic": sizes is not None,
+        "committed": keep,
         "ok": result.report.ok,
         "dossiers": imported,
         "journal": counts.get("journal", 0),
@@ -150,7 +165,12 @@ def measure_medium(organisation: Organisation) -> dict[str, Any]:
     """A medium service's delivery (issue 9, "Done when"): 5,000 dossiers, 200,000 journal
     entries, 20,000 small documents through dry run and import, against 10 minutes."""
     figure = measure_import(
-        organisation, dossiers=5000, journal=200_000, documents=20_000, label="medium service"
+        organisation,
+        dossiers=5000,
+        journal=200_000,
+        documents=20_000,
+        label="medium service",
+        keep=True,
     )
     figure["target_seconds"] = TARGET_MEDIUM_SECONDS
     figure["pass"] = figure["ok"] and figure["seconds"] <= TARGET_MEDIUM_SECONDS

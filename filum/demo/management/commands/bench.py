@@ -760,7 +760,7 @@ class Bench:
                 f"{self.o.import_journal:,} journal entries"
             )
             self.imported = measure_import(
-                model, dossiers=self.o.import_dossiers, journal=self.o.import_journal
+                model, dossiers=self.o.import_dossiers, journal=self.o.import_journal, keep=True
             )
         if self.wanted(RESUME):
             self.progress(f"{RESUME}: {self.o.resume_dossiers:,} dossiers")
@@ -1039,8 +1039,9 @@ class Command(BaseCommand):
                 if "target_seconds" in im
                 else f"target {im['target_dossiers_per_s']:,.0f}"
             )
+            kept = "committed, kept" if im.get("committed") else "rolled back"
             self.stdout.write(
-                f"\nImport ({im['label'] or kind} modelled on {im['organisation']}): "
+                f"\nImport ({im['label'] or kind} modelled on {im['organisation']}, {kept}): "
                 f"{im['dossiers']:,} dossiers, {im['journal']:,} journal entries, "
                 f"{im['documents']:,} documents, {im['records']:,} records, dry run and import "
                 f"in {im['seconds']:.1f} s: {verdict} {im['dossiers_per_s']:,.0f} dossiers/s "

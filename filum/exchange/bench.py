@@ -4,8 +4,9 @@
   dossiers and M journal entries modelled on it, ``filum.exchange.synthetic``) imported into
   a fresh organisation and timed, in dossiers per second end to end (the dry run included),
   with the ratio to the time PostgreSQL's own COPY takes to load the same rows (dossiers,
-  journal entries, persons) into plain tables. In a transaction that is rolled back, the
-  documents in a temporary storage.
+  journal entries, persons) into plain tables. Committed batch by batch as a real import
+  (``keep``: the bench) or in one transaction rolled back (the tests); the documents in a
+  temporary storage. ``measure_medium``: the medium service's delivery, against 10 minutes.
 - ``measure_resume``: the same delivery imported by ``manage.py import_delivery`` in a
   subprocess killed (SIGKILL) in the middle and run again, and once uninterrupted into
   another fresh organisation: the rows per table and a checksum of the imported content

@@ -338,12 +338,16 @@ def test_m2_import_bench_figure_in_dossiers_per_second(world: Any, tmp_path: Pat
 def test_m2_bench_prints_the_import_row(tmp_path: Path, db: object) -> None:
     call_command("seed_demo", stdout=io.StringIO())
     out = io.StringIO()
-    call_command("bench", "--json", "--repeat", "1", "--only", "import", stdout=out)
+    small = ["--import-dossiers", "30", "--import-journal", "200"]
+    only = ["--only", "import of a delivery"]
+    call_command("bench", "--json", "--repeat", "1", *only, *small, stdout=out)
     result = json.loads(out.getvalue())
     assert result["figures"] == [] and result["load"] is None
-    assert result["import"]["ok"] and result["import"]["dossiers"] > 0
+    assert result["import"]["ok"] and result["import"]["synthetic"]
+    assert (result["import"]["dossiers"], result["import"]["journal"]) == (30, 200)
+    assert result["import_resume"] is None and result["import_medium"] is None
     out = io.StringIO()
-    call_command("bench", "--repeat", "1", "--only", "import", stdout=out)
+    call_command("bench", "--repeat", "1", *only, *small, stdout=out)
     assert "dossiers/s (target 2,000)" in out.getvalue(), out.getvalue()
 
 
@@ -419,3 +423,34 @@ def test_m2_platform_import_page_reads_the_runs_in_fixed_queries(
             organisation=fresh_organisation(f"Org {n}"), delivery_sha256="b" * 64, state="running"
         )
     assert queries() == one
+
+
+def test_m2_documents_of_a_rolled_back_batch_are_deleted(
+    world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 9 item 3 (M2, decision 0029): a batch of documents that fails after copying its
+    files is rolled back and its files are deleted from the storage; the next run stores them."""
+    path = delivery(world, tmp_path)
+    stored = tmp_path / "stored"
+    before = {p for p in stored.rglob("*") if p.is_file()}
+    assert before  # the world's document, exported above
+    target = fresh_organisation()
+    real = importer.store_batch
+
+    def fail_after_copy(imp: Any, kind: str, records: list[Any]) -> dict[str, int]:
+        counts = real(imp, kind, records)
+        if kind == "documents":
+            assert imp.written  # the batch did copy files
+            raise RuntimeError("killed after the copy")
+        return counts
+
+    monkeypatch.setattr(importer, "store_batch", fail_after_copy)
+    with pytest.raises(RuntimeError, match="killed after the copy"):
+        import_delivery(path, by=world.worker.user, organisation=target)
+    assert {p for p in stored.rglob("*") if p.is_file()} == before
+    assert not SourceRecord.objects.filter(organisation=target, kind="documents").exists()
+
+    monkeypatch.setattr(importer, "store_batch", real)
+    result = import_delivery(path, by=world.worker.user, organisation=target)
+    assert result.counts["documents"]["created"] == 1
+    assert len({p for p in stored.rglob("*") if p.is_file()}) == len(before) + 1

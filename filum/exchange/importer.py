@@ -21,13 +21,14 @@ from typing import Any
 
 import pghistory
 from django.core.files.base import File
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from pydantic import BaseModel
 
 from filum.assessments.models import Assessment, TemplateVersion
 from filum.cases.models import Case, CaseTransition, Consent, SegmentAssignment, Share
 from filum.documents.models import Document
+from filum.exchange import bulk
 from filum.exchange import format as fmt
 from filum.exchange.dryrun import dry_run
 from filum.exchange.models import ImportRun, ImportState, SourceRecord
@@ -115,6 +116,11 @@ class Kind:
     def prepare(self, obj: Any, record: Any, ctx: _Context) -> None:
         return None
 
+    def created(self, pairs: list[tuple[Any, Any]], ctx: _Context) -> None:
+        """The children of the rows just created (a kind with many does it set-based)."""
+        for record, obj in pairs:
+            self.children(record, obj, ctx, created=True)
+
 
 def _case_values(record: Any, ctx: _Context) -> dict[str, Any]:
     return {"case_id": ctx.ref("dossiers", record.dossier), "owner_id": ctx.organisation.pk}
@@ -195,6 +201,13 @@ class Households(Kind):
             UnitMember.objects.filter(unit=obj).delete()
         UnitMember.objects.bulk_create(
             UnitMember(unit=obj, person_id=ctx.ref("persons", m.person), relation=str(m.relation))
+            for m in record.members
+        )
+
+    def created(self, pairs: list[tuple[Any, Any]], ctx: _Context) -> None:
+        UnitMember.objects.bulk_create(
+            UnitMember(unit=obj, person_id=ctx.ref("persons", m.person), relation=str(m.relation))
+            for record, obj in pairs
             for m in record.members
         )
 
@@ -296,11 +309,20 @@ class Journal(Kind):
     def names_own_kind(self, record: Any) -> set[str]:
         return {record.supersedes} if record.supersedes is not None else set()
 
-    def children(self, record: Any, obj: Any, ctx: _Context, *, created: bool) -> None:
-        # the one change the journal allows: the corrected entry is marked superseded
-        if created and obj.supersedes_id is not None:
-            Contact.objects.filter(pk=obj.supersedes_id, superseded_at__isnull=True).update(
-                superseded_at=obj.recorded_at
+    def created(self, pairs: list[tuple[Any, Any]], ctx: _Context) -> None:
+        # the one change the journal allows: the corrected entries are marked superseded, at
+        # the time of their correction, in one statement
+        corrections = [
+            (obj.supersedes_id, obj.recorded_at) for _r, obj in pairs if obj.supersedes_id
+        ]
+        if not corrections:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE journal_contact AS c SET superseded_at = v.at "
+                "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, at) "
+                "WHERE c.id = v.id AND c.superseded_at IS NULL",
+                [[int(i) for i, _at in corrections], [at for _i, at in corrections]],
             )
 
 
@@ -393,13 +415,31 @@ class Plans(Kind):
     def values(self, record: fmt.PlanRecord, ctx: _Context) -> dict[str, Any]:
         template = None
         if record.template is not None:
-            template = PlanTemplate.objects.filter(name=record.template).order_by("pk").first()
+            template = ctx.importer.named(PlanTemplate, record.template)
         return {
             **_case_values(record, ctx),
             "template": template,
             "created_by_id": ctx.ref("users", record.created_by),
             "created_at": record.created_at,
         }
+
+    def created(self, pairs: list[tuple[Any, Any]], ctx: _Context) -> None:
+        PlanGoal.objects.bulk_create(
+            PlanGoal(
+                plan=obj,
+                key=str(goal.key),
+                case_id=obj.case_id,
+                owner_id=obj.owner_id,
+                status=str(goal.status),
+                status_on=goal.status_on,
+                target_date=goal.target_date,
+                note=goal.note,
+            )
+            for record, obj in pairs
+            for goal in record.goals
+        )
+        for _record, obj in pairs:
+            ctx.importer.plan_cases[obj.pk] = obj.case_id
 
     def children(self, record: fmt.PlanRecord, obj: Any, ctx: _Context, *, created: bool) -> None:
         for goal in record.goals:
@@ -422,16 +462,16 @@ class Measures(Kind):
 
     def values(self, record: fmt.MeasureRecord, ctx: _Context) -> dict[str, Any]:
         plan_id = ctx.ref("plans", record.plan)
-        case_id = ctx.importer.plan_cases.get(plan_id)
+        case_id = ctx.importer.plan_cases.get(_pk(Plan, plan_id))
         if case_id is None:
             case_id = Plan.objects.values_list("case_id", flat=True).get(pk=plan_id)
-            ctx.importer.plan_cases[plan_id] = case_id
+            ctx.importer.plan_cases[_pk(Plan, plan_id)] = case_id
         programme = None
         if record.programme is not None:
-            programme = Programme.objects.filter(name=record.programme).order_by("pk").first()
+            programme = ctx.importer.named(Programme, record.programme)
         provider = None
         if record.provider:
-            provider = Provider.objects.filter(name=record.provider).order_by("pk").first()
+            provider = ctx.importer.named(Provider, record.provider)
         return {
             "plan_id": plan_id,
             "case_id": case_id,
@@ -454,6 +494,23 @@ class Measures(Kind):
             "created_by_org": ctx.organisation,
             "created_at": record.created_at,
         }
+
+    def created(self, pairs: list[tuple[Any, Any]], ctx: _Context) -> None:
+        plans = {obj.pk: _pk(Plan, obj.plan_id) for _r, obj in pairs}
+        goals: dict[tuple[Any, str], Any] = {
+            (plan_id, key): pk
+            for plan_id, key, pk in PlanGoal.objects.filter(
+                plan_id__in=set(plans.values())
+            ).values_list("plan_id", "key", "pk")
+        }
+        MeasureGoal.objects.bulk_create(
+            MeasureGoal(
+                measure=obj, goal_id=goals[(plans[obj.pk], str(key))], owner_id=obj.owner_id
+            )
+            for record, obj in pairs
+            for key in record.goals
+            if (plans[obj.pk], str(key)) in goals
+        )
 
     def children(
         self, record: fmt.MeasureRecord, obj: Any, ctx: _Context, *, created: bool
@@ -491,6 +548,7 @@ class Documents(Kind):
         with ctx.importer.container.open(record.path) as stream:
             checked = _Checked(stream)
             obj.file.save(record.path.rsplit("/", 1)[-1], File(checked), save=False)  # type: ignore[arg-type]
+        ctx.importer.written.append((obj.file.storage, obj.file.name))
         if checked.sha.hexdigest() != record.sha256 or checked.size != record.size:
             obj.file.delete(save=False)
             raise DocumentMismatch(record.path)
@@ -560,6 +618,18 @@ class _Importer:
         }
         self.teams: dict[str, Team] = {}
         self.plan_cases: dict[Any, Any] = {}
+        self.names: dict[tuple[type[models.Model], str], Any] = {}
+        self.audit: pghistory.runtime.Context | None = None
+        # document files written by the batch under way: deleted if it is rolled back
+        self.written: list[tuple[Any, str]] = []
+
+    def named(self, model: type[models.Model], name: str) -> Any:
+        """The first object of ``model`` with this name (or None), looked up once a run."""
+        if (model, name) not in self.names:
+            self.names[(model, name)] = (
+                model.objects.filter(name=name).order_by("pk").first()  # type: ignore[attr-defined]
+            )
+        return self.names[(model, name)]
 
     def team(self, name: str | None) -> Team | None:
         if name is None:
@@ -596,16 +666,28 @@ class _Importer:
         self.batch_no += 1
         if self._committed(self.kind, self.batch_no):
             return
-        with transaction.atomic():
-            counts = store_batch(self, self.kind, records)
-            kind_counts = self.run.counts.setdefault(
-                self.kind, {"created": 0, "updated": 0, "unchanged": 0, "kept": 0}
-            )
-            for name, count in counts.items():
-                kind_counts[name] += count
-            self.run.done += len(records)
-            self.run.kind_reached, self.run.batch_reached = self.kind, self.batch_no
-            self.run.save(update_fields=["counts", "done", "kind_reached", "batch_reached"])
+        self.written = []
+        try:
+            with transaction.atomic():
+                self.store(records)
+        except BaseException:
+            # the batch is rolled back: the files it copied are referenced by nothing
+            for storage, name in self.written:
+                storage.delete(name)
+            raise
+        finally:
+            self.written = []
+
+    def store(self, records: list[fmt.Record]) -> None:
+        counts = store_batch(self, self.kind, records)
+        kind_counts = self.run.counts.setdefault(
+            self.kind, {"created": 0, "updated": 0, "unchanged": 0, "kept": 0}
+        )
+        for name, count in counts.items():
+            kind_counts[name] += count
+        self.run.done += len(records)
+        self.run.kind_reached, self.run.batch_reached = self.kind, self.batch_no
+        self.run.save(update_fields=["counts", "done", "kind_reached", "batch_reached"])
 
     def finish(self) -> None:
         self.flush()
@@ -613,7 +695,8 @@ class _Importer:
 
 def store_batch(importer: _Importer, kind: str, records: list[fmt.Record]) -> dict[str, int]:
     """Store one batch (inside its transaction): new records created, changed ones updated,
-    the same ones skipped."""
+    the same ones skipped. New rows are written with one COPY per batch (``bulk``), their
+    primary keys drawn first so that a correction can name an entry of the same batch."""
     handler = KIND_HANDLERS[kind]
     ctx = _Context(importer, kind, records)
     checksums = {r.source_id: record_checksum(r) for r in records}
@@ -628,43 +711,35 @@ def store_batch(importer: _Importer, kind: str, records: list[fmt.Record]) -> di
     changed = [r for r in changed if mapped[r.source_id].checksum != checksums[r.source_id]]
 
     matched = handler.existing(new, ctx)
-    created_objects: list[tuple[fmt.Record, models.Model, bool]] = []
-    fresh: list[tuple[fmt.Record, models.Model]] = []
-
-    def save_fresh() -> None:
-        objects = [obj for _r, obj in fresh]
-        handler.model.objects.bulk_create(objects)  # type: ignore[attr-defined]
-        _keep_delivered_times(handler.model, fresh, ctx)
-        for record, obj in fresh:
-            ctx.ids[(kind, record.source_id)] = str(obj.pk)
-        created_objects.extend((record, obj, True) for record, obj in fresh)
-        fresh.clear()
-
-    waiting: set[str] = set()
+    fresh = [r for r in new if r.source_id not in matched]
+    for record, pk in zip(fresh, bulk.new_pks(handler.model, len(fresh)), strict=True):
+        ctx.ids[(kind, record.source_id)] = str(pk)
+    objects = []
+    for record in fresh:
+        obj = handler.model(**handler.values(record, ctx))
+        obj.pk = _pk(handler.model, ctx.ids[(kind, record.source_id)])
+        handler.prepare(obj, record, ctx)
+        objects.append(obj)
+    bulk.set_audit_context(importer.audit)
+    bulk.copy_objects(handler.model, objects)
+    created_objects = list(zip(fresh, objects, strict=True))
+    handler.created(created_objects, ctx)
     for record in new:
         if record.source_id in matched:
-            created_objects.append((record, matched[record.source_id], False))
-            continue
-        if handler.names_own_kind(record) & waiting:
-            # a correction of an entry of this very batch: that one is stored first
-            save_fresh()
-            waiting.clear()
-        obj = handler.model(**handler.values(record, ctx))
-        handler.prepare(obj, record, ctx)
-        fresh.append((record, obj))
-        waiting.add(record.source_id)
-    save_fresh()
+            obj = matched[record.source_id]
+            handler.children(record, obj, ctx, created=True)
+            created_objects.append((record, obj))
 
     kept = 0
     if not handler.updatable:
         # kept as first stored (the journal is append-only: corrections are new entries)
         kept, changed = len(changed), []
     if changed:
-        objects = handler.model.objects.in_bulk(  # type: ignore[attr-defined]
+        current = handler.model.objects.in_bulk(  # type: ignore[attr-defined]
             [mapped[r.source_id].target_id for r in changed]
         )
         for record in changed:
-            obj = objects[_pk(handler.model, mapped[record.source_id].target_id)]
+            obj = current[_pk(handler.model, mapped[record.source_id].target_id)]
             values = handler.values(record, ctx)
             for name, value in values.items():
                 setattr(obj, name, value)
@@ -675,17 +750,13 @@ def store_batch(importer: _Importer, kind: str, records: list[fmt.Record]) -> di
             row.checksum = checksums[record.source_id]
         SourceRecord.objects.bulk_update([mapped[r.source_id] for r in changed], ["checksum"])
 
-    for record, obj, _is_new in created_objects:
-        handler.children(record, obj, ctx, created=True)
-    SourceRecord.objects.bulk_create(
-        SourceRecord(
-            organisation=importer.organisation,
-            kind=kind,
-            source_id=record.source_id,
-            target_id=str(obj.pk),
-            checksum=checksums[record.source_id],
-        )
-        for record, obj, _is_new in created_objects
+    bulk.copy_rows(
+        SourceRecord._meta.db_table,
+        ["organisation_id", "kind", "source_id", "target_id", "checksum"],
+        (
+            (importer.organisation.pk, kind, r.source_id, str(obj.pk), checksums[r.source_id])
+            for r, obj in created_objects
+        ),
     )
     return {
         "created": len(new),
@@ -759,7 +830,7 @@ def import_delivery(
             "organisation": organisation.pk,
             "user": by.pk if by is not None else None,
         }
-        with pghistory.context(**context):
+        with pghistory.context(**context) as audit:
             run = (
                 ImportRun.objects.filter(
                     organisation=organisation,
@@ -782,6 +853,7 @@ def import_delivery(
                 run.save(update_fields=["state"])
             pghistory.context(import_run=run.pk)
             importer = _Importer(organisation, run, container, batch_size)
+            importer.audit = audit
             try:
                 DeliveryReader(path, limits=limits).check(importer.on_record)
                 importer.finish()

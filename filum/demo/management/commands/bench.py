@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
-from django.db.models import Count, F, Func
+from django.db.models import Count, F, Func, Q
 from django.template import TemplateDoesNotExist
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -32,7 +32,7 @@ from filum.cases.models import Case, Share
 from filum.cii.models import CiiCase
 from filum.cii.synthetic import make_synthetic_cii_cases
 from filum.demo import apibench, benchsubjects, load
-from filum.exchange.bench import measure_import
+from filum.exchange.bench import measure_import, measure_medium, measure_resume
 from filum.followup.cockpit import TEAM_ROLES
 from filum.people.models import Person
 from filum.people.search import find_candidates
@@ -85,6 +85,8 @@ TARGETS_MS = {
 }
 LOAD = "mixed load"
 IMPORT = "import of a delivery"
+RESUME = "import kill and resume"
+MEDIUM = "import of a medium service"
 LOAD_TARGET_RPS = 150.0
 LOAD_TARGET_P95_MS = 200.0
 COUNTED_TABLES = (
@@ -357,6 +359,9 @@ class Options:
     seed: int
     load_seconds: float
     load_clients: int
+    import_dossiers: int = 100_000
+    import_journal: int = 4_000_000
+    resume_dossiers: int = 2_000
 
 
 class Bench:
@@ -370,6 +375,8 @@ class Bench:
         self.skipped: list[dict[str, str]] = []
         self.load: dict[str, Any] | None = None
         self.imported: dict[str, Any] | None = None
+        self.resumed: dict[str, Any] | None = None
+        self.medium: dict[str, Any] | None = None
 
     def add(self, figure: Figure) -> None:
         self.figures.append(figure)
@@ -453,6 +460,8 @@ class Bench:
             "skipped": self.skipped,
             "load": self.load,
             "import": self.imported,
+            "import_resume": self.resumed,
+            "import_medium": self.medium,
             "database": database_figures(),
             "server": server_figures(),
         }
@@ -765,14 +774,38 @@ class Bench:
     def import_speed(self) -> None:
         """The largest social service exported and imported again (M2), in dossiers/s and as a
         ratio to COPY of the same rows; rolled back afterwards (filum.exchange.bench)."""
-        if not self.wanted(IMPORT):
+        if not any(self.wanted(name) for name in (IMPORT, RESUME, MEDIUM)):
             return
-        services = social_services_by_size()
+        # the organisations earlier import figures kept are not models for the next ones
+        kept = set(
+            Organisation.objects.filter(
+                Q(name__contains="(import bench ") | Q(name__contains="(resume bench, ")
+            ).values_list("pk", flat=True)
+        )
+        services = [s for s in social_services_by_size() if s[0] not in kept]
         if not services:
-            self.skip(IMPORT, "no social service with dossiers")
+            for name in (IMPORT, RESUME, MEDIUM):
+                self.skip(name, "no social service with dossiers")
             return
-        self.progress(IMPORT)
-        self.imported = measure_import(Organisation.objects.get(pk=services[0][0]))
+        model = Organisation.objects.get(pk=services[0][0])
+        if self.wanted(IMPORT):
+            self.progress(
+                f"{IMPORT}: {self.o.import_dossiers:,} dossiers, "
+                f"{self.o.import_journal:,} journal entries"
+            )
+            self.imported = measure_import(
+                model, dossiers=self.o.import_dossiers, journal=self.o.import_journal, keep=True
+            )
+        if self.wanted(RESUME):
+            self.progress(f"{RESUME}: {self.o.resume_dossiers:,} dossiers")
+            self.resumed = measure_resume(
+                model,
+                dossiers=self.o.resume_dossiers,
+                journal=self.o.resume_dossiers * self.o.import_journal // self.o.import_dossiers,
+            )
+        if self.wanted(MEDIUM):
+            self.progress(MEDIUM)
+            self.medium = measure_medium(model)
 
     def mixed_load(self) -> dict[str, Any]:
         workers = load.pick_load_workers(self.o.load_clients, self.rng)
@@ -942,6 +975,24 @@ class Command(BaseCommand):
         parser.add_argument(
             "--quick-size", type=int, default=QUICK_SIZE, help="persons in the quick volume"
         )
+        parser.add_argument(
+            "--import-dossiers",
+            type=int,
+            default=100_000,
+            help="dossiers of the synthetic delivery of the import figure (default 100,000)",
+        )
+        parser.add_argument(
+            "--import-journal",
+            type=int,
+            help="its journal entries (default 40 per dossier: 4 million for 100,000)",
+        )
+        parser.add_argument(
+            "--resume-dossiers",
+            type=int,
+            default=2_000,
+            help="dossiers of the kill-and-resume figure (journal in the same proportion); "
+            "its two imports are committed into two new organisations",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         quick = options["quick"]
@@ -953,6 +1004,9 @@ class Command(BaseCommand):
             seed=options["seed"],
             load_seconds=options["load_seconds"] or (QUICK_LOAD_SECONDS if quick else 60.0),
             load_clients=options["load_clients"],
+            import_dossiers=options["import_dossiers"],
+            import_journal=options["import_journal"] or 40 * options["import_dossiers"],
+            resume_dossiers=options["resume_dossiers"],
         )
         if options_.repeat < 1 or options_.long_repeat < 1 or options_.load_clients < 1:
             raise CommandError("--repeat, --long-repeat and --load-clients must be at least 1")
@@ -996,16 +1050,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {f['name']}: {f['note']}")
         if result["load"]:
             self.write_load(result["load"])
-        if result.get("import"):
-            im = result["import"]
-            verdict = "PASS" if im["pass"] else "FAIL"
-            self.stdout.write(
-                f"\nImport of {im['organisation']}: {im['dossiers']:,} dossiers, "
-                f"{im['journal']:,} journal entries, {im['records']:,} records in "
-                f"{im['seconds']:.1f} s: {verdict} {im['dossiers_per_s']:,.0f} dossiers/s (target "
-                f"{im['target_dossiers_per_s']:,.0f}); {im['ratio_to_copy']}x the time of "
-                f"COPY of the same rows ({im['copy_seconds']:.2f} s)"
-            )
+        self.write_import(result)
         server = result["server"]
         self.stdout.write(
             f"\nPostgreSQL {server['postgresql']} (shared_buffers {server['shared_buffers']}, "
@@ -1015,6 +1060,43 @@ class Command(BaseCommand):
         self.stdout.write(f"\nDatabase: {database['database_mb']:,.0f} MB")
         for table, figures in database["tables"].items():
             self.stdout.write(f"  {table:28} {figures['rows']:>12,} rows {figures['mb']:>9,.1f} MB")
+
+    def write_import(self, result: dict[str, Any]) -> None:
+        for key in ("import", "import_medium"):
+            im = result.get(key)
+            if not im:
+                continue
+            verdict = "PASS" if im["pass"] else "FAIL"
+            kind = "synthetic delivery" if im["synthetic"] else "export"
+            target = (
+                f"target {im['target_seconds']:.0f} s"
+                if "target_seconds" in im
+                else f"target {im['target_dossiers_per_s']:,.0f}"
+            )
+            kept = "committed, kept" if im.get("committed") else "rolled back"
+            self.stdout.write(
+                f"\nImport ({im['label'] or kind} modelled on {im['organisation']}, {kept}): "
+                f"{im['dossiers']:,} dossiers, {im['journal']:,} journal entries, "
+                f"{im['documents']:,} documents, {im['records']:,} records, dry run and import "
+                f"in {im['seconds']:.1f} s: {verdict} {im['dossiers_per_s']:,.0f} dossiers/s "
+                f"({target}); {im['ratio_to_copy']}x the time of COPY of the same rows "
+                f"({im['copy_seconds']:.2f} s)"
+            )
+        re = result.get("import_resume")
+        if re:
+            verdict = "PASS" if re["pass"] else "FAIL"
+            self.stdout.write(
+                f"\nImport killed and resumed: {re['dossiers']:,} dossiers, {re['journal']:,} "
+                f"journal entries; SIGKILL after {re['done_when_killed']:,} of "
+                f"{re['records']:,} records, resumed in {re['resume_seconds']:.1f} s: {verdict}"
+            )
+            for table, count in re["rows_resumed"].items():
+                other = re["rows_uninterrupted"].get(table)
+                self.stdout.write(f"  {table:28} resumed {count:>10,}  uninterrupted {other:>10,}")
+            self.stdout.write(
+                f"  content checksum resumed {re['checksum_resumed'][:16]}, uninterrupted "
+                f"{re['checksum_uninterrupted'][:16]}"
+            )
 
     def write_load(self, lo: dict[str, Any]) -> None:
         self.stdout.write(

@@ -1,0 +1,93 @@
+"""Rows written with PostgreSQL's COPY as the app role (decision 0029, "Store path").
+
+COPY into a table fires its row triggers and checks like INSERT does: the audit records every
+row. The audit's context is set in the transaction first, because COPY does not pass through
+Django's cursor wrappers (where ``pghistory.context`` sets it for every other statement).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pghistory
+from django.db import connection, models
+from django.db.models.expressions import DatabaseDefault
+from django.utils import timezone
+from pghistory import config as pgh_config
+
+
+def set_audit_context(context: pghistory.runtime.Context | None) -> None:
+    """Make the rows written next in this transaction carry ``context`` (like every statement
+    run inside ``pghistory.context``)."""
+    if context is None:
+        return
+    metadata = json.dumps(context.metadata, cls=pgh_config.json_encoder())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('pghistory.context_id', %s, true), "
+            "set_config('pghistory.context_metadata', %s, true)",
+            [str(context.id), metadata],
+        )
+
+
+def new_pks(model: type[models.Model], count: int) -> list[Any]:
+    """Primary keys for ``count`` new rows: drawn from the table's sequence in one statement
+    (or fresh UUIDs), so that rows can name each other before they are written."""
+    pk = model._meta.pk
+    if isinstance(pk, models.UUIDField):
+        return [uuid.uuid4() for _ in range(count)]
+    if count == 0:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [model._meta.db_table, pk.column, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
+    return [f for f in model._meta.concrete_fields if not getattr(f, "generated", False)]
+
+
+def _is_auto_time(field: models.Field[Any, Any]) -> bool:
+    return bool(getattr(field, "auto_now_add", False) or getattr(field, "auto_now", False))
+
+
+def copy_objects(model: type[models.Model], objects: Sequence[models.Model]) -> None:
+    """Write unsaved objects (their primary keys set) with one COPY. A time Django would set on
+    saving (``auto_now_add``) keeps the value the object carries; only an empty one is now."""
+    if not objects:
+        return
+    now = timezone.now()
+    fields = [
+        f
+        for f in _fields(model)
+        if not all(isinstance(getattr(o, f.attname), DatabaseDefault) for o in objects)
+    ]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for obj in objects:
+                row = []
+                for f in fields:
+                    value = getattr(obj, f.attname)
+                    if value is None and _is_auto_time(f):
+                        value = now
+                        setattr(obj, f.attname, value)
+                    row.append(f.get_db_prep_save(value, connection))
+                copy.write_row(row)
+
+
+def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Plain rows into ``table`` with one COPY."""
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    sql = f"COPY {connection.ops.quote_name(table)} ({names}) FROM STDIN"
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)

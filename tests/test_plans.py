@@ -35,8 +35,9 @@ HTML = b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>"
 # request overhead, the dossier with its access (shares for a partner), the read log, the
 # plan, its goals, measures, goal links and bookings (decision 0019); the owner also sees the
 # client's assessment synthesis (the dossiers whose assessments it reads, their final values),
-# the partner without an assessment share does not
-PLAN_PAGE_OWNER = 12
+# the partner without an assessment share does not; the door logs the plan and assessment
+# reads of the dossier in one insert
+PLAN_PAGE_OWNER = 11
 PLAN_PAGE_PARTNER = 11
 
 INTERMEDIATE_KEYS = [
@@ -577,6 +578,24 @@ def test_x6_reading_the_plan_is_logged(world):
         (world.partner.user.pk, world.partner_org.pk, "plan", "view"),
         (world.head.user.pk, world.service_org.pk, "plan", "view"),
     ]
+
+
+def test_x6_plan_page_logs_the_plan_and_the_synthesis_reads_in_one_insert(world):
+    """The owner's plan page shows the plan and the client's assessment synthesis: both
+    sections of the dossier are in the read log, written by the door in one insert; the
+    partner with a plan share only (no synthesis shown) reads the plan."""
+    pf.plan(world.case, world.worker.user)
+    share_plan(world, "read")
+    before = ReadLog.objects.count()
+    world.worker.client().get(url("plan_detail", world.case))
+    world.partner.client().get(url("plan_detail", world.case))
+    rows = list(ReadLog.objects.order_by("id")[before:])
+    assert [(r.user_id, r.case_id, r.section) for r in rows] == [
+        (world.worker.user.pk, world.case.pk, "plan"),
+        (world.worker.user.pk, world.case.pk, "assessment"),
+        (world.partner.user.pk, world.case.pk, "plan"),
+    ]
+    assert rows[0].at == rows[1].at  # one insert
 
 
 # --- query counts ------------------------------------------------------------------------------

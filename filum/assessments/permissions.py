@@ -123,10 +123,14 @@ def _log_assessment_reads(
     access: CaseAccess,
     case_ids: Iterable[uuid.UUID],
     kind: str = ReadKind.VIEW,
+    *,
+    entry: bool = True,
 ) -> None:
-    """The read of the entry dossier's assessments, and of every other dossier whose
-    assessments the page shows (all of them readable: they came through ``readable_cases``)."""
-    record_reads(request, access, [ASSESSMENT], kind=kind)
+    """The read of the entry dossier's assessments (unless ``entry`` is false: its door
+    logged it), and of every other dossier whose assessments the page shows (all of them
+    readable: they came through ``readable_cases``)."""
+    if entry:
+        record_reads(request, access, [ASSESSMENT], kind=kind)
     if request.method != "GET":
         return
     others = sorted(set(case_ids) - {access.case.pk}, key=str)
@@ -170,12 +174,14 @@ def get_synthesis_for_actor(
     return synthesis
 
 
-def synthesis_for_access(request: ActorRequest, access: CaseAccess) -> services.Synthesis:
+def synthesis_for_access(
+    request: ActorRequest, access: CaseAccess, *, entry_logged: bool = False
+) -> services.Synthesis:
     """The synthesis of the client of a dossier the page already opened through its door
     (the integration plan): the entry dossier's and the other dossiers' assessment reads are
-    logged."""
+    logged (the entry dossier's not again when the door logged it: ``entry_logged``)."""
     synthesis = services.synthesis_for(actor=request.actor, person_id=access.case.client_id)
-    _log_assessment_reads(request, access, synthesis.case_ids)
+    _log_assessment_reads(request, access, synthesis.case_ids, entry=not entry_logged)
     return synthesis
 
 

@@ -94,9 +94,17 @@ def _moved_message(request: ActorRequest, moved: list[Booking]) -> None:
 
 @requires("plan.read")
 def plan_detail(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
-    plan_access = get_plan_for_actor(request=request, case_id=case_id)
+    # The door logs the plan and, where the actor may read it, the assessment section the
+    # synthesis shows: one read-log insert; the synthesis logs only other dossiers' reads.
+    plan_access = get_plan_for_actor(
+        request=request, case_id=case_id, reads=(Section.PLAN, Section.ASSESSMENT)
+    )
     show_synthesis = _synthesis_shown(plan_access)
-    synthesis = synthesis_for_access(request, plan_access.access) if show_synthesis else None
+    synthesis = (
+        synthesis_for_access(request, plan_access.access, entry_logged=True)
+        if show_synthesis
+        else None
+    )
     context = {
         "case": plan_access.case,
         "access": plan_access.access,

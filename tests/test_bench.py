@@ -34,6 +34,8 @@ def test_issue7_bench_reports_every_page_and_a_mixed_load_without_errors_and_onl
     result = json.loads(out.getvalue())
 
     assert result["skipped"] == []
+    # the import figures (hours at their full size, committed) run only when asked by name
+    assert (result["import"], result["import_resume"], result["import_medium"]) == (None,) * 3
     figures = {f["name"]: f for f in result["figures"]}
     assert list(figures) == list(TARGETS_MS)
     for figure in figures.values():

@@ -164,8 +164,8 @@ def test_m4_readiness_is_language_neutral_and_renders_in_french_and_german(
         "documents",
         "other",
     ]
-    assert french[2].title == "Doublons probables de personnes"
-    assert german[2].title == "Wahrscheinliche Doppelerfassungen von Personen"
+    assert french[2].heading == "Doublons probables de personnes"
+    assert german[2].heading == "Wahrscheinliche Doppelerfassungen von Personen"
     assert any("persons.jsonl, ligne 6" in e for f in french[2].findings for e in f.examples)
     assert any("persons.jsonl, Zeile 6" in e for f in german[2].findings for e in f.examples)
 

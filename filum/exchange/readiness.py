@@ -435,7 +435,7 @@ class FindingView:
 @dataclass
 class SectionView:
     key: str
-    title: str
+    heading: str  # in the reader's language
     findings: list[FindingView]
 
     @property
@@ -502,7 +502,7 @@ def lines_of(readiness: Readiness) -> Iterable[str]:
             "bad": count.with_problems,
         }
     for section in present(readiness):
-        yield f"== {section.title}: {section.count}"
+        yield f"== {section.heading}: {section.count}"
         for finding in section.findings:
             yield f"  [{finding.severity}] {finding.text}"
             for example in finding.examples:

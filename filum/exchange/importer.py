@@ -13,6 +13,7 @@ the import and its run.
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import uuid
 from dataclasses import dataclass, field
@@ -96,15 +97,16 @@ class _Context:
 # --- how each kind becomes rows --------------------------------------------------------------
 
 
-class Kind:
+class Kind(abc.ABC):
     model: type[models.Model]
     updatable = True
 
     def names_own_kind(self, record: Any) -> set[str]:
         return set()
 
+    @abc.abstractmethod
     def values(self, record: Any, ctx: _Context) -> dict[str, Any]:
-        raise NotImplementedError
+        """The row's field values for one record."""
 
     def existing(self, records: list[Any], ctx: _Context) -> dict[str, models.Model]:
         """Objects already in Filum that new records are to be matched with, by source id."""

@@ -33,7 +33,8 @@ LISTS = ("persons", "person search", "dossiers", "journal", "tasks", "transfers"
 SIDES = {"worker": "worker's service", "head": "section head's service"}
 # pending offers made (and rolled back) for each organisation, received and sent
 OFFERS = 200
-NAMES = [f"API {what}, {side}" for what in LISTS for side in SIDES.values()]
+# in the order measured: each side's lists in turn
+NAMES = [f"API {what}, {side}" for side in SIDES.values() for what in LISTS]
 TARGETS_MS = dict.fromkeys(NAMES, TARGET_MS)
 
 

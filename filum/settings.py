@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "filum.cii",
     "filum.exchange",
     "filum.records",
+    "filum.steering",
     "filum.web",
     "filum.demo",
     "filum.api",

@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("filum.cii.urls")),
     path("", include("filum.exchange.urls")),
     path("", include("filum.api.urls")),
+    path("steering/", include("filum.steering.urls")),
     path("api/", api_urls()),
 ]
 

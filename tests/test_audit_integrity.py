@@ -130,6 +130,36 @@ def test_r28_the_app_keeps_writing_what_it_needs(world):
         assert cursor.fetchone()[0] >= 2  # the update was audited, by the app role
 
 
+def test_r28_the_app_role_cannot_switch_the_audit_triggers_off(world):
+    """The triggers' library skips a trigger named in the setting ``pgtrigger.ignore``, which
+    any session may set: for the app role the setting is not honoured, so a change is still
+    audited and an append-only table still refuses changes (a migration, run by the owner,
+    may still skip a trigger)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT array_agg(DISTINCT tgname::text) FROM pg_trigger WHERE NOT tgisinternal"
+        )
+        every_trigger = cursor.fetchone()[0]
+    events = CaseEvent.objects.filter(pgh_obj_id=world.case.pk).count()
+    with as_app_role() as cursor:
+        cursor.execute("SELECT set_config('pgtrigger.ignore', %s, true)", [_array(every_trigger)])
+        cursor.execute("UPDATE cases_case SET title = 'Sans trace' WHERE id = %s", [world.case.pk])
+    assert CaseEvent.objects.filter(pgh_obj_id=world.case.pk).count() == events + 1
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        acting = cursor.fetchone()[0]
+        cursor.execute("RESET ROLE")  # the owner, as a migration runs
+        cursor.execute("SELECT set_config('pgtrigger.ignore', %s, true)", [_array(every_trigger)])
+        cursor.execute("SELECT public._pgtrigger_should_ignore(%s)", [every_trigger[0]])
+        skipped_for_owner = cursor.fetchone()[0]
+        cursor.execute("SELECT set_config('role', %s, false)", [acting])
+    assert skipped_for_owner is True
+
+
+def _array(names: list[str]) -> str:
+    return "{" + ",".join(names) + "}"
+
+
 def test_r28_the_app_runs_as_its_role_and_leaves_an_intact_chain(world, app_role):
     """Requests under the app role: reads logged, changes audited with their context, the
     daily partition job works, and every chain verifies."""

@@ -50,6 +50,29 @@ END
 $$
 """
 
+# pgtrigger skips a trigger named in the setting ``pgtrigger.ignore``, and any session may set
+# it: the app role could switch the audit and the append-only guards off for its own writes.
+# Only the tables' owner (a migration) may skip a trigger; for every other role the setting
+# is not read. The owner's name is put in at seal time; pgtrigger writes its own version again
+# when a migration installs a trigger, and ``seal`` runs after every migrate.
+TRIGGER_SWITCH = """
+CREATE OR REPLACE FUNCTION public._pgtrigger_should_ignore(trigger_name NAME)
+RETURNS BOOLEAN LANGUAGE plpgsql AS $$
+DECLARE
+    ignored TEXT;
+BEGIN
+    IF current_user <> {owner} THEN
+        RETURN FALSE;
+    END IF;
+    ignored := current_setting('pgtrigger.ignore', true);
+    IF ignored IS NULL OR ignored = '' THEN
+        RETURN FALSE;
+    END IF;
+    RETURN trigger_name = ANY(ignored::TEXT[]);
+END
+$$
+"""
+
 
 @dataclass(frozen=True)
 class Table:
@@ -131,6 +154,7 @@ def seal(connection: BaseDatabaseWrapper) -> dict[str, int]:
             if count:
                 sealed[relation] = count
         _guard_context(cursor)
+        _guard_trigger_switch(cursor)
         _grant(cursor, [t.name for t in tables])
     if sealed:
         logger.warning("audit chain: chained %s earlier rows", sealed)
@@ -198,6 +222,16 @@ def _guard_context(cursor: Any) -> None:
             "ALTER FUNCTION _pgh_attach_context() SECURITY DEFINER "
             "SET search_path = public, pg_temp"
         )
+
+
+def _guard_trigger_switch(cursor: Any) -> None:
+    """Let only the owner (running this) skip a trigger by pgtrigger's setting (R28)."""
+    cursor.execute(
+        "SELECT to_regproc('public._pgtrigger_should_ignore'), quote_literal(current_user)"
+    )
+    function, owner = cursor.fetchone()
+    if function is not None:  # pgtrigger installs it with its first trigger
+        cursor.execute(TRIGGER_SWITCH.format(owner=owner))
 
 
 def _grant(cursor: Any, protected: list[str]) -> None:

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, QuerySet
+from django.db.models import F, Max, QuerySet, Value
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import formats, timezone
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
@@ -597,12 +598,49 @@ def readable_cases(actor: Actor) -> QuerySet[Case]:
     return Case.objects.visible_to(actor, section=Section.ASSESSMENT)
 
 
-def _row_text(row: AssessmentAnswer, labels: dict[tuple[int, str], str]) -> str:
-    kind = row.field.kind
+@dataclass(frozen=True, slots=True)
+class AnswerValue:
+    """One flattened final value with what a history line needs of its field and section
+    (labels in the reader's language, positions): read as plain values, since building a
+    model instance of the answer, its field and its section for each of a person's values
+    was most of the synthesis's time."""
+
+    assessment_id: uuid.UUID
+    case_id: uuid.UUID
+    assessed_on: datetime.date
+    field_key: str
+    item: str
+    dimension: str
+    code: str
+    number: Any
+    text: str
+    date: datetime.date | None
+    rank: int | None
+    scale_max: int | None
+    in_synthesis: bool
+    kind: str
+    code_list_id: int | None
+    field_label: str
+    theme: str
+    section_position: int
+    field_position: int
+
+
+def _in_reader_language(relation: str) -> Any:
+    """The label column of ``relation`` in the reader's language, French where the German
+    one is empty (as ``in_reader_language``)."""
+    french = F(f"{relation}__label_fr")
+    if (get_language() or "fr").startswith("de"):
+        return Coalesce(NullIf(F(f"{relation}__label_de"), Value("")), french)
+    return french
+
+
+def _row_text(row: AnswerValue, labels: dict[tuple[int, str], str]) -> str:
+    kind = row.kind
     if kind == FieldKind.LANGUAGE_LEVELS:
         return level_label(row.code)
     if kind in (FieldKind.CHOICE, FieldKind.MULTIPLE_CHOICE):
-        return labels.get((row.field.code_list_id or 0, row.code), row.code)
+        return labels.get((row.code_list_id or 0, row.code), row.code)
     if kind == FieldKind.YES_NO:
         return _("yes") if row.code == "yes" else _("no")
     if kind == FieldKind.YEAR and row.number is not None:
@@ -614,18 +652,18 @@ def _row_text(row: AssessmentAnswer, labels: dict[tuple[int, str], str]) -> str:
     return row.text
 
 
-def history_lines(rows: Iterable[AssessmentAnswer]) -> list[HistoryLine]:
+def history_lines(rows: Iterable[AnswerValue]) -> list[HistoryLine]:
     """Group flattened values into lines (oldest value first), labelled from the newest
-    version that has the field. ``rows`` come oldest first with their field and section."""
+    version that has the field. ``rows`` come oldest first."""
     rows = list(rows)
-    list_ids = {r.field.code_list_id for r in rows if r.field.code_list_id}
+    list_ids = {r.code_list_id for r in rows if r.code_list_id}
     labels: dict[tuple[int, str], str] = {}
     for item in CodeItem.objects.filter(code_list_id__in=list_ids):
         labels[(item.code_list_id, item.code)] = item.label
+    dimensions = {value: str(label) for value, label in Dimension.choices}
     lines: dict[tuple[str, str, str], HistoryLine] = {}
     for row in rows:
         key = (row.field_key, row.item, row.dimension)
-        f = row.field
         line = lines.get(key)
         if line is None:
             line = lines[key] = HistoryLine(
@@ -641,14 +679,16 @@ def history_lines(rows: Iterable[AssessmentAnswer]) -> list[HistoryLine]:
                 order=(),
             )
         # the newest row names the line
-        line.label = f.label
-        line.item_label = labels.get((f.code_list_id or 0, row.item), row.item) if row.item else ""
-        line.dimension_label = str(Dimension(row.dimension).label) if row.dimension else ""
-        line.theme = f.section.label
+        line.label = row.field_label
+        line.item_label = (
+            labels.get((row.code_list_id or 0, row.item), row.item) if row.item else ""
+        )
+        line.dimension_label = dimensions.get(row.dimension, "") if row.dimension else ""
+        line.theme = row.theme
         line.in_synthesis = row.in_synthesis
         line.scale_max = row.scale_max
         dimension_order = 0 if row.dimension in ("", Dimension.ORAL) else 1
-        line.order = (f.section.position, f.position, line.item_label, dimension_order)
+        line.order = (row.section_position, row.field_position, line.item_label, dimension_order)
         text = _row_text(row, labels)
         last = line.entries[-1] if line.entries else None
         if last is not None and last.assessment_id == row.assessment_id:
@@ -666,20 +706,41 @@ def history_lines(rows: Iterable[AssessmentAnswer]) -> list[HistoryLine]:
     return sorted(lines.values(), key=lambda line: line.order)
 
 
-def _person_rows(actor: Actor, person_id: uuid.UUID, *, synthesis_only: bool) -> Any:
+def _person_rows(actor: Actor, person_id: uuid.UUID, *, synthesis_only: bool) -> list[AnswerValue]:
     rows = AssessmentAnswer.objects.filter(
         person_id=person_id, case_id__in=readable_cases(actor).values("pk")
     )
     if synthesis_only:
         rows = rows.filter(in_synthesis=True)
-    # the lines need the fields' and sections' labels and positions, not their help texts
-    return (
-        rows.select_related("field__section")
-        .defer(
-            "field__help_fr", "field__help_de", "field__section__help_fr", "field__section__help_de"
+    values = (
+        rows.annotate(
+            field_label=_in_reader_language("field"),
+            theme=_in_reader_language("field__section"),
         )
         .order_by("assessed_on", "assessment__finalised_at", "assessment_id", "id")
+        .values_list(
+            "assessment_id",
+            "case_id",
+            "assessed_on",
+            "field_key",
+            "item",
+            "dimension",
+            "code",
+            "number",
+            "text",
+            "date",
+            "rank",
+            "scale_max",
+            "in_synthesis",
+            "field__kind",
+            "field__code_list_id",
+            "field_label",
+            "theme",
+            "field__section__position",
+            "field__position",
+        )
     )
+    return [AnswerValue(*row) for row in values]
 
 
 def person_history(*, actor: Actor, person: Person) -> PersonHistory:

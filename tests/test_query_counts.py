@@ -23,7 +23,7 @@ from tests import factories
 # Pinned query counts per page (request overhead included: session, user, memberships, and the
 # idle stamp a fresh sign-in's first request writes, which later requests within a minute skip:
 # see test_u4_requests_within_a_minute_save_no_session).
-PERSON_SEARCH = 7
+PERSON_SEARCH = 8  # the similar names of the typed word, then the search
 PERSON_DETAIL = 12
 # The dossier list (decision 0015): the request's own queries, one per source for the keys
 # of the page (the organisation's dossiers once per status, the dossiers shared with it) and

@@ -13,7 +13,7 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models
+from django.db import connection, models
 from django.db.models import Exists, F, FloatField, OuterRef, Q, TextField, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Greatest
@@ -139,10 +139,14 @@ class EqualsAny(models.Func):
 
 def _similar_names(word: str) -> RawSQL:
     """The folded names that match a typed word as the search's condition does (similar by
-    trigrams, or starting with it), as an array computed once per query (an init plan):
-    ``people_similar_names`` looks them up among all names (``FoldedName``, migration
-    people 0005), a few hundred at most among a few thousand."""
-    return RawSQL("(SELECT people_similar_names(%s))::text[]", [word], output_field=TextField())
+    trigrams, or starting with it): ``people_similar_names`` looks them up among all names
+    (``FoldedName``, migration people 0005), a few hundred at most among a few thousand.
+    Looked up once, in a query of its own, and given to the search as a constant array: as
+    a sub-query it was computed again for each name column and each branch (four times)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT people_similar_names(%s)", [word])
+        names = list(cursor.fetchone()[0] or [])
+    return RawSQL("(%s::text[])", [names], output_field=TextField())
 
 
 def search_visible(*, actor: Actor, text: str, limit: int = 50) -> list[Person]:
@@ -162,9 +166,10 @@ def search_visible(*, actor: Actor, text: str, limit: int = 50) -> list[Person]:
         return []
     matches = Q()
     relevance: Any = Value(0.0)
+    similar = {word: _similar_names(word) for word in set(words)}
     for word in words:
         folded = Folded(Value(word))
-        names = _similar_names(word)
+        names = similar[word]
         matches &= EqualsAny(F("last_name"), names) | EqualsAny(F("first_name"), names)
         relevance += Greatest(Similarity("last_name", folded), Similarity("first_name", folded))
     best_own = (

@@ -16,7 +16,9 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.html import escape
+from django.utils.translation import gettext
 
 from filum.cases.models import Case, Domain
 from filum.dates import add_months
@@ -32,6 +34,8 @@ from filum.records.models import (
     RetentionRule,
 )
 from filum.records.retention import (
+    FAILED,
+    REFUSALS,
     DisposalRefused,
     Nightly,
     dispose,
@@ -44,6 +48,13 @@ from tests import factories
 from tests.test_exchange_export import fill, private_storage  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_storage")]
+
+
+def shown(message: Any, case: Case | None = None) -> str:
+    """A message as the page shows it: in French (the default language), escaped."""
+    with translation.override("fr"):
+        text = gettext(message) if isinstance(message, str) else str(message)
+    return escape(text % {"dossier": case.reference} if case else text)
 
 
 def stored(document: Document) -> Path:
@@ -87,7 +98,8 @@ def old_dossier(world: Any) -> Case:
 
 
 def tables_holding(text: str) -> list[str]:
-    """Every table of the database where a row's text contains ``text`` (a full dump)."""
+    """Every table of the database where a row's text contains ``text`` in any case (a full
+    dump: the person search keeps names folded to capitals)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace "
@@ -95,7 +107,8 @@ def tables_holding(text: str) -> list[str]:
         )
         found = []
         for (table,) in cursor.fetchall():
-            cursor.execute(f'SELECT count(*) FROM "{table}" t WHERE t::text LIKE %s', [f"%{text}%"])  # noqa: S608
+            query = f'SELECT count(*) FROM "{table}" t WHERE t::text ILIKE %s'  # noqa: S608
+            cursor.execute(query, [f"%{text}%"])
             if cursor.fetchone()[0]:
                 found.append(table)
     return found
@@ -197,7 +210,7 @@ def test_refused_disposals_leave_the_dossier_as_it_was(world: Any) -> None:
         dispose(open_case.pk, approved_by=world.superuser.user)
     assert refused.value.code == "open"
     answer = client.post(reverse("disposal_approve"), {"case": str(open_case.pk)}, follow=True)
-    assert "still open" in answer.content.decode()
+    assert shown(REFUSALS["open"]) in answer.content.decode()
     assert Case.objects.filter(pk=open_case.pk).exists()
 
     held = close(factories.CaseFactory(owner=world.service_org))
@@ -206,17 +219,17 @@ def test_refused_disposals_leave_the_dossier_as_it_was(world: Any) -> None:
     hold = LegalHold.objects.get(case=held)
     assert hold.reason == "Recours pendant" and hold.set_by == world.superuser.user
     answer = client.post(reverse("disposal_approve"), {"case": str(held.pk)}, follow=True)
-    assert "under legal hold" in answer.content.decode()
+    assert shown(REFUSALS["hold"]) in answer.content.decode()
     assert Case.objects.filter(pk=held.pk).exists() and not DisposalRecord.objects.exists()
     # a second hold is refused; an empty reason is refused
     answer = client.post(
         reverse("disposal_hold"), {"case": str(held.pk), "reason": "x"}, follow=True
     )
-    assert "already under legal hold" in answer.content.decode()
+    assert shown("%(dossier)s is already under legal hold.", held) in answer.content.decode()
     answer = client.post(
         reverse("disposal_hold"), {"case": str(held.pk), "reason": ""}, follow=True
     )
-    assert "give the reason" in answer.content.decode()
+    assert shown("Choose a dossier and give the reason for the hold.") in answer.content.decode()
     # lifted, the disposal goes through
     client.post(reverse("disposal_lift"), {"case": str(held.pk)})
     assert LegalHold.objects.get(case=held).lifted_by == world.superuser.user
@@ -250,7 +263,7 @@ def test_a_failure_midway_rolls_that_dossier_back_and_the_run_goes_on(world: Any
         [first.pk, second.pk], approved_by=world.superuser.user, on_step=fail_on_first
     )
     assert [pk for pk, _message in failed] == [first.pk]
-    assert "rolled back" in failed[0][1]
+    assert failed[0][1] == str(FAILED)
     assert [o.record.case_number for o in done if o.record] == [second.number]
     assert Case.objects.filter(pk=first.pk).exists()
     assert Contact.objects.filter(case=first).count() == 3
@@ -320,3 +333,49 @@ def test_read_log_partitions_past_their_retention_are_dropped(settings: Any) -> 
         cursor.execute("SELECT filum_drop_readlog_partition(%s, 0)", [recent_name])
         assert cursor.fetchone()[0] is False
     assert recent_name in partition_names()
+
+
+def test_the_retention_page_runs_a_fixed_number_of_queries(world: Any) -> None:
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    client = world.superuser.client()
+
+    def count() -> int:
+        with CaptureQueriesContext(db) as queries:
+            assert client.get(reverse("disposal_list")).status_code == 200
+        return len(queries)
+
+    close(factories.CaseFactory(owner=world.service_org))
+    call_command("retention", stdout=io.StringIO())
+    client.get(reverse("disposal_list"))  # the first request of a session also saves it
+    one = count()
+    for _ in range(3):
+        close(factories.CaseFactory(owner=world.service_org))
+    call_command("retention", stdout=io.StringIO())
+    held = close(factories.CaseFactory(owner=world.service_org))
+    LegalHold.objects.create(case=held, reason="Enquête", set_by=world.superuser.user)
+    assert count() == one
+
+
+def test_m3_demo_has_a_dossier_waiting_for_approval_and_one_on_hold_in_both_languages(
+    archive: Path,
+) -> None:
+    from filum.records.retention import due_dossiers
+    from filum.tenancy.models import Organisation
+    from tests.test_demo import seed
+
+    seed()
+    today = timezone.localdate()
+    for name, reason in (
+        ("Service social régional Bienne-Nidau", "Recours pendant"),
+        ("Sozialdienst Thun", "Rückerstattungsverfahren"),
+    ):
+        organisation = Organisation.objects.get(name=name)
+        due = {d.case.pk: d for d in due_dossiers(organisation, today)}
+        offer = ArchiveOffer.objects.get(owner=organisation)
+        hold = LegalHold.objects.get(case__owner=organisation, lifted_at__isnull=True)
+        assert offer.case_id in due and hold.case_id in due
+        assert due[offer.case_id].hold is None and due[hold.case_id].offer is None
+        assert hold.reason.startswith(reason)
+        assert verify_package(archive / offer.package) == []

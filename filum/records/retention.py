@@ -88,10 +88,16 @@ def rules_by_domain(canton: str) -> dict[str, RetentionRule]:
     return {domain: rule for domain, rule in found.items() if rule is not None}
 
 
-def due_cases(organisation: Organisation, today: datetime.date) -> QuerySet[Case]:
+def due_cases(
+    organisation: Organisation,
+    today: datetime.date,
+    rules: dict[str, RetentionRule] | None = None,
+) -> QuerySet[Case]:
     """The organisation's closed dossiers past their retention, oldest closure first."""
     condition = Q(pk__in=[])
-    for domain, rule in rules_by_domain(organisation.canton).items():
+    if rules is None:
+        rules = rules_by_domain(organisation.canton)
+    for domain, rule in rules.items():
         condition |= Q(domain=domain, closed_on__lte=add_months(today, -12 * rule.years))
     return (
         Case.objects.filter(owner=organisation, status=CaseStatus.CLOSED)
@@ -253,9 +259,16 @@ def _check_now() -> None:
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
-# A person is kept while any of these still names them (another dossier of any organisation,
-# a household, a consent given in another dossier).
-KEEPERS: tuple[type[models.Model], ...] = (Case, UnitMember)
+def _keeps(model: type[models.Model]) -> bool:
+    """Rows of this model reached from a person keep the person: another dossier (of any
+    organisation), anything of a dossier (a consent given in it, ...), a household."""
+    return (
+        model is Case
+        or model is UnitMember
+        or any(
+            f.is_relation and f.many_to_one and f.related_model is Case for f in model._meta.fields
+        )
+    )
 
 
 @dataclass
@@ -407,7 +420,7 @@ def _dispose_household(
         _remove(collect({AssistanceUnit: {unit_id}}), record, outcome)
     for person_id in sorted(candidates, key=str):
         graph = collect({Person: {person_id}})
-        if any(model in graph for model in KEEPERS):
+        if any(_keeps(model) for model in graph):
             outcome.persons_kept += 1
             continue
         try:

@@ -97,10 +97,13 @@ def due_cases(
     condition = Q(pk__in=[])
     if rules is None:
         rules = rules_by_domain(organisation.canton)
-    for domain, rule in rules.items():
-        condition |= Q(domain=domain, closed_on__lte=add_months(today, -12 * rule.years))
+    cutoffs = {domain: add_months(today, -12 * rule.years) for domain, rule in rules.items()}
+    for domain, cutoff in cutoffs.items():
+        condition |= Q(domain=domain, closed_on__lte=cutoff)
+    # the latest cut-off bounds the scan of the index case_closed_retention (records 0008)
+    latest = max(cutoffs.values(), default=datetime.date.min)
     return (
-        Case.objects.filter(owner=organisation, status=CaseStatus.CLOSED)
+        Case.objects.filter(owner=organisation, status=CaseStatus.CLOSED, closed_on__lte=latest)
         .filter(condition)
         .order_by("closed_on", "number")
     )

@@ -818,8 +818,9 @@ class Bench:
     def retention_listing(self) -> None:
         """The nightly listing of dossiers past their retention (decision 0036), a dry run."""
         if self.wanted(retention_bench.NIGHTLY):
-            samples, note = retention_bench.time_nightly_listing(3)
-            self.add(Figure(retention_bench.NIGHTLY, samples, None, note))
+            samples, note = retention_bench.time_nightly_listing(self.o.long_repeat)
+            queries = count_queries(retention_bench.list_once)
+            self.add(Figure(retention_bench.NIGHTLY, samples, queries, note))
 
     def mixed_load(self) -> dict[str, Any]:
         workers = load.pick_load_workers(self.o.load_clients, self.rng)

@@ -35,6 +35,7 @@ def gunicorn_command(port: int) -> list[str]:
 DAILY_COMMANDS = [
     "read_log_partitions",
     "nightly_rules",
+    "retention",
     "verify_audit",
     "purge_form_tokens",
     "purge_uploads",

@@ -610,6 +610,12 @@ ENDPOINTS: dict[str, Endpoint] = {
         "policy", *CASES, needs=(("audit.read", "audit"),), reads=SECTIONS, read_kind="audit"
     ),
     "audit_denials": _ep("policy", needs=(("audit.read", "org"),)),
+    # retention and disposal (M3, decision 0036): the organisation's super-user only; an empty
+    # POST goes back to the page with a message
+    "disposal_list": _ep("policy", needs=(("records.dispose", "org"),)),
+    "disposal_approve": _ep("policy", needs=(("records.dispose", "org"),), **POST_ONLY),
+    "disposal_hold": _ep("policy", needs=(("records.dispose", "org"),), **POST_ONLY),
+    "disposal_lift": _ep("policy", needs=(("records.dispose", "org"),), **POST_ONLY),
     # case steering (issue 3): journal, cockpit, tasks, documents, segments and stages
     "journal_list": _ep(
         "policy", *CASES, needs=(("journal.read", "case:journal"),), reads=("journal", "core")

@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 READ_LOG = "records_readlog"
 CONTEXT = "pghistory_context"
 VERIFICATIONS = "records_auditverification"
+# Audit rows removed with a disposed dossier leave their chain columns here (decision 0036).
+TOMBSTONES = "records_audittombstone"
 # pghistory refines a context's metadata during the request it belongs to (an upsert when the
 # user signs in, for example): its chain covers the context's id and creation time only.
 EXCLUDED_COLUMNS = {CONTEXT: ["metadata", "updated_at"]}
@@ -96,6 +98,7 @@ def protected_tables() -> list[Table]:
         Table(CONTEXT, "id"),
         Table(READ_LOG, "id", partitioned=True),
         Table("records_securityevent", "id"),
+        Table(TOMBSTONES, "id"),
     ]
     return sorted(events, key=lambda t: t.name) + fixed
 
@@ -251,6 +254,8 @@ def _grant(cursor: Any, protected: list[str]) -> None:
     cursor.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
     names = ", ".join(f'"{name}"' for name in read_only)
     cursor.execute(f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {names} FROM {role}")
+    if TOMBSTONES in protected:  # written only by filum_dispose_events, as the owner
+        cursor.execute(f"REVOKE INSERT ON {TOMBSTONES} FROM {role}")
     # tables made later by the owner outside migrate (the daily read-log partitions) start
     # with reading and appending only
     cursor.execute(
@@ -326,11 +331,15 @@ PROBLEMS = {
 # One pass over one chain, in the server: recompute each row's hash and compare each row's
 # link and position with the row before it. Only the first problem and a count come back.
 _WALK = """
-WITH walk AS (
+WITH chained AS (
     SELECT {pk}::text AS pk, chain_seq, prev_hash, row_hash,
-           filum_chain_digest(prev_hash, to_jsonb(t), %(excluded)s) AS computed,
-           coalesce(lag(chain_seq) OVER w, 0) AS before_seq, lag(row_hash) OVER w AS before_hash
+           filum_chain_digest(prev_hash, to_jsonb(t), %(excluded)s) AS computed
     FROM "{relation}" t
+    {tombstones}
+), walk AS (
+    SELECT pk, chain_seq, prev_hash, row_hash, computed,
+           coalesce(lag(chain_seq) OVER w, 0) AS before_seq, lag(row_hash) OVER w AS before_hash
+    FROM chained
     WINDOW w AS (ORDER BY chain_seq)
 ), judged AS (
     SELECT pk, chain_seq, before_seq + 1 AS expected, CASE
@@ -347,16 +356,44 @@ SELECT count(*),
        (array_agg(expected ORDER BY chain_seq NULLS FIRST) FILTER (WHERE problem IS NOT NULL))[1]
 FROM judged
 """
+# A tombstone stands for its removed row: its link is checked, its content is gone (0036).
+_TOMBSTONES = """
+    UNION ALL
+    SELECT row_pk, event_seq, event_prev, event_hash, event_hash FROM records_audittombstone
+    WHERE relation = %(relation)s
+"""
+# The last position of a chain, a removed row's included.
+_HEAD = """
+SELECT chain_seq, encode(row_hash, 'hex') FROM "{relation}" WHERE chain_seq IS NOT NULL
+{tombstones}
+ORDER BY 1 DESC LIMIT 1
+"""
+_TOMBSTONE_HEAD = """
+UNION ALL
+SELECT event_seq, encode(event_hash, 'hex') FROM records_audittombstone
+WHERE relation = %(relation)s
+"""
+
+
+def _has_tombstones(cursor: Any, relation: str) -> bool:
+    if relation == TOMBSTONES or not _existing(cursor, [TOMBSTONES]):
+        return False
+    cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {TOMBSTONES} WHERE relation = %s)", [relation])  # noqa: S608
+    return bool(cursor.fetchone()[0])
 
 
 def _walk(cursor: Any, table: Table, relation: str) -> ChainResult:
+    removed = _has_tombstones(cursor, relation)
+    parameters = {"excluded": table.excluded, "relation": relation}
     cursor.execute(
-        _WALK.format(pk=f'"{table.pk}"', relation=relation), {"excluded": table.excluded}
+        _WALK.format(
+            pk=f'"{table.pk}"', relation=relation, tombstones=_TOMBSTONES if removed else ""
+        ),
+        parameters,
     )
     count, broken_row, problem, expected = cursor.fetchone()
     cursor.execute(
-        f"SELECT chain_seq, encode(row_hash, 'hex') FROM \"{relation}\" "  # noqa: S608
-        "WHERE chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1"
+        _HEAD.format(relation=relation, tombstones=_TOMBSTONE_HEAD if removed else ""), parameters
     )
     head = cursor.fetchone()
     result = ChainResult(relation, int(count), (int(head[0]), head[1]) if head else None)
@@ -375,7 +412,15 @@ def _check_checkpoint(cursor: Any, result: ChainResult, seq: int, hex_hash: str)
         "AND row_hash = decode(%s, 'hex') LIMIT 1",
         [seq, hex_hash],
     )
-    if cursor.fetchone() is None:
+    found = cursor.fetchone() is not None
+    if not found and _has_tombstones(cursor, result.relation):
+        cursor.execute(
+            f"SELECT 1 FROM {TOMBSTONES} WHERE relation = %s AND event_seq = %s "  # noqa: S608
+            "AND event_hash = decode(%s, 'hex') LIMIT 1",
+            [result.relation, seq, hex_hash],
+        )
+        found = cursor.fetchone() is not None
+    if not found:
         result.broken_row, result.problem, result.position = f"#{seq}", "checkpoint", seq
 
 

@@ -145,3 +145,13 @@ class AuditVerification(models.Model):
 
     def __str__(self) -> str:
         return f"{'intact' if self.intact else 'broken'} {self.finished_at:%Y-%m-%d %H:%M}"
+
+
+# Retention and disposal (M3, decision 0036), in a module of their own.
+from filum.records.retention_models import (  # noqa: E402, F401
+    ArchiveOffer,
+    AuditTombstone,
+    DisposalRecord,
+    LegalHold,
+    RetentionRule,
+)

@@ -67,6 +67,7 @@ ORG_ACTIONS = (
     "case.export",  # a dossier's delivery in the exchange format (issue 9, decision 0027)
     "case.transfer_offer",  # offer a dossier to another service, withdraw the offer (P3, P4)
     "case.transfer_decide",  # see offers made to the service, accept or decline them (0026)
+    "records.dispose",  # approve disposals past retention, legal holds (M3, decision 0036)
 )
 SECTION_ACTIONS = tuple(f"{s}.{m}" for s in SECTIONS for m in ("read", "write"))
 ACTIONS: tuple[str, ...] = ORG_ACTIONS + SECTION_ACTIONS
@@ -175,7 +176,7 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
     "super_user": {
         # Manages access in their own organisation; sees no dossier content for that.
         **_sections(_NONE, _NONE),
-        **_row(org__manage_users=_ORG),
+        **_row(org__manage_users=_ORG, records__dispose=_ORG),
     },
     "partner_staff": {
         # Integration partners work only in what is shared with them.

@@ -37,6 +37,7 @@ from filum.followup.cockpit import TEAM_ROLES
 from filum.people.models import Person
 from filum.people.search import find_candidates
 from filum.plans.models import Period, Programme
+from filum.records import retention_bench
 from filum.records.models import ReadLog
 from filum.records.roles import owner_connection
 from filum.tenancy.middleware import SESSION_MEMBERSHIP_KEY
@@ -82,6 +83,7 @@ TARGETS_MS = {
     CATALOGUE: 100.0,
     TIMELINE: 150.0,
     **apibench.TARGETS_MS,
+    **retention_bench.TARGETS_MS,
 }
 LOAD = "mixed load"
 IMPORT = "import of a delivery"
@@ -449,6 +451,7 @@ class Bench:
         self.timeline_page()
         self.api_lists(worker)
         self.import_speed()
+        self.retention_listing()
         if self.wanted(LOAD):
             self.progress(f"mixed load: {self.o.load_clients} clients, {self.o.load_seconds:.0f} s")
             self.load = self.mixed_load()
@@ -811,6 +814,13 @@ class Bench:
         if self.asked(MEDIUM):
             self.progress(MEDIUM)
             self.medium = measure_medium(model)
+
+    def retention_listing(self) -> None:
+        """The nightly listing of dossiers past their retention (decision 0036), a dry run."""
+        if self.wanted(retention_bench.NIGHTLY):
+            samples, note = retention_bench.time_nightly_listing(self.o.long_repeat)
+            queries = count_queries(retention_bench.list_once)
+            self.add(Figure(retention_bench.NIGHTLY, samples, queries, note))
 
     def mixed_load(self) -> dict[str, Any]:
         workers = load.pick_load_workers(self.o.load_clients, self.rng)

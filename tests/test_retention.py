@@ -1,0 +1,381 @@
+"""Retention and disposal (issue 10 item 6, M3, decision 0036): a dossier past its retention
+is offered to the archive as an eCH-0160 package and disposed of end to end by the
+organisation's super-user; refusals, legal holds, all or nothing, dry runs, the disposal
+record, the audit chain and the read-log partitions."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.html import escape
+from django.utils.translation import gettext
+
+from filum.cases.models import Case, Domain
+from filum.dates import add_months
+from filum.documents.models import Document
+from filum.journal.models import Contact
+from filum.people.models import Person
+from filum.records.archive import verify_package
+from filum.records.models import (
+    ArchiveOffer,
+    AuditTombstone,
+    DisposalRecord,
+    LegalHold,
+    RetentionRule,
+)
+from filum.records.retention import (
+    FAILED,
+    REFUSALS,
+    DisposalRefused,
+    Nightly,
+    dispose,
+    dispose_many,
+    drop_expired_partitions,
+    due_on,
+    rule_for,
+)
+from tests import factories
+from tests.test_exchange_export import fill, private_storage  # noqa: F401 (fixture)
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_storage")]
+
+
+def shown(message: Any, case: Case | None = None) -> str:
+    """A message as the page shows it: in French (the default language), escaped."""
+    with translation.override("fr"):
+        text = gettext(message) if isinstance(message, str) else str(message)
+    return escape(text % {"dossier": case.reference} if case else text)
+
+
+def stored(document: Document) -> Path:
+    return Path(document.file.path)
+
+
+NAME = "Kassationstest"
+FIRST = "Ottilie"
+NOTE = "Geheimnis-Notiz-4711"
+
+
+@pytest.fixture(autouse=True)
+def archive(settings: Any, tmp_path: Path) -> Path:
+    settings.FILUM_ARCHIVE_DIR = str(tmp_path / "archive")
+    return tmp_path / "archive"
+
+
+def close(case: Case, *, years_ago: int = 11) -> Case:
+    today = timezone.localdate()
+    Case.objects.filter(pk=case.pk).update(
+        status="closed",
+        opened_on=add_months(today, -12 * years_ago - 6),
+        closed_on=add_months(today, -12 * years_ago),
+        closure_reason="employment",
+    )
+    case.refresh_from_db()
+    return case
+
+
+def old_dossier(world: Any) -> Case:
+    case = world.case
+    Person.objects.filter(pk=case.client_id).update(last_name=NAME, first_name=FIRST)
+    close(case)
+    fill(world)
+    contact = Contact.objects.filter(case=case).first()
+    assert contact is not None
+    contact.pk, contact.supersedes, contact.correction_reason, contact.note = None, None, "", NOTE
+    contact.save()
+    case.refresh_from_db()
+    return case
+
+
+def tables_holding(text: str) -> list[str]:
+    """Every table of the database where a row's text contains ``text`` in any case (a full
+    dump: the person search keeps names folded to capitals)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace "
+            "AND c.relkind IN ('r', 'p') ORDER BY 1"
+        )
+        found = []
+        for (table,) in cursor.fetchall():
+            query = f'SELECT count(*) FROM "{table}" t WHERE t::text ILIKE %s'  # noqa: S608
+            cursor.execute(query, [f"%{text}%"])
+            if cursor.fetchone()[0]:
+                found.append(table)
+    return found
+
+
+def test_default_rules_are_ten_years_for_every_kind_and_the_most_specific_wins() -> None:
+    rules = list(RetentionRule.objects.all())
+    assert {(r.canton, r.domain, r.years) for r in rules} == {
+        ("", domain, 10) for domain in Domain.values
+    }
+    canton = RetentionRule.objects.create(canton="BE", domain="", years=12)
+    both = RetentionRule.objects.create(canton="BE", domain="child_protection", years=20)
+    rules = list(RetentionRule.objects.all())
+    assert rule_for(rules, "BE", "child_protection") == both
+    assert rule_for(rules, "BE", "economic_aid") == canton
+    assert rule_for(rules, "FR", "economic_aid").years == 10  # type: ignore[union-attr]
+    assert due_on(datetime.date(2016, 2, 29), 10) == datetime.date(2026, 2, 28)
+
+
+def test_m3_a_dossier_past_its_retention_is_archived_and_disposed_of_end_to_end(
+    world: Any, archive: Path, django_capture_on_commit_callbacks: Any
+) -> None:
+    case = old_dossier(world)
+    number, client_id = case.number, case.client_id
+    document = Document.objects.get(case=case)
+    file = stored(document)
+    assert file.exists()
+    assert tables_holding(NAME) and tables_holding(NOTE)
+
+    # the nightly job offers it to the archive
+    out = io.StringIO()
+    call_command("retention", stdout=out)
+    assert f"offered to the archive (were): 1 {case.reference}" in out.getvalue()
+    offer = ArchiveOffer.objects.get(case=case)
+    package = archive / offer.package
+    assert verify_package(package) == []
+    with zipfile.ZipFile(package) as sip:
+        names = set(sip.namelist())
+        metadata = sip.read("header/metadata.xml").decode()
+        dossiers = [json.loads(line) for line in sip.read("content/dossiers.jsonl").splitlines()]
+        journal = sip.read("content/journal.jsonl").decode()
+    assert {"header/metadata.xml", "content/manifest.json", "content/persons.jsonl"} <= names
+    assert f"content/documents/{document.pk}.pdf" in names
+    assert "<paketTyp>SIP</paketTyp>" in metadata and case.reference in metadata
+    assert metadata.count("<pruefsumme>") == len(names) - 1  # every file but the metadata
+    assert dossiers[0]["source_id"] == f"filum:dossier:{case.pk}" and NOTE in journal
+    # a package changed after it was written no longer verifies
+    tampered = archive / "tampered.zip"
+    with zipfile.ZipFile(package) as sip, zipfile.ZipFile(tampered, "w") as copy:
+        for name in sip.namelist():
+            data = sip.read(name)
+            copy.writestr(name, data + b" " if name == "content/journal.jsonl" else data)
+    assert verify_package(tampered) == ["content/journal.jsonl: checksum differs"]
+
+    # the super-user sees it, previews its disposal (nothing changes), approves it
+    client = world.superuser.client()
+    page = client.get(reverse("disposal_list"))
+    assert page.status_code == 200 and case.reference in page.content.decode()
+    preview = client.get(reverse("disposal_list"), {"preview": str(case.pk)})
+    assert "cases.case" in preview.content.decode()
+    assert Case.objects.filter(pk=case.pk).exists() and not DisposalRecord.objects.exists()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        answer = client.post(reverse("disposal_approve"), {"case": str(case.pk)})
+    assert answer.status_code == 302
+    assert not Case.objects.filter(pk=case.pk).exists()
+    assert not Person.objects.filter(pk=client_id).exists()
+    assert file.exists()  # files go after the commit, not before
+    for callback in callbacks:
+        callback()
+    assert not file.exists()
+    assert package.exists()  # the archive's copy stays until the archive takes it
+
+    record = DisposalRecord.objects.get()
+    assert (record.case_number, record.domain, record.rule_years) == (number, "economic_aid", 10)
+    assert record.approved_by == world.superuser.user
+    assert record.closed_on == case.closed_on and record.package == offer.package
+    assert record.counts["cases.case"] == 1 and record.counts["persons"] == 2
+    assert record.counts["audit_events"] > 0
+    text = json.dumps(
+        {f.name: str(getattr(record, f.attname)) for f in DisposalRecord._meta.fields}
+    )
+    assert NAME not in text and FIRST not in text and NOTE not in text
+
+    # no content left in any table, and the audit chain still verifies
+    assert tables_holding(NAME) == [] and tables_holding(NOTE) == [] and tables_holding(FIRST) == []
+    assert AuditTombstone.objects.filter(disposal=record).count() == record.counts["audit_events"]
+    out = io.StringIO()
+    call_command("verify_audit", stdout=out)
+    assert out.getvalue().startswith("intact")
+    # the other organisation's dossier is untouched
+    assert Case.objects.filter(pk=world.other_case.pk).exists()
+    assert record.case_number not in set(Case.objects.values_list("number", flat=True))
+
+
+def test_refused_disposals_leave_the_dossier_as_it_was(world: Any) -> None:
+    client = world.superuser.client()
+    open_case = world.case  # still open
+    with pytest.raises(DisposalRefused) as refused:
+        dispose(open_case.pk, approved_by=world.superuser.user)
+    assert refused.value.code == "open"
+    answer = client.post(reverse("disposal_approve"), {"case": str(open_case.pk)}, follow=True)
+    assert shown(REFUSALS["open"]) in answer.content.decode()
+    assert Case.objects.filter(pk=open_case.pk).exists()
+
+    held = close(factories.CaseFactory(owner=world.service_org))
+    call_command("retention", stdout=io.StringIO())
+    client.post(reverse("disposal_hold"), {"case": str(held.pk), "reason": "Recours pendant"})
+    hold = LegalHold.objects.get(case=held)
+    assert hold.reason == "Recours pendant" and hold.set_by == world.superuser.user
+    answer = client.post(reverse("disposal_approve"), {"case": str(held.pk)}, follow=True)
+    assert shown(REFUSALS["hold"]) in answer.content.decode()
+    assert Case.objects.filter(pk=held.pk).exists() and not DisposalRecord.objects.exists()
+    # a second hold is refused; an empty reason is refused
+    answer = client.post(
+        reverse("disposal_hold"), {"case": str(held.pk), "reason": "x"}, follow=True
+    )
+    assert shown("%(dossier)s is already under legal hold.", held) in answer.content.decode()
+    answer = client.post(
+        reverse("disposal_hold"), {"case": str(held.pk), "reason": ""}, follow=True
+    )
+    assert shown("Choose a dossier and give the reason for the hold.") in answer.content.decode()
+    # lifted, the disposal goes through
+    client.post(reverse("disposal_lift"), {"case": str(held.pk)})
+    assert LegalHold.objects.get(case=held).lifted_by == world.superuser.user
+    client.post(reverse("disposal_approve"), {"case": str(held.pk)})
+    assert not Case.objects.filter(pk=held.pk).exists()
+
+    young = close(factories.CaseFactory(owner=world.service_org), years_ago=9)
+    with pytest.raises(DisposalRefused) as refused:
+        dispose(young.pk, approved_by=world.superuser.user)
+    assert refused.value.code == "not_due"
+    unoffered = close(factories.CaseFactory(owner=world.service_org))
+    with pytest.raises(DisposalRefused) as refused:
+        dispose(unoffered.pk, approved_by=world.superuser.user)
+    assert refused.value.code == "not_offered"
+
+
+def test_a_failure_midway_rolls_that_dossier_back_and_the_run_goes_on(world: Any) -> None:
+    first = old_dossier(world)
+    second = close(factories.CaseFactory(owner=world.service_org))
+    call_command("retention", stdout=io.StringIO())
+    events_before = tables_holding(NOTE)
+    document = Document.objects.get(case=first)
+
+    def fail_on_first(step: str) -> None:
+        if step == "events" and Case.objects.filter(pk=first.pk).exists() is False:
+            # the first dossier's rows are gone inside its transaction: fail now
+            if not DisposalRecord.objects.filter(case_number=second.number).exists():
+                raise RuntimeError("disk full")
+
+    done, failed = dispose_many(
+        [first.pk, second.pk], approved_by=world.superuser.user, on_step=fail_on_first
+    )
+    assert [pk for pk, _message in failed] == [first.pk]
+    assert failed[0][1] == str(FAILED)
+    assert [o.record.case_number for o in done if o.record] == [second.number]
+    assert Case.objects.filter(pk=first.pk).exists()
+    assert Contact.objects.filter(case=first).count() == 3
+    assert Person.objects.filter(last_name=NAME).exists()
+    assert tables_holding(NOTE) == events_before
+    assert stored(document).exists()
+    assert list(DisposalRecord.objects.values_list("case_number", flat=True)) == [second.number]
+    assert not AuditTombstone.objects.exclude(disposal__case_number=second.number).exists()
+
+
+def test_dry_runs_change_nothing(world: Any, archive: Path) -> None:
+    case = old_dossier(world)
+    out = io.StringIO()
+    call_command("retention", "--dry-run", stdout=out)
+    assert f"offered to the archive (would be): 1 {case.reference}" in out.getvalue()
+    assert not ArchiveOffer.objects.exists()
+    assert not archive.exists() or not any(archive.iterdir())
+    call_command("retention", stdout=io.StringIO())
+    outcome = dispose(case.pk, approved_by=world.superuser.user, dry_run=True)
+    assert outcome.record is None and outcome.counts["cases.case"] == 1
+    assert outcome.persons_disposed == 2
+    assert Case.objects.filter(pk=case.pk).exists() and not DisposalRecord.objects.exists()
+    assert not AuditTombstone.objects.exists() and tables_holding(NOTE)
+
+
+def test_a_person_kept_by_another_dossier_stays(world: Any) -> None:
+    case = close(world.case)
+    other = factories.CaseFactory(owner=world.outsider_org, client=case.client)
+    call_command("retention", stdout=io.StringIO())
+    outcome = dispose(case.pk, approved_by=world.superuser.user)
+    assert (outcome.persons_disposed, outcome.persons_kept) == (0, 1)
+    assert Person.objects.filter(pk=case.client_id).exists()
+    assert Case.objects.filter(pk=other.pk).exists()
+
+
+def partition_names() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'records_readlog'::regclass"
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_read_log_partitions_past_their_retention_are_dropped(settings: Any) -> None:
+    today = timezone.localdate()
+    old = add_months(today.replace(day=1), -14)
+    recent = add_months(today.replace(day=1), -11)
+    with connection.cursor() as cursor:
+        for month in (old, recent):
+            cursor.execute("SELECT filum_create_readlog_partition(%s)", [month])
+    old_name, recent_name = (f"records_readlog_{m:%Y%m}" for m in (old, recent))
+    report = Nightly()
+    drop_expired_partitions(today, dry_run=True, report=report)
+    assert old_name in report.dropped and old_name in partition_names()
+    report = Nightly()
+    drop_expired_partitions(today, dry_run=False, report=report)
+    assert old_name in report.dropped and recent_name not in report.dropped
+    assert old_name not in partition_names() and recent_name in partition_names()
+    # a setting under a year is raised to the year the law asks (DSV art. 4)
+    settings.FILUM_READ_LOG_RETENTION_MONTHS = 3
+    report = Nightly()
+    drop_expired_partitions(today, dry_run=False, report=report)
+    assert recent_name in partition_names()
+    # the database function refuses a young partition whatever it is asked
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT filum_drop_readlog_partition(%s, 0)", [recent_name])
+        assert cursor.fetchone()[0] is False
+    assert recent_name in partition_names()
+
+
+def test_the_retention_page_runs_a_fixed_number_of_queries(world: Any) -> None:
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    client = world.superuser.client()
+
+    def count() -> int:
+        with CaptureQueriesContext(db) as queries:
+            assert client.get(reverse("disposal_list")).status_code == 200
+        return len(queries)
+
+    close(factories.CaseFactory(owner=world.service_org))
+    call_command("retention", stdout=io.StringIO())
+    client.get(reverse("disposal_list"))  # the first request of a session also saves it
+    one = count()
+    for _ in range(3):
+        close(factories.CaseFactory(owner=world.service_org))
+    call_command("retention", stdout=io.StringIO())
+    held = close(factories.CaseFactory(owner=world.service_org))
+    LegalHold.objects.create(case=held, reason="Enquête", set_by=world.superuser.user)
+    assert count() == one
+
+
+def test_m3_demo_has_a_dossier_waiting_for_approval_and_one_on_hold_in_both_languages(
+    archive: Path,
+) -> None:
+    from filum.records.retention import due_dossiers
+    from filum.tenancy.models import Organisation
+    from tests.test_demo import seed
+
+    seed()
+    today = timezone.localdate()
+    for name, reason in (
+        ("Service social régional Bienne-Nidau", "Recours pendant"),
+        ("Sozialdienst Thun", "Rückerstattungsverfahren"),
+    ):
+        organisation = Organisation.objects.get(name=name)
+        due = {d.case.pk: d for d in due_dossiers(organisation, today)}
+        offer = ArchiveOffer.objects.get(owner=organisation)
+        hold = LegalHold.objects.get(case__owner=organisation, lifted_at__isnull=True)
+        assert offer.case_id in due and hold.case_id in due
+        assert due[offer.case_id].hold is None and due[hold.case_id].offer is None
+        assert hold.reason.startswith(reason)
+        assert verify_package(archive / offer.package) == []

@@ -39,6 +39,7 @@ from filum.people.search import find_candidates
 from filum.plans.models import Period, Programme
 from filum.records.models import ReadLog
 from filum.records.roles import owner_connection
+from filum.steering import bench as steering_bench
 from filum.tenancy.middleware import SESSION_MEMBERSHIP_KEY
 from filum.tenancy.models import Membership, Organisation, OrganisationKind, Role
 from filum.tenancy.policy import Actor
@@ -82,6 +83,7 @@ TARGETS_MS = {
     CATALOGUE: 100.0,
     TIMELINE: 150.0,
     **apibench.TARGETS_MS,
+    **steering_bench.TARGETS_MS,
 }
 LOAD = "mixed load"
 IMPORT = "import of a delivery"
@@ -448,6 +450,7 @@ class Bench:
         self.catalogue_page(worker)
         self.timeline_page()
         self.api_lists(worker)
+        self.canton_dataset()
         self.import_speed()
         if self.wanted(LOAD):
             self.progress(f"mixed load: {self.o.load_clients} clients, {self.o.load_seconds:.0f} s")
@@ -774,6 +777,11 @@ class Bench:
             timed=timed,
             search_names=SEARCH_NAMES,
         )
+
+    def canton_dataset(self) -> None:
+        """The nightly canton extract and an indicator from it (filum.steering.bench)."""
+        for name, samples, note in steering_bench.measure(self.wanted, self.o.repeat):
+            self.add(Figure(name, samples, None, note))
 
     def import_speed(self) -> None:
         """The largest social service exported and imported again (M2), in dossiers/s and as a

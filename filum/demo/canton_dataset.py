@@ -104,7 +104,12 @@ def ais_cohort(ctx: Any) -> int:
 
 
 def step_canton_dataset(ctx: Any) -> None:
-    """The last step of the demo seed: the AIS cohort, then every canton's first extract."""
+    """The last step of the demo seed: the AIS cohort, the nightly rules again (so the
+    cohort's lights and rule tasks are there, as for the other dossiers), then every canton's
+    first extract."""
+    from filum.followup.nightly import run_nightly_rules
+
     ais_cohort(ctx)
+    run_nightly_rules(as_of=ctx.today)
     for canton in extract_cantons():
         extract_canton(canton, as_of=ctx.today)

@@ -780,8 +780,10 @@ class Bench:
 
     def canton_dataset(self) -> None:
         """The nightly canton extract and an indicator from it (filum.steering.bench)."""
-        for name, samples, note in steering_bench.measure(self.wanted, self.o.repeat):
-            self.add(Figure(name, samples, None, note))
+        for name, samples, queries, note in steering_bench.measure(
+            self.wanted, self.o.repeat, min(2, self.o.long_repeat)
+        ):
+            self.add(Figure(name, samples, queries, note))
 
     def import_speed(self) -> None:
         """The largest social service exported and imported again (M2), in dossiers/s and as a

@@ -303,3 +303,17 @@ PGHISTORY_APPEND_ONLY = True
 # how recent the task worker's heartbeat must be (it beats every 15 seconds).
 READYZ_MIN_FREE_DISK_MB = int(os.environ.get("FILUM_MIN_FREE_DISK_MB", "500"))
 READYZ_WORKER_STALE_SECONDS = int(os.environ.get("FILUM_WORKER_STALE_SECONDS", "60"))
+
+# The canton's anonymised dataset (D6, X3; docs/canton-dataset.md): where the nightly extract
+# writes its Parquet files, and each canton's pseudonym key (FILUM_CANTON_KEY_BE=<64+ hex>).
+# With FILUM_CANTON_KEYS_REQUIRED=1 an extract without its canton's key stops instead of
+# deriving a development key from SECRET_KEY.
+CANTON_DATASET_DIR = Path(
+    os.environ.get("FILUM_CANTON_DATASET_DIR", str(BASE_DIR / "var" / "canton-dataset"))
+)
+CANTON_DATASET_KEYS = {
+    name.removeprefix("FILUM_CANTON_KEY_"): value
+    for name, value in os.environ.items()
+    if name.startswith("FILUM_CANTON_KEY_") and value
+}
+CANTON_DATASET_KEYS_REQUIRED = env_bool("FILUM_CANTON_KEYS_REQUIRED", False)

@@ -39,6 +39,7 @@ DAILY_COMMANDS = [
     "verify_audit",
     "purge_form_tokens",
     "purge_uploads",
+    "canton_extract",
 ]
 SCHEDULE_CHECK_SECONDS = 300
 

@@ -768,6 +768,12 @@ ENDPOINTS: dict[str, Endpoint] = {
         "policy", *ASSESSED, needs=_READ_ASSESSMENT, reads=_ASSESSMENT, read_kind="print"
     ),
     "template_list": _ep("policy", needs=(("template.manage", "org"),)),
+    # the canton analyst's indicators from the anonymised extract (decision 0032): no dossier
+    # section is read; the list is GET only, the detail's POST keeps the figure shown
+    "indicator_list": _ep("policy", needs=(("steering.read", "org"),), ok_post=frozenset({405})),
+    "indicator_detail": _ep(
+        "policy", "indicator", "missing_indicator", needs=(("steering.read", "org"),)
+    ),
     "template_create": _ep("policy", needs=(("template.manage", "org"),)),
     "template_detail": _ep(
         "policy", "template", "other_template", "missing_template", needs=_TEMPLATES
@@ -940,6 +946,10 @@ def build_target(world: Any, bystander: Organisation, kind: str) -> Target:
     case, other = world.case, world.other_case
     if kind == "none":
         return Target({}, Subject(), kind)
+    if kind == "indicator":
+        return Target({"key": "ais_language_a1"}, Subject(), kind)
+    if kind == "missing_indicator":
+        return Target({"key": "no-such-indicator"}, Subject(missing=True), kind)
     if kind == "missing_upload":
         return Target({"token": uuid.uuid4()}, Subject(missing=True), kind)
     if kind in ("case", "other_case"):

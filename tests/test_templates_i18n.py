@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
@@ -84,7 +85,7 @@ def check_page(client: Client, url: str, *, method: str = "get", **kwargs: objec
 
 @pytest.mark.parametrize("language", ["fr", "de"])
 def test_u3_every_page_renders_without_unknown_variables(
-    world: object, strict_templates: None, language: str
+    world: object, strict_templates: None, language: str, settings: Any, tmp_path: Any
 ) -> None:
     w = world
     case, person = w.case, w.case.client  # type: ignore[attr-defined]
@@ -173,7 +174,15 @@ def test_u3_every_page_renders_without_unknown_variables(
     check_page(dpo, f"/records/audit/{case.pk}/")
     check_page(dpo, f"/records/audit/{case.pk}/?date_from=2030-01-01&date_to=2020-01-01")
 
-    check_page(w.analyst.client(), "/")  # type: ignore[attr-defined]
+    # the canton analyst's indicators (decision 0032), with and without an extract
+    from filum.steering.extract import extract_canton
+
+    settings.CANTON_DATASET_DIR = tmp_path / "canton-dataset"
+    analyst = w.analyst.client()  # type: ignore[attr-defined]
+    check_page(analyst, "/steering/indicators/")
+    extract_canton(w.service_org.canton)  # type: ignore[attr-defined]
+    check_page(analyst, "/steering/indicators/")
+    check_page(analyst, "/steering/indicators/ais_language_a1/?by=commune&service=x")
     check_page(Client(), "/login/")
     check_page(Client(), "/login/?expired=1")
     check_page(Client(), "/login/", method="post", data={"username": "x", "password": "y"})

@@ -778,6 +778,12 @@ def step_integration(ctx: SeedContext) -> None:
     integration(ctx)
 
 
+def step_canton_dataset(ctx: SeedContext) -> None:
+    from filum.demo.canton_dataset import step_canton_dataset as canton_dataset
+
+    canton_dataset(ctx)
+
+
 def step_transfers(ctx: SeedContext) -> None:
     """One pending offer (P3, decision 0026): Bienne's section head offers Thun the oldest open
     economic assistance dossier of Bienne, its client having moved; Thun's section head finds
@@ -817,6 +823,7 @@ DEMO_STEPS: list[SeedStep] = [
     step_steering,
     step_transfers,
     step_retention,
+    step_canton_dataset,
 ]
 
 

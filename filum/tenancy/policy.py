@@ -68,6 +68,7 @@ ORG_ACTIONS = (
     "case.transfer_offer",  # offer a dossier to another service, withdraw the offer (P3, P4)
     "case.transfer_decide",  # see offers made to the service, accept or decline them (0026)
     "records.dispose",  # approve disposals past retention, legal holds (M3, decision 0036)
+    "steering.read",  # the canton's indicators from the anonymised extract (D1, D6, 0032)
 )
 SECTION_ACTIONS = tuple(f"{s}.{m}" for s in SECTIONS for m in ("read", "write"))
 ACTIONS: tuple[str, ...] = ORG_ACTIONS + SECTION_ACTIONS
@@ -205,6 +206,7 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
     "canton_analyst": {
         # Anonymised steering data only: no dossier, no person.
         **_sections(_NONE, _NONE),
+        **_row(steering__read=_ORG),
     },
     "dpo": {
         # Audit of their own organisation's dossiers; no casework.

@@ -17,6 +17,7 @@ START_PAGES = {
     "intake_worker": "cockpit",
     "admin_assistant": "cockpit",
     "canton_officer": "template_list",
+    "canton_analyst": "indicator_list",
 }
 
 

@@ -40,6 +40,7 @@ from filum.plans.models import Period, Programme
 from filum.records import retention_bench
 from filum.records.models import ReadLog
 from filum.records.roles import owner_connection
+from filum.steering import bench as steering_bench
 from filum.tenancy.middleware import SESSION_MEMBERSHIP_KEY
 from filum.tenancy.models import Membership, Organisation, OrganisationKind, Role
 from filum.tenancy.policy import Actor
@@ -84,6 +85,7 @@ TARGETS_MS = {
     TIMELINE: 150.0,
     **apibench.TARGETS_MS,
     **retention_bench.TARGETS_MS,
+    **steering_bench.TARGETS_MS,
 }
 LOAD = "mixed load"
 IMPORT = "import of a delivery"
@@ -450,6 +452,7 @@ class Bench:
         self.catalogue_page(worker)
         self.timeline_page()
         self.api_lists(worker)
+        self.canton_dataset()
         self.import_speed()
         self.retention_listing()
         if self.wanted(LOAD):
@@ -777,6 +780,13 @@ class Bench:
             timed=timed,
             search_names=SEARCH_NAMES,
         )
+
+    def canton_dataset(self) -> None:
+        """The nightly canton extract and an indicator from it (filum.steering.bench)."""
+        for name, samples, queries, note in steering_bench.measure(
+            self.wanted, self.o.repeat, min(2, self.o.long_repeat)
+        ):
+            self.add(Figure(name, samples, queries, note))
 
     def import_speed(self) -> None:
         """The largest social service exported and imported again (M2), in dossiers/s and as a

@@ -67,6 +67,7 @@ ORG_ACTIONS = (
     "case.export",  # a dossier's delivery in the exchange format (issue 9, decision 0027)
     "case.transfer_offer",  # offer a dossier to another service, withdraw the offer (P3, P4)
     "case.transfer_decide",  # see offers made to the service, accept or decline them (0026)
+    "person.list",  # person-level lists with filters, saved and exported (D2, D4; 0034)
 )
 SECTION_ACTIONS = tuple(f"{s}.{m}" for s in SECTIONS for m in ("read", "write"))
 ACTIONS: tuple[str, ...] = ORG_ACTIONS + SECTION_ACTIONS
@@ -114,6 +115,7 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
             task__manage=_CASEWORK | _SHARED_ONLY_WRITE,
             catalogue__read=_ORG,
             integration__cockpit=_ORG,
+            person__list=_ORG,
         ),
     },
     "section_head": {
@@ -136,6 +138,7 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
             integration__cockpit=_ORG,
             case__transfer_offer=_CASEWORK,
             case__transfer_decide=_ORG,
+            person__list=_ORG,
         ),
     },
     "intake_worker": {

@@ -39,6 +39,7 @@ from filum.people.search import find_candidates
 from filum.plans.models import Period, Programme
 from filum.records.models import ReadLog
 from filum.records.roles import owner_connection
+from filum.steering import listbench
 from filum.tenancy.middleware import SESSION_MEMBERSHIP_KEY
 from filum.tenancy.models import Membership, Organisation, OrganisationKind, Role
 from filum.tenancy.policy import Actor
@@ -82,6 +83,7 @@ TARGETS_MS = {
     CATALOGUE: 100.0,
     TIMELINE: 150.0,
     **apibench.TARGETS_MS,
+    **listbench.TARGETS_MS,
 }
 LOAD = "mixed load"
 IMPORT = "import of a delivery"
@@ -448,6 +450,7 @@ class Bench:
         self.catalogue_page(worker)
         self.timeline_page()
         self.api_lists(worker)
+        self.person_lists()
         self.import_speed()
         if self.wanted(LOAD):
             self.progress(f"mixed load: {self.o.load_clients} clients, {self.o.load_seconds:.0f} s")
@@ -752,6 +755,22 @@ class Bench:
             lambda i: urls[i % len(urls)],
             f"{who(worker)}: {programmes:,} programmes of canton {canton}, "
             f"{Period.objects.filter(programme__canton=canton).count():,} periods",
+        )
+
+    def person_lists(self) -> None:
+        """The person list with three filters and an XLSX export of 10,000 rows, as the
+        largest social service's section head (filum.steering.listbench, decision 0034)."""
+        services = social_services_by_size()
+        head = member(services[0][0], Role.SECTION_HEAD) if services else None
+        if head is None:
+            for name in listbench.TARGETS_MS:
+                self.skip(name, "no social service with a section head and dossiers")
+            return
+        listbench.measure(
+            head,
+            page=lambda name, m, url, note: self.page(name, m, url, note),
+            add=lambda name, samples, queries, note: self.add(Figure(name, samples, queries, note)),
+            wanted=self.wanted,
         )
 
     def api_lists(self, worker: Membership) -> None:

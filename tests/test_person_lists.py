@@ -477,3 +477,28 @@ def test_d4_a_new_member_of_another_organisation_sees_nothing(world, data):
         f"Outsider {world.other_case.client.first_name}",
         f"Selam {data['shared'].client.first_name}",
     ]
+
+
+def test_d4_the_demo_section_heads_saved_lists_are_valid_filters(world):
+    from collections import Counter
+    from types import SimpleNamespace
+
+    from filum.demo.person_lists import DEMO_LISTS, step_person_lists
+    from filum.steering.list_forms import PersonFilterForm, as_query
+
+    ctx = SimpleNamespace(
+        actors={"rs.bienne": world.head.actor, "bl.thun": world.outsider.actor},
+        counts=Counter(),
+    )
+    step_person_lists(ctx)
+    step_person_lists(ctx)  # the seed may run twice: nothing doubles
+    assert set(DEMO_LISTS) == {"rs.bienne", "bl.thun"}
+    assert SavedPersonList.objects.filter(user=world.head.user).count() == 3
+    assert SavedPersonList.objects.filter(user=world.outsider.user).count() == 3
+    for saved in SavedPersonList.objects.all():
+        form = PersonFilterForm(as_query(saved.filters), canton="BE")
+        assert form.is_valid(), (saved.name, form.errors)
+    # the French section head's first list opens and runs
+    first = SavedPersonList.objects.filter(user=world.head.user).order_by("pk").first()
+    response = world.head.client().get(URL, {"saved": first.pk}, follow=True)
+    assert response.context["page"] is not None and response.context["saved"] == first

@@ -132,32 +132,53 @@ def whole_years(since: datetime.date | None, day: datetime.date) -> int | None:
     return day.year - since.year - ((day.month, day.day) < (since.month, since.day))
 
 
+def _case_sources(actor: Actor, f: PersonFilter, section: str) -> list[CaseQuerySet]:
+    """The dossiers whose ``section`` the actor may read, as the sources of decision 0015:
+    the organisation's own (read along the owner's index) and those shared with it (read from
+    the share side), narrowed by the filter's dossier conditions. One ``owner = X OR EXISTS
+    (share)`` query can use neither index and reads every open dossier of the canton."""
+    own = Case.objects.owned_visible_to(actor, section=section)
+    if f.competence == "mine":
+        own = own.filter(responsible_id=actor.user.pk)
+    sources = {
+        "": [own, Case.objects.shared_visible_to(actor, section=section)],
+        "mine": [own],
+        "own": [own],
+        "shared": [Case.objects.shared_visible_to(actor, section=section)],
+    }[f.competence if f.competence in COMPETENCES else ""]
+    narrowed = []
+    for cases in sources:
+        if f.case_status in CaseStatus.values:
+            cases = cases.filter(status=f.case_status)
+        if f.stages:
+            cases = cases.filter(stage__in=f.stages)
+        if f.segments:
+            cases = cases.filter(segment__in=f.segments)
+        narrowed.append(cases)
+    return narrowed
+
+
 def matching_cases(actor: Actor, f: PersonFilter, section: str = Section.CORE) -> CaseQuerySet:
     """The dossiers the list draws on: those whose ``section`` the actor may read, narrowed by
-    the filter's dossier conditions."""
-    if f.competence in ("own", "mine"):
-        cases = Case.objects.owned_visible_to(actor, section=section)
-        if f.competence == "mine":
-            cases = cases.filter(responsible_id=actor.user.pk)
-    elif f.competence == "shared":
-        cases = Case.objects.shared_visible_to(actor, section=section)
-    else:
-        cases = Case.objects.visible_to(actor, section=section)
-    if f.case_status in CaseStatus.values:
-        cases = cases.filter(status=f.case_status)
-    if f.stages:
-        cases = cases.filter(stage__in=f.stages)
-    if f.segments:
-        cases = cases.filter(segment__in=f.segments)
-    return cases
-
-
-def _in_cases(cases: CaseQuerySet) -> Q:
-    """Persons who are the client or a household member of one of these dossiers."""
-    units = UnitMember.objects.filter(
-        unit_id__in=cases.filter(assistance_unit__isnull=False).values("assistance_unit_id")
+    the filter's dossier conditions (one query set, for lookups by dossier or person)."""
+    sources = _case_sources(actor, f, section)
+    if len(sources) == 1:
+        return sources[0]
+    return Case.objects.filter(
+        Q(pk__in=sources[0].values("pk")) | Q(pk__in=sources[1].values("pk"))
     )
-    return Q(pk__in=cases.values("client_id")) | Q(pk__in=units.values("person_id"))
+
+
+def _in_cases(sources: list[CaseQuerySet]) -> Q:
+    """Persons who are the client or a household member of one of these dossiers: one set
+    (a union over the sources), so the persons are found by their key from the dossiers."""
+    parts: list[QuerySet[Any]] = []
+    for cases in sources:
+        cases = cases.order_by()  # a set: the dossiers' default order would sort each part
+        units = cases.filter(assistance_unit__isnull=False).values("assistance_unit_id")
+        parts.append(cases.values("client_id"))
+        parts.append(UnitMember.objects.filter(unit_id__in=units).values("person_id"))
+    return Q(pk__in=parts[0].union(*parts[1:]))
 
 
 def _latest(answers: QuerySet[AssessmentAnswer], column: str) -> Subquery:
@@ -180,8 +201,7 @@ def _language_answers(actor: Actor, f: PersonFilter) -> QuerySet[AssessmentAnswe
 def person_query(actor: Actor, f: PersonFilter, *, on: datetime.date) -> QuerySet[Person]:
     """The persons of the list, annotated with their latest language level (``level_rank``)
     and the dossier it comes from (``level_case``), in the list's order."""
-    cases = matching_cases(actor, f)
-    persons = Person.objects.filter(_in_cases(cases))
+    persons = Person.objects.filter(_in_cases(_case_sources(actor, f, Section.CORE)))
     if f.residence_statuses:
         persons = persons.filter(residence_status__in=f.residence_statuses)
     if f.age_min is not None:

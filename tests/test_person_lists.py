@@ -502,3 +502,23 @@ def test_d4_the_demo_section_heads_saved_lists_are_valid_filters(world):
     first = SavedPersonList.objects.filter(user=world.head.user).order_by("pk").first()
     response = world.head.client().get(URL, {"saved": first.pk}, follow=True)
     assert response.context["page"] is not None and response.context["saved"] == first
+
+
+def test_d4_the_bench_rows_run_and_roll_back_the_export_reads(world, data):
+    from filum.steering import listbench
+
+    assert listbench.TARGETS_MS == {listbench.PERSON_LIST: 100.0, listbench.XLSX_EXPORT: 10_000.0}
+    pages, figures = [], []
+    listbench.measure(
+        world.head.membership,
+        page=lambda name, member, url, note: pages.append((name, url)),
+        add=lambda name, samples, queries, note: figures.append((name, len(samples), note)),
+        wanted=lambda name: True,
+        repeat=1,
+    )
+    assert pages[0][0] == listbench.PERSON_LIST and "residence_status=F" in pages[0][1]
+    assert world.head.client().get(pages[0][1]).status_code == 200
+    assert figures == [
+        (listbench.XLSX_EXPORT, 1, f"head ({world.service_org.name}): 3 rows written")
+    ]
+    assert not ReadLog.objects.filter(kind="export").exists()

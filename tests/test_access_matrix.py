@@ -684,6 +684,14 @@ ENDPOINTS: dict[str, Endpoint] = {
         "policy", *PROPOSALS, needs=_STEP("segment.propose"), ok_get=_FORM_OR_NOT_NOW, reads=_CORE
     ),
     # shared CII cases (issue 8: X4, X5, D8); the record page needs the plan section
+    # person-level lists (D2, D4; decision 0034): the page shows the form until a filter is
+    # submitted, an export without a submitted filter goes back to it; saving is a POST
+    "person_list": _ep("policy", needs=(("person.list", "org"),)),
+    "person_list_csv": _ep("policy", needs=(("person.list", "org"),), ok_get=frozenset({302})),
+    "person_list_xlsx": _ep("policy", needs=(("person.list", "org"),), ok_get=frozenset({302})),
+    "person_list_save": _ep(
+        "policy", needs=(("person.list", "org"),), **POST_ONLY, ok_post=frozenset({302})
+    ),
     "cii_report": _ep("policy", needs=(("cii.report", "org"),)),
     "cii_report_csv": _ep("policy", needs=(("cii.report", "org"),)),
     "cii_open_person": _ep(

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from filum.cases import services as case_services
 from filum.cases.models import Case, Share
-from filum.people.models import AssistanceUnit, UnitMember
+from filum.people.models import AssistanceUnit, Person, UnitMember
 from filum.records.services import log_read
 from tests import factories
 
@@ -225,3 +225,36 @@ def test_u4_audit_page_queries_do_not_grow_with_the_history(
     if older:  # the next page costs a fixed number too
         with django_assert_num_queries(AUDIT_CASE_NEXT_PAGE):
             get_ok(client, reverse("audit_case", args=[case.pk]) + "?" + older)
+
+
+# The person list (decision 0034): the request's own queries, the programmes of the filter
+# form, the user's saved lists, the page's persons, their dossiers and one insert of the core
+# reads; the same with a cursor and with three filters.
+PERSON_LIST = 11
+# the next page, right after the first: a later request of the session (no idle stamp written,
+# nothing loaded for the first time), as AUDIT_CASE_NEXT_PAGE
+PERSON_LIST_NEXT_PAGE = 8
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"run": "1"},
+        {"run": "1", "after": "first row"},
+        {"run": "1", "residence_status": "F", "age_min": "18", "stage": "intake_1"},
+    ],
+    ids=["first", "later", "three-filters"],
+)
+def test_d4_person_list_queries_do_not_grow(populated, django_assert_num_queries, query):
+    world, _ = populated
+    Person.objects.update(residence_status="F")
+    client = world.head.client()
+    expected = PERSON_LIST
+    if query.get("after"):
+        first = client.get(reverse("person_list"), {"run": "1"}).context["page"].rows[0]
+        query = {**query, "after": str(first.person.pk)}
+        expected = PERSON_LIST_NEXT_PAGE
+    with django_assert_num_queries(expected):
+        response = client.get(reverse("person_list"), query)
+    assert response.status_code == 200
+    assert response.context["page"].rows

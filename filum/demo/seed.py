@@ -29,6 +29,7 @@ from stdnum import ean
 
 from filum.cases import services as case_services
 from filum.cases.models import Case, ClosureReason, Domain, Share, Stage
+from filum.demo import person_lists
 from filum.demo.mfa import require_demo_mfa
 from filum.demo.retention import step_retention
 from filum.demo.steering import step_steering
@@ -823,6 +824,7 @@ DEMO_STEPS: list[SeedStep] = [
     step_steering,
     step_transfers,
     step_retention,
+    person_lists.step_person_lists,
     step_canton_dataset,
 ]
 

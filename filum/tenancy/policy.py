@@ -69,6 +69,7 @@ ORG_ACTIONS = (
     "case.transfer_decide",  # see offers made to the service, accept or decline them (0026)
     "records.dispose",  # approve disposals past retention, legal holds (M3, decision 0036)
     "steering.read",  # the canton's indicators from the anonymised extract (D1, D6, 0032)
+    "person.list",  # person-level lists with filters, saved and exported (D2, D4; 0034)
 )
 SECTION_ACTIONS = tuple(f"{s}.{m}" for s in SECTIONS for m in ("read", "write"))
 ACTIONS: tuple[str, ...] = ORG_ACTIONS + SECTION_ACTIONS
@@ -116,6 +117,7 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
             task__manage=_CASEWORK | _SHARED_ONLY_WRITE,
             catalogue__read=_ORG,
             integration__cockpit=_ORG,
+            person__list=_ORG,
         ),
     },
     "section_head": {
@@ -138,6 +140,7 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
             integration__cockpit=_ORG,
             case__transfer_offer=_CASEWORK,
             case__transfer_decide=_ORG,
+            person__list=_ORG,
         ),
     },
     "intake_worker": {

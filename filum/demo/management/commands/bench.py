@@ -41,6 +41,7 @@ from filum.records import retention_bench
 from filum.records.models import ReadLog
 from filum.records.roles import owner_connection
 from filum.steering import bench as steering_bench
+from filum.steering import listbench
 from filum.tenancy.middleware import SESSION_MEMBERSHIP_KEY
 from filum.tenancy.models import Membership, Organisation, OrganisationKind, Role
 from filum.tenancy.policy import Actor
@@ -86,6 +87,7 @@ TARGETS_MS = {
     **apibench.TARGETS_MS,
     **retention_bench.TARGETS_MS,
     **steering_bench.TARGETS_MS,
+    **listbench.TARGETS_MS,
 }
 LOAD = "mixed load"
 IMPORT = "import of a delivery"
@@ -453,6 +455,7 @@ class Bench:
         self.timeline_page()
         self.api_lists(worker)
         self.canton_dataset()
+        self.person_lists()
         self.import_speed()
         self.retention_listing()
         if self.wanted(LOAD):
@@ -758,6 +761,22 @@ class Bench:
             lambda i: urls[i % len(urls)],
             f"{who(worker)}: {programmes:,} programmes of canton {canton}, "
             f"{Period.objects.filter(programme__canton=canton).count():,} periods",
+        )
+
+    def person_lists(self) -> None:
+        """The person list with three filters and an XLSX export of 10,000 rows, as the
+        largest social service's section head (filum.steering.listbench, decision 0034)."""
+        services = social_services_by_size()
+        head = member(services[0][0], Role.SECTION_HEAD) if services else None
+        if head is None:
+            for name in listbench.TARGETS_MS:
+                self.skip(name, "no social service with a section head and dossiers")
+            return
+        listbench.measure(
+            head,
+            page=lambda name, m, url, note: self.page(name, m, url, note),
+            add=lambda name, samples, queries, note: self.add(Figure(name, samples, queries, note)),
+            wanted=self.wanted,
         )
 
     def api_lists(self, worker: Membership) -> None:

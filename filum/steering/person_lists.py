@@ -1,0 +1,413 @@
+"""Person-level lists (D2, D4; decision 0034): persons, also household members, with
+combinable filters, one keyset page at a time or all of them for an export.
+
+Visibility comes first: the list starts from the dossiers whose core the actor may read
+(``Case.objects.visible_to`` and its owned/shared parts), narrowed by the dossier filters
+(competence, dossier status, stage, segment). The persons are their clients and the members of
+their assistance units; the person filters (residence status, age, duration of stay) and the
+filters on what dossiers hold (measures, resources, language level) narrow that set. A measure
+counts only from a dossier whose plan the actor reads, a resource or language level only from
+one whose assessment the actor reads. Each person is listed once, with the matching dossiers
+it belongs to; the page logs the read of each dossier it shows, and of the plan or assessment
+section where a filter or column drew on it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from filum.assessments.models import CEFR_LEVELS, CEFR_RANK, AssessmentAnswer
+from filum.cases.models import Case, CaseQuerySet, CaseStatus, Segment, Stage
+from filum.people.models import Person, UnitMember
+from filum.plans.models import Measure
+from filum.records.models import ReadKind
+from filum.records.services import log_list_reads
+from filum.tenancy.policy import Actor, Section
+
+PAGE_SIZE = 50
+# The most rows an export writes; a larger result is refused with a message (decision 0034).
+EXPORT_LIMIT = 20_000
+# Export batches: one keyset page of this size per round trip.
+EXPORT_BATCH = 2_000
+
+COMPETENCES = ("", "mine", "own", "shared")
+CASE_STATUSES = ("open", "closed", "all")
+NATIONAL_LANGUAGES = ("de", "fr", "it")
+LANGUAGE_FIELD = "language_levels"
+
+# Resources (AIS rec. 21): conditions on the person's latest final assessment, by field key
+# and the codes that count (the canton's default template, assessments migration 0002).
+RESOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "work_capacity": ("work_capacity", ("over_half", "full")),
+    "availability": ("availability", ("part_time", "full_time")),
+    "work_in_switzerland": ("work_in_switzerland", ("yes",)),
+    "driving_licence": ("driving_licence", ("yes",)),
+    "social_network": ("social_network", ("medium", "high")),
+}
+
+
+@dataclass(frozen=True)
+class PersonFilter:
+    """A list's filter, every part optional (empty: no condition)."""
+
+    competence: str = ""
+    case_status: str = "open"
+    residence_statuses: tuple[str, ...] = ()
+    age_min: int | None = None
+    age_max: int | None = None
+    stay_min: int | None = None  # whole years since arrival in Switzerland
+    stay_max: int | None = None
+    stages: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
+    measure_categories: tuple[str, ...] = ()
+    measure_programme: int | None = None
+    measure_statuses: tuple[str, ...] = ()
+    resources: tuple[str, ...] = ()
+    language: str = ""  # a language code; empty: the best national language (de, fr, it)
+    dimension: str = "oral"
+    level_min: str = ""  # a CEFR code (pre_a1 ... c2)
+    level_max: str = ""
+
+    @property
+    def uses_measures(self) -> bool:
+        return bool(self.measure_categories or self.measure_programme or self.measure_statuses)
+
+    @property
+    def uses_level(self) -> bool:
+        return bool(self.level_min or self.level_max)
+
+
+@dataclass
+class ListedDossier:
+    case_id: uuid.UUID
+    reference: str
+    owner: str
+    stage: str
+    segment: str
+    status: str
+    own: bool
+
+    @property
+    def stage_label(self) -> str:
+        return str(Stage(self.stage).label)
+
+    @property
+    def segment_label(self) -> str:
+        return str(Segment(self.segment).label) if self.segment else ""
+
+
+@dataclass
+class PersonRow:
+    person: Person
+    age: int | None
+    stay_years: int | None
+    level: str  # CEFR code of the latest level, "" when none is known
+    dossiers: list[ListedDossier] = field(default_factory=list)
+
+
+@dataclass
+class PersonPage:
+    rows: list[PersonRow]
+    next_cursor: uuid.UUID | None
+
+
+def years_before(day: datetime.date, years: int) -> datetime.date:
+    """The same day ``years`` years earlier (28 February for a 29 February)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+def whole_years(since: datetime.date | None, day: datetime.date) -> int | None:
+    if since is None:
+        return None
+    return day.year - since.year - ((day.month, day.day) < (since.month, since.day))
+
+
+def _case_sources(actor: Actor, f: PersonFilter, section: str) -> list[CaseQuerySet]:
+    """The dossiers whose ``section`` the actor may read, as the sources of decision 0015:
+    the organisation's own (read along the owner's index) and those shared with it (read from
+    the share side), narrowed by the filter's dossier conditions. One ``owner = X OR EXISTS
+    (share)`` query can use neither index and reads every open dossier of the canton."""
+    own = Case.objects.owned_visible_to(actor, section=section)
+    if f.competence == "mine":
+        own = own.filter(responsible_id=actor.user.pk)
+    sources = {
+        "": [own, Case.objects.shared_visible_to(actor, section=section)],
+        "mine": [own],
+        "own": [own],
+        "shared": [Case.objects.shared_visible_to(actor, section=section)],
+    }[f.competence if f.competence in COMPETENCES else ""]
+    narrowed = []
+    for cases in sources:
+        if f.case_status in CaseStatus.values:
+            cases = cases.filter(status=f.case_status)
+        if f.stages:
+            cases = cases.filter(stage__in=f.stages)
+        if f.segments:
+            cases = cases.filter(segment__in=f.segments)
+        narrowed.append(cases)
+    return narrowed
+
+
+def matching_cases(actor: Actor, f: PersonFilter, section: str = Section.CORE) -> CaseQuerySet:
+    """The dossiers the list draws on: those whose ``section`` the actor may read, narrowed by
+    the filter's dossier conditions (one query set, for lookups by dossier or person)."""
+    sources = _case_sources(actor, f, section)
+    if len(sources) == 1:
+        return sources[0]
+    return Case.objects.filter(
+        Q(pk__in=sources[0].values("pk")) | Q(pk__in=sources[1].values("pk"))
+    )
+
+
+def _in_cases(sources: list[CaseQuerySet]) -> Q:
+    """Persons who are the client or a household member of one of these dossiers: one set
+    (a union over the sources), so the persons are found by their key from the dossiers."""
+    parts: list[QuerySet[Any]] = []
+    for cases in sources:
+        cases = cases.order_by()  # a set: the dossiers' default order would sort each part
+        units = cases.filter(assistance_unit__isnull=False).values("assistance_unit_id")
+        parts.append(cases.values("client_id"))
+        parts.append(UnitMember.objects.filter(unit_id__in=units).values("person_id"))
+    return Q(pk__in=parts[0].union(*parts[1:]))
+
+
+def _latest(answers: QuerySet[AssessmentAnswer], column: str) -> Subquery:
+    """The value of the person's latest answer (by assessment date, best rank that day)."""
+    latest = answers.filter(person_id=OuterRef("pk")).order_by("-assessed_on", "-rank", "-id")
+    return Subquery(latest.values(column)[:1])
+
+
+def _language_answers(actor: Actor, f: PersonFilter) -> QuerySet[AssessmentAnswer]:
+    readable = Case.objects.visible_to(actor, section=Section.ASSESSMENT)
+    languages = (f.language,) if f.language else NATIONAL_LANGUAGES
+    return AssessmentAnswer.objects.filter(
+        field_key=LANGUAGE_FIELD,
+        item__in=languages,
+        dimension=f.dimension or "oral",
+        case_id__in=readable.values("pk"),
+    )
+
+
+def person_query(actor: Actor, f: PersonFilter, *, on: datetime.date) -> QuerySet[Person]:
+    """The persons of the list, annotated with their latest language level (``level_rank``)
+    and the dossier it comes from (``level_case``), in the list's order."""
+    persons = Person.objects.filter(_in_cases(_case_sources(actor, f, Section.CORE)))
+    if f.residence_statuses:
+        persons = persons.filter(residence_status__in=f.residence_statuses)
+    if f.age_min is not None:
+        persons = persons.filter(birth_date__lte=years_before(on, f.age_min))
+    if f.age_max is not None:
+        persons = persons.filter(birth_date__gt=years_before(on, f.age_max + 1))
+    if f.stay_min is not None:
+        persons = persons.filter(arrival_date__lte=years_before(on, f.stay_min))
+    if f.stay_max is not None:
+        persons = persons.filter(arrival_date__gt=years_before(on, f.stay_max + 1))
+    if f.uses_measures:
+        measures = measures_of(actor, f)
+        persons = persons.filter(
+            Exists(measures.filter(person_id=OuterRef("pk")))
+            | Exists(measures.filter(person__isnull=True, case__client_id=OuterRef("pk")))
+        )
+    if f.resources:
+        answers = resource_answers(actor)
+        for key in f.resources:
+            field_key, codes = RESOURCES[key]
+            persons = persons.alias(
+                **{f"res_{key}": _latest(answers.filter(field_key=field_key), "code")}
+            ).filter(**{f"res_{key}__in": codes})
+    language = _language_answers(actor, f)
+    persons = persons.annotate(
+        level_rank=_latest(language, "rank"), level_case=_latest(language, "case_id")
+    )
+    if f.level_min:
+        persons = persons.filter(Q(level_rank__gte=CEFR_RANK[f.level_min]))
+    if f.level_max:
+        persons = persons.filter(Q(level_rank__lte=CEFR_RANK[f.level_max]))
+    return persons.order_by("last_name", "first_name", "id")
+
+
+def measures_of(actor: Actor, f: PersonFilter) -> QuerySet[Measure]:
+    """The measures the filter asks for, in matching dossiers whose plan the actor reads."""
+    readable = matching_cases(actor, f, section=Section.PLAN)
+    measures = Measure.objects.filter(case_id__in=readable.values("pk"))
+    if f.measure_categories:
+        measures = measures.filter(category__in=f.measure_categories)
+    if f.measure_programme:
+        measures = measures.filter(programme_id=f.measure_programme)
+    if f.measure_statuses:
+        measures = measures.filter(status__in=f.measure_statuses)
+    return measures
+
+
+def resource_answers(actor: Actor) -> QuerySet[AssessmentAnswer]:
+    readable = Case.objects.visible_to(actor, section=Section.ASSESSMENT)
+    return AssessmentAnswer.objects.filter(case_id__in=readable.values("pk"))
+
+
+def _after(persons: QuerySet[Person], cursor: uuid.UUID | None) -> QuerySet[Person]:
+    """The persons after the cursor person in the list's order (name, first name, id): the
+    cursor is an id; its names are read in the same query and never leave the server."""
+    if cursor is None:
+        return persons
+    at = Person.objects.filter(pk=cursor)
+    last, first = Subquery(at.values("last_name")[:1]), Subquery(at.values("first_name")[:1])
+    return persons.filter(
+        Q(last_name__gt=last)
+        | Q(last_name=last, first_name__gt=first)
+        | Q(last_name=last, first_name=first, pk__gt=cursor)
+    )
+
+
+def _dossiers(
+    actor: Actor, f: PersonFilter, person_ids: list[uuid.UUID]
+) -> tuple[dict[uuid.UUID, list[ListedDossier]], set[uuid.UUID]]:
+    """The matching dossiers of the page's persons (one query), and those among them whose
+    plan holds a measure the filter asked for (the plan section was read for them)."""
+    cases = matching_cases(actor, f).filter(
+        Q(client_id__in=person_ids) | Q(assistance_unit__members__person_id__in=person_ids)
+    )
+    if f.uses_measures:
+        cases = cases.annotate(
+            measure_hit=Exists(measures_of(actor, f).filter(case=OuterRef("pk")))
+        )
+    rows = cases.values(
+        "pk",
+        "number",
+        "client_id",
+        "assistance_unit__members__person_id",
+        "owner_id",
+        "owner__name",
+        "stage",
+        "segment",
+        "status",
+        *(["measure_hit"] if f.uses_measures else []),
+    ).order_by("-opened_on", "-number")
+    wanted = set(person_ids)
+    found: dict[uuid.UUID, list[ListedDossier]] = {}
+    plan_read: set[uuid.UUID] = set()
+    for row in rows:
+        for person_id in (row["client_id"], row["assistance_unit__members__person_id"]):
+            if person_id not in wanted:
+                continue
+            listed = found.setdefault(person_id, [])
+            if any(d.case_id == row["pk"] for d in listed):
+                continue
+            listed.append(
+                ListedDossier(
+                    case_id=row["pk"],
+                    reference=Case(number=row["number"]).reference,
+                    owner=row["owner__name"],
+                    stage=row["stage"],
+                    segment=row["segment"],
+                    status=row["status"],
+                    own=row["owner_id"] == actor.organisation_id,
+                )
+            )
+        if row.get("measure_hit"):
+            plan_read.add(row["pk"])
+    return found, plan_read
+
+
+def _rows(
+    actor: Actor, f: PersonFilter, persons: list[Person], on: datetime.date
+) -> tuple[list[PersonRow], dict[str, set[uuid.UUID]]]:
+    """The page's rows and, per section, the dossiers it read."""
+    dossiers, plan_read = _dossiers(actor, f, [p.pk for p in persons])
+    rows = []
+    reads: dict[str, set[uuid.UUID]] = {
+        Section.CORE: set(),
+        Section.PLAN: plan_read,
+        Section.ASSESSMENT: set(),
+    }
+    for person in persons:
+        rank = getattr(person, "level_rank", None)
+        row = PersonRow(
+            person=person,
+            age=whole_years(person.birth_date, on),
+            stay_years=whole_years(person.arrival_date, on),
+            level=CEFR_LEVELS[rank] if rank is not None else "",
+            dossiers=dossiers.get(person.pk, []),
+        )
+        rows.append(row)
+        reads[Section.CORE].update(d.case_id for d in row.dossiers)
+        level_case = getattr(person, "level_case", None)
+        if level_case is not None:
+            reads[Section.ASSESSMENT].add(level_case)
+    if f.resources:
+        # the resources were read from the listed persons' assessments in these dossiers
+        reads[Section.ASSESSMENT] |= reads[Section.CORE]
+    return rows, reads
+
+
+def log_reads(
+    actor: Actor, reads: dict[str, set[uuid.UUID]], *, kind: str = ReadKind.VIEW, path: str = ""
+) -> None:
+    for section, case_ids in reads.items():
+        log_list_reads(
+            actor=actor, case_ids=sorted(case_ids), section=section, kind=kind, path=path
+        )
+
+
+def person_page(
+    actor: Actor,
+    f: PersonFilter,
+    *,
+    cursor: uuid.UUID | None,
+    path: str = "",
+    size: int | None = None,
+) -> PersonPage:
+    """One page of the list after ``cursor``, its reads logged. A fixed number of queries:
+    the persons of the page, their dossiers, and the read log (one insert per section)."""
+    on = timezone.localdate()
+    size = size or PAGE_SIZE
+    found = list(_after(person_query(actor, f, on=on), cursor)[: size + 1])
+    more = len(found) > size
+    found = found[:size]
+    rows, reads = _rows(actor, f, found, on)
+    log_reads(actor, reads, path=path)
+    return PersonPage(rows=rows, next_cursor=found[-1].pk if more and found else None)
+
+
+def count_up_to(actor: Actor, f: PersonFilter, limit: int) -> int:
+    """How many persons the filter matches, counted up to ``limit + 1`` (an export checks it
+    stays within its limit without counting a million rows)."""
+    query = person_query(actor, f, on=timezone.localdate()).values("pk")[: limit + 1]
+    return len(list(query))
+
+
+def export_rows(
+    actor: Actor, f: PersonFilter, *, path: str = "", batch: int = EXPORT_BATCH
+) -> Iterator[PersonRow]:
+    """Every row of the list, in batches of keyset pages; each batch's reads are logged as an
+    export when it is read."""
+    on = timezone.localdate()
+    cursor: uuid.UUID | None = None
+    while True:
+        found = list(_after(person_query(actor, f, on=on), cursor)[:batch])
+        if not found:
+            return
+        rows, reads = _rows(actor, f, found, on)
+        log_reads(actor, reads, kind=ReadKind.EXPORT, path=path)
+        yield from rows
+        if len(found) < batch:
+            return
+        cursor = found[-1].pk
+
+
+def describe(f: PersonFilter) -> dict[str, Any]:
+    """The filter's set parts (for the files' filter block), by field name."""
+    return {
+        name: value
+        for name, value in f.__dict__.items()
+        if value not in ("", (), None) and not (name == "dimension" and not f.uses_level)
+    }

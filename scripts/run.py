@@ -38,6 +38,8 @@ DAILY_COMMANDS = [
     "verify_audit",
     "purge_form_tokens",
     "purge_uploads",
+    "monitoring_refresh",
+    "shs_delivery",
 ]
 SCHEDULE_CHECK_SECONDS = 300
 

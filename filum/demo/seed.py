@@ -30,6 +30,7 @@ from stdnum import ean
 from filum.cases import services as case_services
 from filum.cases.models import Case, ClosureReason, Domain, Share, Stage
 from filum.demo.mfa import require_demo_mfa
+from filum.demo.shs import step_shs
 from filum.demo.steering import step_steering
 from filum.people.models import (
     AssistanceUnit,
@@ -815,6 +816,7 @@ DEMO_STEPS: list[SeedStep] = [
     step_integration,
     step_steering,
     step_transfers,
+    step_shs,
 ]
 
 

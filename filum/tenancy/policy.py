@@ -67,6 +67,8 @@ ORG_ACTIONS = (
     "case.export",  # a dossier's delivery in the exchange format (issue 9, decision 0027)
     "case.transfer_offer",  # offer a dossier to another service, withdraw the offer (P3, P4)
     "case.transfer_decide",  # see offers made to the service, accept or decline them (0026)
+    "steering.monitoring",  # the service's monitoring against similar services (D7, 0035)
+    "shs.deliver",  # the service's monthly SHS deliveries and their unmapped values (D6, 0035)
 )
 SECTION_ACTIONS = tuple(f"{s}.{m}" for s in SECTIONS for m in ("read", "write"))
 ACTIONS: tuple[str, ...] = ORG_ACTIONS + SECTION_ACTIONS
@@ -136,6 +138,8 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
             integration__cockpit=_ORG,
             case__transfer_offer=_CASEWORK,
             case__transfer_decide=_ORG,
+            steering__monitoring=_ORG,
+            shs__deliver=_ORG,
         ),
     },
     "intake_worker": {
@@ -175,7 +179,7 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
     "super_user": {
         # Manages access in their own organisation; sees no dossier content for that.
         **_sections(_NONE, _NONE),
-        **_row(org__manage_users=_ORG),
+        **_row(org__manage_users=_ORG, steering__monitoring=_ORG),
     },
     "partner_staff": {
         # Integration partners work only in what is shared with them.
@@ -360,6 +364,7 @@ PLATFORM_VIEWS = frozenset(
         "platform_imports",
         "platform_import_readiness",
         "platform_import_readiness_pdf",
+        "platform_shs_mapping",
     }
 )
 

@@ -31,7 +31,7 @@ from django.utils import timezone
 from filum.cases.models import Case, Share
 from filum.cii.models import CiiCase
 from filum.cii.synthetic import make_synthetic_cii_cases
-from filum.demo import apibench, benchsubjects, load
+from filum.demo import apibench, benchsubjects, load, shsbench
 from filum.exchange.bench import measure_import, measure_medium, measure_resume
 from filum.followup.cockpit import TEAM_ROLES
 from filum.people.models import Person
@@ -82,6 +82,7 @@ TARGETS_MS = {
     CATALOGUE: 100.0,
     TIMELINE: 150.0,
     **apibench.TARGETS_MS,
+    **shsbench.TARGETS_MS,
 }
 LOAD = "mixed load"
 IMPORT = "import of a delivery"
@@ -448,6 +449,7 @@ class Bench:
         self.catalogue_page(worker)
         self.timeline_page()
         self.api_lists(worker)
+        self.federal_statistics()
         self.import_speed()
         if self.wanted(LOAD):
             self.progress(f"mixed load: {self.o.load_clients} clients, {self.o.load_seconds:.0f} s")
@@ -699,6 +701,19 @@ class Bench:
             )
             self.page(CII_REPORT, reader, f"{reverse('cii_report')}?year={year}", note)
             transaction.set_rollback(True)
+
+    def federal_statistics(self) -> None:
+        """The monitoring page and the monthly SHS delivery of the largest social service
+        (decision 0035; filum.demo.shsbench)."""
+        services = social_services_by_size()
+        head = member(services[0][0], Role.SECTION_HEAD) if services else None
+        shsbench.measure(
+            self.page,
+            lambda name, samples, queries, note: self.add(Figure(name, samples, queries, note)),
+            self.wanted,
+            services,
+            head,
+        )
 
     def plan_page(self) -> None:
         """The plan page of the dossier with the largest plan (the volume's 40 measures), as

@@ -12,6 +12,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import translation
 
 from filum.cases.models import Case
 from filum.demo.shs import demo_entries, fill_mapping
@@ -193,13 +194,15 @@ def test_a_delivery_keeps_its_mapping_version_and_can_be_made_again(service, map
 
 @pytest.mark.parametrize("text", ["2026-13", "11-2026", "2026/11", "abc", "", "2026-1"])
 def test_a_malformed_month_is_refused_clearly(text):
-    with pytest.raises(shs.ShsError, match="YYYY-MM"):
+    with translation.override("fr"), pytest.raises(shs.ShsError, match="AAAA-MM"):
+        shs.parse_month(text, today=d(2026, 12, 3))
+    with translation.override("de"), pytest.raises(shs.ShsError, match="JJJJ-MM"):
         shs.parse_month(text, today=d(2026, 12, 3))
 
 
 @pytest.mark.parametrize("text", ["2026-12", "2027-01"])
 def test_a_month_that_has_not_ended_is_refused(text):
-    with pytest.raises(shs.ShsError, match="not ended"):
+    with translation.override("fr"), pytest.raises(shs.ShsError, match="pas encore terminé"):
         shs.parse_month(text, today=d(2026, 12, 3))
 
 
@@ -271,14 +274,15 @@ def factories_client(user):
     return client
 
 
+@translation.override("fr")
 def test_the_mapping_table_is_read_line_by_line():
     entries, errors = parse_entries("statistic;wsh;WSH\n\nsex;f;2\n")
     assert entries == [("statistic", "wsh", "WSH"), ("sex", "f", "2")]
     assert errors == []
     _entries, errors = parse_entries("statistic;wsh\nnope;a;b\nsex;f;\nsex;m;1\nsex;m;1")
     assert len(errors) == 4
-    assert errors[0].startswith("Line 1")
-    assert errors[1].startswith("Line 2")
+    assert errors[0].startswith("Ligne 1")
+    assert errors[1].startswith("Ligne 2")
 
 
 def test_the_delivery_of_the_demo_data(db):

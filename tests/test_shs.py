@@ -311,3 +311,10 @@ def test_the_delivery_of_the_demo_data(db):
     assert errors
     assert {e["value"] for e in errors if e["variable"] == "residence_status"} == {"S"}
     assert Case.objects.filter(client__residence_status="S", domain__in=shs.SHS_DOMAINS).exists()
+
+
+def test_the_scheduler_skips_a_canton_without_a_table_and_says_so(db, caplog):
+    factories.OrganisationFactory(name="Service social Tessin", canton="TI")
+    assert shs.deliver_due(d(2026, 12, 3)) == []
+    assert "Service social Tessin skipped" in caplog.text
+    assert not ShsDelivery.objects.exists()

@@ -16,6 +16,7 @@ import csv
 import datetime
 import hashlib
 import io
+import logging
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from filum.dates import add_months
 from filum.people.models import RelationToHead, UnitMember
 from filum.steering.models import ShsDelivery, ShsMappingEntry, ShsMappingVersion
 from filum.tenancy.models import Organisation, OrganisationKind
+
+logger = logging.getLogger(__name__)
 
 # The dossier domains that are social assistance in the sense of the SHS.
 SHS_DOMAINS = (Domain.ECONOMIC_AID, Domain.ASYLUM_AID)
@@ -348,6 +351,6 @@ def deliver_due(today: datetime.date) -> list[ShsDelivery]:
     for organisation in services().exclude(pk__in=done).order_by("pk"):
         try:
             made.append(deliver(organisation, month))
-        except ShsError:
-            continue
+        except ShsError as exc:  # no table for the canton yet: said in the log, tried again
+            logger.warning("SHS delivery %s of %s skipped: %s", f"{month:%Y-%m}", organisation, exc)
     return made

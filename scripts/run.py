@@ -40,6 +40,8 @@ DAILY_COMMANDS = [
     "purge_form_tokens",
     "purge_uploads",
     "canton_extract",
+    "monitoring_refresh",
+    "shs_delivery",
 ]
 SCHEDULE_CHECK_SECONDS = 300
 

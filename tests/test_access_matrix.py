@@ -74,6 +74,7 @@ from filum.plans.models import (
     SituationEntry,
 )
 from filum.records.models import DENIAL, ReadLog, SecurityEvent
+from filum.steering.models import ShsDelivery, ShsMappingVersion
 from filum.tenancy.models import Membership, Organisation, OrganisationKind, SignInLink
 from filum.tenancy.policy import (
     ACCOUNT_VIEWS,
@@ -420,6 +421,8 @@ TEMPLATES = ("foreign_plan_template", "plan_template", "missing_plan_template")
 # a dossier of the outsider's service offered to the service (the service receives), missing
 TRANSFERS = ("transfer", "other_transfer", "missing_transfer")
 _RECEIVER = (("case.transfer_decide", "transfer:receiver"),)
+# SHS deliveries: the service's, the outsider's service's, missing
+SHS_DELIVERIES = ("shs_delivery", "other_shs_delivery", "missing_shs_delivery")
 
 
 def _STEP(action: str) -> tuple[tuple[str, str], ...]:  # noqa: N802
@@ -527,6 +530,8 @@ ENDPOINTS: dict[str, Endpoint] = {
     "signin_link": _ep("public", "signin_link", ok_post=frozenset({200})),
     "platform_organisations": _ep("platform", ok_post=frozenset({302})),
     "platform_imports": _ep("platform", ok_post=frozenset({200})),
+    # the SHS mapping table (decision 0035): an empty table is refused (400)
+    "platform_shs_mapping": _ep("platform", ok_post=frozenset({400})),
     # an upload's readiness check and its PDF (M4): the platform administrator's, like the
     # import; an upload that is not there answers 404 to them too
     "platform_import_readiness": _ep(
@@ -691,6 +696,15 @@ ENDPOINTS: dict[str, Endpoint] = {
     "person_list_xlsx": _ep("policy", needs=(("person.list", "org"),), ok_get=frozenset({302})),
     "person_list_save": _ep(
         "policy", needs=(("person.list", "org"),), **POST_ONLY, ok_post=frozenset({302})
+    ),
+    # federal statistics and the service's monitoring (issue 10 items 4, 5; decision 0035):
+    # the monitoring page reads only kept monthly figures (no dossier, no read log); a delivery
+    # is its service's (another service's answers 404); a download logs the export of its
+    # dossiers (none in these deliveries), a POST is not allowed (405)
+    "steering_monitoring": _ep("policy", needs=(("steering.monitoring", "org"),)),
+    "shs_deliveries": _ep("policy", needs=(("shs.deliver", "org"),)),
+    "shs_delivery_download": _ep(
+        "policy", *SHS_DELIVERIES, needs=(("shs.deliver", "org"),), ok_post=frozenset({405})
     ),
     "cii_report": _ep("policy", needs=(("cii.report", "org"),)),
     "cii_report_csv": _ep("policy", needs=(("cii.report", "org"),)),
@@ -941,6 +955,22 @@ def build_link_target(world: Any, kind: str) -> Target:
     return Target({"case_id": case.pk, "link_id": link.pk}, Subject(case=case), kind)
 
 
+def shs_delivery_target(world: Any, kind: str) -> Target:
+    """An SHS delivery of the service or of the outsider's service; ``Subject.membership``
+    names the organisation it belongs to (scope "org")."""
+    if kind == "missing_shs_delivery":
+        return Target({"delivery_id": 987654321}, Subject(missing=True), kind)
+    persona = world.head if kind == "shs_delivery" else world.outsider
+    version = ShsMappingVersion.objects.get_or_create(canton="BE", number=1)[0]
+    delivery = ShsDelivery.objects.get_or_create(
+        organisation=persona.membership.organisation,
+        month=datetime.date(2026, 1, 1),
+        mapping=version,
+        defaults={"content": "month\n", "sha256": "0" * 64, "dossiers": 0, "rows": 0},
+    )[0]
+    return Target({"delivery_id": delivery.pk}, Subject(membership=persona.membership), kind)
+
+
 @dataclass
 class Target:
     kwargs: dict[str, Any]
@@ -1019,6 +1049,8 @@ def build_target(world: Any, bystander: Organisation, kind: str) -> Target:
         return cii_target(world, kind)
     if kind in TRANSFERS:
         return transfer_target(world, bystander, kind)
+    if kind in SHS_DELIVERIES:
+        return shs_delivery_target(world, kind)
     plan_target = build_plan_target(world, kind)
     if plan_target is not None:
         return plan_target
@@ -1482,6 +1514,7 @@ def _denied_object(target: Target) -> tuple[str, str]:
         "programme_id",
         "period_id",
         "provider_id",
+        "delivery_id",
         "case_id",
     ):
         if key in kwargs:

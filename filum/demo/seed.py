@@ -32,6 +32,7 @@ from filum.cases.models import Case, ClosureReason, Domain, Share, Stage
 from filum.demo import person_lists
 from filum.demo.mfa import require_demo_mfa
 from filum.demo.retention import step_retention
+from filum.demo.shs import step_shs
 from filum.demo.steering import step_steering
 from filum.people.models import (
     AssistanceUnit,
@@ -826,6 +827,7 @@ DEMO_STEPS: list[SeedStep] = [
     step_retention,
     person_lists.step_person_lists,
     step_canton_dataset,
+    step_shs,
 ]
 
 

@@ -1,6 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
-from filum.steering import analyst_views, list_views
+from filum.steering import analyst_views, list_views, shs_views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     # the canton analyst's indicators (D1, D3, D6; decision 0032)
@@ -11,4 +11,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("persons/export.csv", list_views.person_list_csv, name="person_list_csv"),
     path("persons/export.xlsx", list_views.person_list_xlsx, name="person_list_xlsx"),
     path("persons/saved/", list_views.person_list_save, name="person_list_save"),
+    # federal statistics and monitoring (D6, D7; decision 0035)
+    path("monitoring/", shs_views.monitoring_page, name="steering_monitoring"),
+    path("shs/", shs_views.shs_deliveries, name="shs_deliveries"),
+    path("shs/<int:delivery_id>/", shs_views.shs_delivery_download, name="shs_delivery_download"),
+    path("platform/shs-mapping/", shs_views.platform_shs_mapping, name="platform_shs_mapping"),
 ]

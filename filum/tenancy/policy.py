@@ -70,6 +70,8 @@ ORG_ACTIONS = (
     "records.dispose",  # approve disposals past retention, legal holds (M3, decision 0036)
     "steering.read",  # the canton's indicators from the anonymised extract (D1, D6, 0032)
     "person.list",  # person-level lists with filters, saved and exported (D2, D4; 0034)
+    "steering.monitoring",  # the service's monitoring against similar services (D7, 0035)
+    "shs.deliver",  # the service's monthly SHS deliveries and their unmapped values (D6, 0035)
 )
 SECTION_ACTIONS = tuple(f"{s}.{m}" for s in SECTIONS for m in ("read", "write"))
 ACTIONS: tuple[str, ...] = ORG_ACTIONS + SECTION_ACTIONS
@@ -141,6 +143,8 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
             case__transfer_offer=_CASEWORK,
             case__transfer_decide=_ORG,
             person__list=_ORG,
+            steering__monitoring=_ORG,
+            shs__deliver=_ORG,
         ),
     },
     "intake_worker": {
@@ -180,7 +184,7 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
     "super_user": {
         # Manages access in their own organisation; sees no dossier content for that.
         **_sections(_NONE, _NONE),
-        **_row(org__manage_users=_ORG, records__dispose=_ORG),
+        **_row(org__manage_users=_ORG, records__dispose=_ORG, steering__monitoring=_ORG),
     },
     "partner_staff": {
         # Integration partners work only in what is shared with them.
@@ -366,6 +370,7 @@ PLATFORM_VIEWS = frozenset(
         "platform_imports",
         "platform_import_readiness",
         "platform_import_readiness_pdf",
+        "platform_shs_mapping",
     }
 )
 

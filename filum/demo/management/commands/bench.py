@@ -31,7 +31,7 @@ from django.utils import timezone
 from filum.cases.models import Case, Share
 from filum.cii.models import CiiCase
 from filum.cii.synthetic import make_synthetic_cii_cases
-from filum.demo import apibench, benchsubjects, load
+from filum.demo import apibench, benchsubjects, load, shsbench
 from filum.exchange.bench import measure_import, measure_medium, measure_resume
 from filum.followup.cockpit import TEAM_ROLES
 from filum.people.models import Person
@@ -88,6 +88,7 @@ TARGETS_MS = {
     **retention_bench.TARGETS_MS,
     **steering_bench.TARGETS_MS,
     **listbench.TARGETS_MS,
+    **shsbench.TARGETS_MS,
 }
 LOAD = "mixed load"
 IMPORT = "import of a delivery"
@@ -456,6 +457,7 @@ class Bench:
         self.api_lists(worker)
         self.canton_dataset()
         self.person_lists()
+        self.federal_statistics()
         self.import_speed()
         self.retention_listing()
         if self.wanted(LOAD):
@@ -708,6 +710,19 @@ class Bench:
             )
             self.page(CII_REPORT, reader, f"{reverse('cii_report')}?year={year}", note)
             transaction.set_rollback(True)
+
+    def federal_statistics(self) -> None:
+        """The monitoring page and the monthly SHS delivery of the largest social service
+        (decision 0035; filum.demo.shsbench)."""
+        services = social_services_by_size()
+        head = member(services[0][0], Role.SECTION_HEAD) if services else None
+        shsbench.measure(
+            self.page,
+            lambda name, samples, queries, note: self.add(Figure(name, samples, queries, note)),
+            self.wanted,
+            services,
+            head,
+        )
 
     def plan_page(self) -> None:
         """The plan page of the dossier with the largest plan (the volume's 40 measures), as

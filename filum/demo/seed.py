@@ -31,6 +31,7 @@ from filum.cases import services as case_services
 from filum.cases.models import Case, ClosureReason, Domain, Share, Stage
 from filum.demo.mfa import require_demo_mfa
 from filum.demo.steering import step_steering
+from filum.demo.subject_access import step_subject_access
 from filum.people.models import (
     AssistanceUnit,
     Person,
@@ -815,6 +816,7 @@ DEMO_STEPS: list[SeedStep] = [
     step_integration,
     step_steering,
     step_transfers,
+    step_subject_access,  # a person with several dossiers and a read history (decision 0037)
 ]
 
 

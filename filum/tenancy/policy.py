@@ -67,6 +67,9 @@ ORG_ACTIONS = (
     "case.export",  # a dossier's delivery in the exchange format (issue 9, decision 0027)
     "case.transfer_offer",  # offer a dossier to another service, withdraw the offer (P3, P4)
     "case.transfer_decide",  # see offers made to the service, accept or decline them (0026)
+    # a person's subject access export (nFADP art. 25, decision 0037): the relations are the
+    # organisation's to each dossier section that the export includes
+    "subject.access",
 )
 SECTION_ACTIONS = tuple(f"{s}.{m}" for s in SECTIONS for m in ("read", "write"))
 ACTIONS: tuple[str, ...] = ORG_ACTIONS + SECTION_ACTIONS
@@ -78,6 +81,9 @@ _WRITE_ALL = frozenset({R.OWN_CASE, R.OWN_ORG, R.SHARED_WRITE})
 _SHARED_ONLY_READ = frozenset({R.SHARED_READ, R.SHARED_WRITE})
 _SHARED_ONLY_WRITE = frozenset({R.SHARED_WRITE})
 _ORG = frozenset({R.OWN_ORG})
+# What a subject access export holds: the organisation's own dossiers and the sections shared
+# with it (decision 0037); the relation is the organisation's, never the actor's own case.
+_SUBJECT = frozenset({R.OWN_ORG, R.SHARED_READ, R.SHARED_WRITE})
 _NONE: frozenset[Relation] = frozenset()
 
 
@@ -136,6 +142,7 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
             integration__cockpit=_ORG,
             case__transfer_offer=_CASEWORK,
             case__transfer_decide=_ORG,
+            subject__access=_SUBJECT,
         ),
     },
     "intake_worker": {
@@ -208,7 +215,7 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
     "dpo": {
         # Audit of their own organisation's dossiers; no casework.
         **_sections(_NONE, _NONE),
-        **_row(audit__read=_ORG),
+        **_row(audit__read=_ORG, subject__access=_SUBJECT),
     },
     API_ROLE: {
         # An organisation's API token (decision 0028): reads what its organisation's staff

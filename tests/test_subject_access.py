@@ -20,6 +20,7 @@ from filum.cases.models import Consent
 from filum.exchange import format as fmt
 from filum.followup.models import Task
 from filum.people.models import Person
+from filum.records import subject_access_bench
 from filum.records.models import ReadLog, SecurityEvent
 from filum.records.subject_access import (
     EXPORT_EVENT,
@@ -400,3 +401,13 @@ def test_u4_the_export_queries_do_not_grow_with_the_journal(world, held):
         )
         contact(extra, extra.opened_on, "Encore")
     assert _queries(world, held["person"]) == base + 3 * PER_DOSSIER
+
+
+def test_the_bench_row_exports_the_person_with_the_most_dossiers(world, held):
+    dpo, person_id, note = subject_access_bench.busiest_subject() or (None, None, "")
+    assert dpo == world.dpo.membership
+    assert person_id == held["person"].pk
+    assert "2 dossiers" in note
+    size = subject_access_bench.export_json(world.dpo.client(), held["person"].pk)
+    assert size > 1000
+    assert SecurityEvent.objects.filter(kind=EXPORT_EVENT).count() == 1

@@ -42,7 +42,7 @@ from filum.exchange import export as delivery
 from filum.followup.models import Task
 from filum.followup.texts import stored_text
 from filum.journal.models import Contact
-from filum.people.models import Person, PersonReach, UnitMember
+from filum.people.models import AssistanceUnit, Person, PersonReach, UnitMember
 from filum.plans.models import Measure, Plan
 from filum.records.audit import AuditRow, Cursor, _field, _value, dossier_history
 from filum.records.models import ReadKind, ReadLog
@@ -82,6 +82,7 @@ MODELS: dict[str, type[Any]] = {
     "measures": Measure,
     "documents": Document,
     "persons": Person,
+    "households": AssistanceUnit,
 }
 # Fields a PDF row does not show: ids, and parameters shown through their rendered text.
 HIDDEN = {"source_id", "dossier", "title_params", "reason_params", "path"}

@@ -48,5 +48,5 @@ def export_json(client: Client, person_id: uuid.UUID) -> int:
     response = client.post(url, {"format": "json", "language": "fr"})
     if response.status_code != 200:
         raise RuntimeError(f"POST {url} answered {response.status_code}")
-    chunks: Iterable[bytes] = getattr(response, "streaming_content", [response.content])
+    chunks: Iterable[bytes] = getattr(response, "streaming_content", ())
     return sum(len(chunk) for chunk in chunks)

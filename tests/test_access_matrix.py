@@ -338,7 +338,32 @@ class Model:
         if scope in ("person", "person:write"):
             assert subject.person is not None
             return self.sees_person(persona, subject.person, write=scope == "person:write")
+        if scope == "subject":
+            assert subject.person is not None
+            return self.reaches_subject(persona, subject.person)
         raise AssertionError(f"unknown scope {scope}")
+
+    def reaches_subject(self, persona: Any, person: Person) -> bool:
+        """Subject access (decision 0037): the role has the action, and the person is registered
+        by the persona's organisation or the client of a dossier one of whose sections it
+        reaches under a relation the action allows (the organisation's: own or shared)."""
+        role = persona.membership.role
+        if not allowed_relations(role, "subject.access"):
+            return False
+        if person.registered_by_id == persona.membership.organisation_id:
+            return True
+
+        def organisation_relation(case: Case, section: str) -> Relation:
+            relation = self.relation(persona, case, section)
+            return Relation.OWN_ORG if relation == Relation.OWN_CASE else relation
+
+        return any(
+            c.client_id == person.pk
+            and any(
+                is_allowed(role, "subject.access", organisation_relation(c, s)) for s in SECTIONS
+            )
+            for c in (self.world.case, self.world.other_case)
+        )
 
     def sees_canary(self, persona: Any, case: Case) -> bool:
         """May this persona see the client's name of this dossier anywhere? A share of any
@@ -347,7 +372,10 @@ class Model:
         if self.reads_any_section(persona, case):
             return True
         # The data protection officer sees their own organisation's dossiers in the audit.
-        return is_allowed(role, "audit.read", self.org_relation(persona, case.owner_id))
+        if is_allowed(role, "audit.read", self.org_relation(persona, case.owner_id)):
+            return True
+        # A subject access page names the person of every dossier it reaches (0037).
+        return self.reaches_subject(persona, case.client)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -621,6 +649,11 @@ ENDPOINTS: dict[str, Endpoint] = {
     "disposal_approve": _ep("policy", needs=(("records.dispose", "org"),), **POST_ONLY),
     "disposal_hold": _ep("policy", needs=(("records.dispose", "org"),), **POST_ONLY),
     "disposal_lift": _ep("policy", needs=(("records.dispose", "org"),), **POST_ONLY),
+    # subject access (nFADP art. 25, decision 0037): find the person, then the page that
+    # names them (a read of their core data) and makes the export on POST (not sent here for
+    # those allowed: tests/test_subject_access.py makes it with real data)
+    "subject_access_find": _ep("policy", needs=(("subject.access", "org"),)),
+    "subject_access": _ep("policy", *PERSONS, needs=(("subject.access", "subject"),), reads=_CORE),
     # case steering (issue 3): journal, cockpit, tasks, documents, segments and stages
     "journal_list": _ep(
         "policy", *CASES, needs=(("journal.read", "case:journal"),), reads=("journal", "core")

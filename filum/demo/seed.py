@@ -34,6 +34,7 @@ from filum.demo.mfa import require_demo_mfa
 from filum.demo.retention import step_retention
 from filum.demo.shs import step_shs
 from filum.demo.steering import step_steering
+from filum.demo.subject_access import step_subject_access
 from filum.people.models import (
     AssistanceUnit,
     Person,
@@ -828,6 +829,7 @@ DEMO_STEPS: list[SeedStep] = [
     person_lists.step_person_lists,
     step_canton_dataset,
     step_shs,
+    step_subject_access,  # a person with several dossiers and a read history (decision 0037)
 ]
 
 

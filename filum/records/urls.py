@@ -1,6 +1,6 @@
 from django.urls import path
 
-from filum.records import disposal_views, views
+from filum.records import disposal_views, subject_access_views, views
 
 urlpatterns = [
     path("audit/", views.audit_find, name="audit_find"),
@@ -10,4 +10,7 @@ urlpatterns = [
     path("retention/approve/", disposal_views.disposal_approve, name="disposal_approve"),
     path("retention/hold/", disposal_views.disposal_hold, name="disposal_hold"),
     path("retention/lift/", disposal_views.disposal_lift, name="disposal_lift"),
+    # a person's subject access export (nFADP art. 25, decision 0037)
+    path("subject/", subject_access_views.subject_access_find, name="subject_access_find"),
+    path("subject/<uuid:person_id>/", subject_access_views.subject_access, name="subject_access"),
 ]

@@ -72,6 +72,9 @@ ORG_ACTIONS = (
     "person.list",  # person-level lists with filters, saved and exported (D2, D4; 0034)
     "steering.monitoring",  # the service's monitoring against similar services (D7, 0035)
     "shs.deliver",  # the service's monthly SHS deliveries and their unmapped values (D6, 0035)
+    # a person's subject access export (nFADP art. 25, decision 0037): the relations are the
+    # organisation's to each dossier section that the export includes
+    "subject.access",
 )
 SECTION_ACTIONS = tuple(f"{s}.{m}" for s in SECTIONS for m in ("read", "write"))
 ACTIONS: tuple[str, ...] = ORG_ACTIONS + SECTION_ACTIONS
@@ -83,6 +86,9 @@ _WRITE_ALL = frozenset({R.OWN_CASE, R.OWN_ORG, R.SHARED_WRITE})
 _SHARED_ONLY_READ = frozenset({R.SHARED_READ, R.SHARED_WRITE})
 _SHARED_ONLY_WRITE = frozenset({R.SHARED_WRITE})
 _ORG = frozenset({R.OWN_ORG})
+# What a subject access export holds: the organisation's own dossiers and the sections shared
+# with it (decision 0037); the relation is the organisation's, never the actor's own case.
+_SUBJECT = frozenset({R.OWN_ORG, R.SHARED_READ, R.SHARED_WRITE})
 _NONE: frozenset[Relation] = frozenset()
 
 
@@ -145,6 +151,7 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
             person__list=_ORG,
             steering__monitoring=_ORG,
             shs__deliver=_ORG,
+            subject__access=_SUBJECT,
         ),
     },
     "intake_worker": {
@@ -218,7 +225,7 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
     "dpo": {
         # Audit of their own organisation's dossiers; no casework.
         **_sections(_NONE, _NONE),
-        **_row(audit__read=_ORG),
+        **_row(audit__read=_ORG, subject__access=_SUBJECT),
     },
     API_ROLE: {
         # An organisation's API token (decision 0028): reads what its organisation's staff

@@ -66,6 +66,7 @@ CATALOGUE = "catalogue, 500 programmes"
 # the AIS timeline of the person with 40 measures and 10 assessments (decision 0021); its
 # subject is filum.demo.benchsubjects.timeline_person() (the volume makes that person)
 TIMELINE = "timeline, person with 40 measures and 10 assessments"
+SUBJECT_ACCESS = "subject access JSON export, person with the most dossiers"  # decision 0037
 TARGETS_MS = {
     DUP_BIRTH: 50.0,
     DUP_NAME: 50.0,
@@ -84,6 +85,7 @@ TARGETS_MS = {
     PLAN: 100.0,
     CATALOGUE: 100.0,
     TIMELINE: 150.0,
+    SUBJECT_ACCESS: 2000.0,
     **apibench.TARGETS_MS,
     **retention_bench.TARGETS_MS,
     **steering_bench.TARGETS_MS,
@@ -454,6 +456,7 @@ class Bench:
         self.plan_page()
         self.catalogue_page(worker)
         self.timeline_page()
+        self.subject_access()
         self.api_lists(worker)
         self.canton_dataset()
         self.person_lists()
@@ -757,6 +760,25 @@ class Bench:
             f"{who(subject.reader)}: {subject.measures} measures, "
             f"{subject.assessments} assessments",
         )
+
+    def subject_access(self) -> None:
+        from filum.records import subject_access_bench as bench
+
+        if not self.wanted(SUBJECT_ACCESS):
+            return
+        found = bench.busiest_subject()
+        if found is None:
+            self.skip(SUBJECT_ACCESS, "no organisation with a DPO and dossiers")
+            return
+        dpo, person_id, note = found
+        client = bench_client(dpo)
+        samples = time_calls(
+            lambda i: bench.export_json(client, person_id),
+            self.o.long_repeat,
+            self.o.figure_seconds,
+        )
+        queries = count_queries(lambda: bench.export_json(client, person_id))
+        self.add(Figure(SUBJECT_ACCESS, samples, queries, note))
 
     def catalogue_page(self, worker: Membership) -> None:
         """The catalogue as a social worker sees it: the first page of all programmes, and of

@@ -182,6 +182,11 @@ def test_x6_the_json_export_holds_every_section_in_reach_and_nothing_else(world,
     assert cover["controller"] == world.service_org.name
     assert world.outsider_org.name not in cover["recipients"]  # its share is towards us
     assert cover["purpose"] and cover["retention"] and cover["origin"]
+    # the retention rule of the dossiers' kind (decision 0036: 10 years by default)
+    rules = cover["retention_rules"]
+    assert rules and all(
+        line.endswith(": conservé 10 ans après la clôture légale.") for line in rules
+    )
 
 
 def test_x6_the_log_lists_who_read_and_changed_each_dossier_and_when(world, held):

@@ -24,7 +24,7 @@ from django.db.models import Q
 from django.http import Http404
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import override
+from django.utils.translation import ngettext, override
 from pydantic import BaseModel
 
 from filum.assessments.models import Assessment
@@ -32,6 +32,7 @@ from filum.cases.models import (
     Case,
     CaseTransition,
     Consent,
+    Domain,
     DossierTransfer,
     SegmentAssignment,
     Share,
@@ -46,6 +47,7 @@ from filum.people.models import AssistanceUnit, Person, PersonReach, UnitMember
 from filum.plans.models import Measure, Plan
 from filum.records.audit import AuditRow, Cursor, _field, _value, dossier_history
 from filum.records.models import ReadKind, ReadLog
+from filum.records.retention import rules_by_domain
 from filum.records.services import log_list_reads, log_read, log_security_event, refuse
 from filum.tenancy import labels
 from filum.tenancy.models import Organisation, User
@@ -383,10 +385,33 @@ class Cover:
     controller: Organisation
     purpose: str
     retention: str
+    retention_rules: list[str]
     origin: list[str]
     recipients: list[str]
     automated: str
     not_covered: list[str]
+
+
+def retention_rules(subject: Subject) -> list[str]:
+    """The retention rule (decision 0036) of each kind of dossier the export holds, in the
+    organisation's canton: how long after its legal closure the dossier is kept."""
+    rules = rules_by_domain(subject.organisation.canton)
+    lines = []
+    for domain in sorted({d.case.domain for d in subject.dossiers}):
+        kind = str(Domain(domain).label)
+        rule = rules.get(domain)
+        if rule is None:
+            lines.append(_("%(kind)s: no retention rule; kept until one is set.") % {"kind": kind})
+        else:
+            lines.append(
+                ngettext(
+                    "%(kind)s: kept %(years)d year after the legal closure.",
+                    "%(kind)s: kept %(years)d years after the legal closure.",
+                    rule.years,
+                )
+                % {"kind": kind, "years": rule.years}
+            )
+    return lines
 
 
 def cover(subject: Subject) -> Cover:
@@ -445,6 +470,7 @@ def cover(subject: Subject) -> Cover:
             "if it declines them, deleted with the approval of the organisation. The read log "
             "and the security events are kept for at least one year (DSV art. 4)."
         ),
+        retention_rules=retention_rules(subject),
         origin=origin,
         recipients=recipients,
         automated=_(
@@ -501,6 +527,7 @@ def _json_parts(subject: Subject, *, actor: Actor, language: str) -> Iterator[by
             "controller": about.controller.name,
             "purpose": about.purpose,
             "retention": about.retention,
+            "retention_rules": about.retention_rules,
             "origin": about.origin,
             "recipients": about.recipients,
             "automated_decisions": about.automated,

@@ -827,9 +827,10 @@ DEMO_STEPS: list[SeedStep] = [
     step_transfers,
     step_retention,
     person_lists.step_person_lists,
+    step_subject_access,  # a person with several dossiers and a read history (decision 0037)
+    # last: the canton's extract and the month's SHS delivery are made of all the data above
     step_canton_dataset,
     step_shs,
-    step_subject_access,  # a person with several dossiers and a read history (decision 0037)
 ]
 
 

@@ -10,7 +10,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -30,6 +31,7 @@ def measure(
     wanted: Callable[[str], bool],
     services: list[tuple[int, int]],
     head: Membership | None,
+    runs: int = DELIVERY_RUNS,
 ) -> None:
     """``page(name, member, url, note)`` times a page as the bench does; ``add(name, samples,
     queries, note)`` records a figure; ``services``: (organisation id, dossiers), largest
@@ -55,12 +57,16 @@ def measure(
         mapping = shs.Mapping(version, {}) if version is None else shs.Mapping.load(version)
         samples: list[float] = []
         built: Any = None
-        for _run in range(DELIVERY_RUNS):
-            started = time.perf_counter()
-            built = shs.build(organisation, month, mapping)
-            samples.append((time.perf_counter() - started) * 1000)
+        queries = 0
+        for run in range(runs):
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                built = shs.build(organisation, month, mapping)
+                samples.append((time.perf_counter() - started) * 1000)
+            if run == 0:
+                queries = len(captured)
         note = (
             f"{organisation.name}, {month:%Y-%m}: {built.dossiers:,} dossiers, "
             f"{built.rows:,} rows, {len(built.content) / 1e6:.1f} MB"
         )
-        add(SHS_DELIVERY, samples, 2, note)
+        add(SHS_DELIVERY, samples, queries, note)

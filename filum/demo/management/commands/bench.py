@@ -87,10 +87,10 @@ TARGETS_MS = {
     TIMELINE: 150.0,
     SUBJECT_ACCESS: 2000.0,
     **apibench.TARGETS_MS,
-    **retention_bench.TARGETS_MS,
     **steering_bench.TARGETS_MS,
     **listbench.TARGETS_MS,
     **shsbench.TARGETS_MS,
+    **retention_bench.TARGETS_MS,
 }
 LOAD = "mixed load"
 IMPORT = "import of a delivery"
@@ -156,7 +156,8 @@ class Figure:
             "p50_ms": round(self.p50, 2),
             "p95_ms": round(self.p95, 2),
             "target_ms": self.target,
-            "ratio_p95_to_target": round(self.ratio, 3),
+            # three significant digits: a batch job far under its target keeps a ratio
+            "ratio_p95_to_target": float(f"{self.ratio:.3g}"),
             "pass": self.passed,
             "queries": self.queries,
             "note": self.note,
@@ -725,6 +726,7 @@ class Bench:
             self.wanted,
             services,
             head,
+            runs=min(shsbench.DELIVERY_RUNS, self.o.repeat),
         )
 
     def plan_page(self) -> None:
@@ -814,6 +816,7 @@ class Bench:
             page=lambda name, m, url, note: self.page(name, m, url, note),
             add=lambda name, samples, queries, note: self.add(Figure(name, samples, queries, note)),
             wanted=self.wanted,
+            repeat=min(3, self.o.repeat),
         )
 
     def api_lists(self, worker: Membership) -> None:

@@ -346,6 +346,25 @@ def _csv(response: Any) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text), delimiter=";"))
 
 
+def test_d4_an_export_in_small_batches_has_the_rows_and_levels_of_the_pages(world, data):
+    """The export finds the persons once, in the list's order, then reads them by batches of
+    ids: batches of one give the same rows, levels and dossiers as the list's pages."""
+    actor = world.head.actor
+    f = PersonFilter(case_status="all")
+    pages, cursor = [], None
+    while True:
+        page = person_lists.person_page(actor, f, cursor=cursor, size=1)
+        pages += page.rows
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    exported = list(person_lists.export_rows(actor, f, batch=1))
+    assert len(exported) >= 3
+    assert [(r.person.pk, r.level, [d.case_id for d in r.dossiers]) for r in exported] == [
+        (r.person.pk, r.level, [d.case_id for d in r.dossiers]) for r in pages
+    ]
+
+
 def test_d4_csv_has_the_filter_headers_and_rows_and_logs_the_export(world, data):
     client = world.head.client()
     response = client.get(reverse("person_list_csv"), {"run": "1", "residence_status": "F"})

@@ -12,6 +12,8 @@ import zipfile
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -26,7 +28,7 @@ from filum.people.models import AssistanceUnit, Person, UnitMember
 from filum.records.models import ReadLog, SecurityEvent
 from filum.steering import person_lists
 from filum.steering.models import SavedPersonList
-from filum.steering.person_lists import PersonFilter, person_query, years_before
+from filum.steering.person_lists import PersonFilter, ordered_ids, years_before
 from filum.tenancy.policy import Relation, is_allowed
 from tests import factories
 from tests import plan_factories as pf
@@ -483,10 +485,16 @@ def test_d4_nobody_else_reaches_the_lists(world, data):
 
 
 def test_d4_the_query_starts_from_the_readable_dossiers(world, data):
-    """Visibility first, in SQL: the persons come from the dossiers the actor reads."""
-    sql = str(person_query(world.head.actor, PersonFilter(), on=timezone.localdate()).query)
+    """Visibility first, in SQL: the persons come from the service's reach, probed against
+    its own dossiers, and from the dossiers shared with it; one query, whatever the filter."""
+    with CaptureQueriesContext(connection) as queries:
+        ordered_ids(world.head.actor, PersonFilter(), on=timezone.localdate(), limit=51)
+    assert len(queries) == 1
+    sql = queries[0]["sql"]
+    assert f'"people_personreach"."organisation_id" = {world.service_org.pk}' in sql
     assert f'"owner_id" = {world.service_org.pk}' in sql
     assert "cases_share" in sql  # and the dossiers shared with the service
+    assert sql.count("ORDER BY 1 ASC, 2 ASC, 3 ASC LIMIT 51") == 3  # each part, then the merge
 
 
 def test_d4_a_new_member_of_another_organisation_sees_nothing(world, data):

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from filum.cases.models import Case, Share
-from filum.people.models import AssistanceUnit, Person, UnitMember
+from filum.people.models import AssistanceUnit, Person, PersonReach, UnitMember
 from filum.people.search import search_visible
 from tests import factories
 
@@ -41,10 +41,12 @@ def reference_visible(actor, *, write: bool = False) -> set:
 
 
 def reach_matches_facts() -> None:
-    """The table holds exactly the rows the facts give, with the folded names."""
+    """The table holds exactly the rows the facts give, with the folded names and the person
+    columns the person lists filter on (decision 0034)."""
     facts = """
         SELECT org, person, bool_or(registered), sum(n)::integer,
-               filum_fold(p.last_name), filum_fold(p.first_name)
+               filum_fold(p.last_name), filum_fold(p.first_name),
+               p.residence_status, p.birth_date, p.arrival_date
         FROM (
             SELECT registered_by_id AS org, id AS person, true AS registered, 0 AS n
             FROM people_person
@@ -52,14 +54,15 @@ def reach_matches_facts() -> None:
             UNION ALL SELECT c.owner_id, m.person_id, false, 1
             FROM cases_case c JOIN people_unitmember m ON m.unit_id = c.assistance_unit_id
         ) f JOIN people_person p ON p.id = f.person
-        GROUP BY org, person, p.last_name, p.first_name
+        GROUP BY org, person, p.last_name, p.first_name, p.residence_status, p.birth_date,
+                 p.arrival_date
     """
     with connection.cursor() as cursor:
         cursor.execute(facts)
         expected = set(cursor.fetchall())
         cursor.execute(
-            "SELECT organisation_id, person_id, registered, cases, last_name, first_name "
-            "FROM people_personreach"
+            "SELECT organisation_id, person_id, registered, cases, last_name, first_name, "
+            "residence_status, birth_date, arrival_date FROM people_personreach"
         )
         assert set(cursor.fetchall()) == expected
 
@@ -227,6 +230,18 @@ def test_u4_reach_follows_the_facts(reach_world):
         people["member"].pk
     ]
     Person.objects.filter(pk=people["member"].pk).update(last_name=NAME)
+    # a new permit, a corrected birth date, an arrival recorded: every reach row follows (D4)
+    Person.objects.filter(pk=people["member"].pk).update(
+        residence_status="F_FL",
+        birth_date=datetime.date(1990, 5, 1),
+        arrival_date=datetime.date(2016, 3, 1),
+    )
+    check_everyone(world)
+    assert set(
+        PersonReach.objects.filter(person=people["member"]).values_list(
+            "residence_status", "birth_date", "arrival_date"
+        )
+    ) == {("F_FL", datetime.date(1990, 5, 1), datetime.date(2016, 3, 1))}
     # a share is revoked: the partner loses the client and the household
     Share.objects.filter(organisation=world.partner_org).update(revoked_at=timezone.now())
     check_everyone(world)

@@ -322,9 +322,11 @@ class PersonReach(models.Model):
     The folded names are copied here so that the person search runs on the reach of one
     organisation through an index, instead of matching a name across the canton and checking
     visibility row by row. Shares are not stored: they end by date and are few, so the search
-    checks them when it runs. The triggers on persons, dossiers and household members are in
-    people migration 0005; ``people_personreach_refill()`` rebuilds the table from the facts
-    (that migration, the volume loader)."""
+    checks them when it runs. The person lists (decision 0034) walk one organisation's reach
+    in name order, with the person columns they filter on copied here too. The triggers on
+    persons, dossiers and household members are in people migrations 0005 and 0008;
+    ``people_personreach_refill()`` rebuilds the table from the facts (those migrations, the
+    volume loader)."""
 
     pk = models.CompositePrimaryKey("organisation", "person")
     # no foreign-key constraints (the triggers keep the rows in step) and no indexes of their
@@ -343,11 +345,18 @@ class PersonReach(models.Model):
     cases = models.IntegerField()
     last_name = models.TextField()  # filum_fold(person.last_name)
     first_name = models.TextField()  # filum_fold(person.first_name)
+    # the person columns the person lists filter on (decision 0034), copied by the triggers
+    residence_status = models.CharField(max_length=8)
+    birth_date = models.DateField(null=True)
+    arrival_date = models.DateField(null=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["person"], name="person_reach_person"),
-            models.Index(fields=["organisation", "last_name"], name="person_reach_last"),
+            models.Index(
+                fields=["organisation", "last_name", "first_name", "person"],
+                name="person_reach_last",
+            ),
             models.Index(fields=["organisation", "first_name"], name="person_reach_first"),
         ]
 

@@ -16,16 +16,30 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.contrib.postgres.expressions import ArraySubquery
+from django.core.exceptions import EmptyResultSet
+from django.db.models import (
+    BooleanField,
+    Exists,
+    Expression,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+)
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from filum.assessments.models import CEFR_LEVELS, CEFR_RANK, AssessmentAnswer
 from filum.cases.models import Case, CaseQuerySet, CaseStatus, Segment, Stage
-from filum.people.models import Person, UnitMember
+from filum.people.models import Person, PersonReach, UnitMember
 from filum.plans.models import Measure
 from filum.records.models import ReadKind
 from filum.records.services import log_list_reads
@@ -132,7 +146,7 @@ def whole_years(since: datetime.date | None, day: datetime.date) -> int | None:
     return day.year - since.year - ((day.month, day.day) < (since.month, since.day))
 
 
-def _case_sources(actor: Actor, f: PersonFilter, section: str) -> list[CaseQuerySet]:
+def _case_sources(actor: Actor, f: PersonFilter, section: str) -> list[tuple[str, CaseQuerySet]]:
     """The dossiers whose ``section`` the actor may read, as the sources of decision 0015:
     the organisation's own (read along the owner's index) and those shared with it (read from
     the share side), narrowed by the filter's dossier conditions. One ``owner = X OR EXISTS
@@ -140,50 +154,101 @@ def _case_sources(actor: Actor, f: PersonFilter, section: str) -> list[CaseQuery
     own = Case.objects.owned_visible_to(actor, section=section)
     if f.competence == "mine":
         own = own.filter(responsible_id=actor.user.pk)
+    shared = Case.objects.shared_visible_to(actor, section=section)
     sources = {
-        "": [own, Case.objects.shared_visible_to(actor, section=section)],
-        "mine": [own],
-        "own": [own],
-        "shared": [Case.objects.shared_visible_to(actor, section=section)],
+        "": [("own", own), ("shared", shared)],
+        "mine": [("own", own)],
+        "own": [("own", own)],
+        "shared": [("shared", shared)],
     }[f.competence if f.competence in COMPETENCES else ""]
     narrowed = []
-    for cases in sources:
+    for source, cases in sources:
         if f.case_status in CaseStatus.values:
             cases = cases.filter(status=f.case_status)
         if f.stages:
             cases = cases.filter(stage__in=f.stages)
         if f.segments:
             cases = cases.filter(segment__in=f.segments)
-        narrowed.append(cases)
+        narrowed.append((source, cases))
     return narrowed
 
 
 def matching_cases(actor: Actor, f: PersonFilter, section: str = Section.CORE) -> CaseQuerySet:
     """The dossiers the list draws on: those whose ``section`` the actor may read, narrowed by
     the filter's dossier conditions (one query set, for lookups by dossier or person)."""
-    sources = _case_sources(actor, f, section)
+    sources = [cases for _, cases in _case_sources(actor, f, section)]
     if len(sources) == 1:
         return sources[0]
-    return Case.objects.filter(
-        Q(pk__in=sources[0].values("pk")) | Q(pk__in=sources[1].values("pk"))
+    # the sources' conditions ORed: used with a condition on a few persons or dossiers, or
+    # probed by dossier key (``_readable``), never walked as a whole
+    return sources[0] | sources[1]
+
+
+def _readable(cases: CaseQuerySet, column: str = "case_id") -> Exists:
+    """The outer row's dossier (its ``column``) is one of ``cases``: a probe by the dossier's
+    key. ``case_id IN (cases)`` would first collect every dossier the actor reads."""
+    return Exists(cases.filter(pk=OuterRef(column)))
+
+
+class AnyExists(Expression):
+    """``EXISTS (a UNION ALL b ...)``: true when one of the correlated subqueries finds a row.
+    Written as one EXISTS so that PostgreSQL probes both per outer row along their indexes;
+    ``EXISTS a OR EXISTS b`` is planned as two hashed sets of every matching row, computed
+    before the first outer row (the whole service's dossiers for one page)."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, *querysets: QuerySet[Any]) -> None:
+        super().__init__(output_field=BooleanField())
+        self.subqueries = [Subquery(qs.order_by().values("pk")) for qs in querysets]
+
+    def get_source_expressions(self) -> list[Any]:
+        return list(self.subqueries)
+
+    def set_source_expressions(self, exprs: Sequence[Any]) -> None:
+        self.subqueries = list(exprs)
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        parts, params = [], []
+        for subquery in self.subqueries:
+            sql, values = compiler.compile(subquery)
+            parts.append(sql)
+            params.extend(values)
+        return f"EXISTS ({' UNION ALL '.join(parts)})", params
+
+
+def _fold(column: str) -> Func:
+    return Func(F(column), function="filum_fold", output_field=TextField())
+
+
+def _persons_of(cases: CaseQuerySet) -> QuerySet[Any]:
+    """The clients and household members of a few dossiers, as a set: the persons are then
+    found by their key (a probe per person of the canton would walk all of them)."""
+    cases = cases.order_by()  # a set: the dossiers' default order would sort each part
+    units = cases.filter(assistance_unit__isnull=False).values("assistance_unit_id")
+    members = UnitMember.objects.filter(unit_id__in=units).values("person_id")
+    return cases.values("client_id").union(members)
+
+
+def _in_cases(cases: CaseQuerySet, key: str) -> AnyExists:
+    """The person (the outer query's ``key``) is the client or a household member of one of
+    these dossiers, probed along the client's and the member's indexes."""
+    cases = cases.order_by()
+    return AnyExists(
+        cases.filter(client_id=OuterRef(key)),
+        cases.filter(
+            assistance_unit_id__in=UnitMember.objects.filter(
+                person_id=OuterRef(OuterRef(key))
+            ).values("unit_id")
+        ),
     )
 
 
-def _in_cases(sources: list[CaseQuerySet]) -> Q:
-    """Persons who are the client or a household member of one of these dossiers: one set
-    (a union over the sources), so the persons are found by their key from the dossiers."""
-    parts: list[QuerySet[Any]] = []
-    for cases in sources:
-        cases = cases.order_by()  # a set: the dossiers' default order would sort each part
-        units = cases.filter(assistance_unit__isnull=False).values("assistance_unit_id")
-        parts.append(cases.values("client_id"))
-        parts.append(UnitMember.objects.filter(unit_id__in=units).values("person_id"))
-    return Q(pk__in=parts[0].union(*parts[1:]))
-
-
-def _latest(answers: QuerySet[AssessmentAnswer], column: str) -> Subquery:
-    """The value of the person's latest answer (by assessment date, best rank that day)."""
-    latest = answers.filter(person_id=OuterRef("pk")).order_by("-assessed_on", "-rank", "-id")
+def _latest(answers: QuerySet[AssessmentAnswer], column: str, key: str) -> Subquery:
+    """The value of the person's latest answer (by assessment date, best rank that day); the
+    person is the outer query's ``key``."""
+    latest = answers.filter(person_id=OuterRef(key)).order_by("-assessed_on", "-rank", "-id")
     return Subquery(latest.values(column)[:1])
 
 
@@ -191,17 +256,18 @@ def _language_answers(actor: Actor, f: PersonFilter) -> QuerySet[AssessmentAnswe
     readable = Case.objects.visible_to(actor, section=Section.ASSESSMENT)
     languages = (f.language,) if f.language else NATIONAL_LANGUAGES
     return AssessmentAnswer.objects.filter(
+        _readable(readable),
         field_key=LANGUAGE_FIELD,
         item__in=languages,
         dimension=f.dimension or "oral",
-        case_id__in=readable.values("pk"),
     )
 
 
-def person_query(actor: Actor, f: PersonFilter, *, on: datetime.date) -> QuerySet[Person]:
-    """The persons of the list, annotated with their latest language level (``level_rank``)
-    and the dossier it comes from (``level_case``), in the list's order."""
-    persons = Person.objects.filter(_in_cases(_case_sources(actor, f, Section.CORE)))
+def _narrowed(
+    actor: Actor, f: PersonFilter, persons: QuerySet[Any], key: str, on: datetime.date
+) -> QuerySet[Any]:
+    """``persons`` (persons or reach rows, whose person is ``key``) narrowed by the filter's
+    person conditions: their own columns first, then what their dossiers hold."""
     if f.residence_statuses:
         persons = persons.filter(residence_status__in=f.residence_statuses)
     if f.age_min is not None:
@@ -215,31 +281,149 @@ def person_query(actor: Actor, f: PersonFilter, *, on: datetime.date) -> QuerySe
     if f.uses_measures:
         measures = measures_of(actor, f)
         persons = persons.filter(
-            Exists(measures.filter(person_id=OuterRef("pk")))
-            | Exists(measures.filter(person__isnull=True, case__client_id=OuterRef("pk")))
+            Exists(measures.filter(person_id=OuterRef(key)))
+            | Exists(measures.filter(person__isnull=True, case__client_id=OuterRef(key)))
         )
     if f.resources:
         answers = resource_answers(actor)
-        for key in f.resources:
-            field_key, codes = RESOURCES[key]
+        for name in f.resources:
+            field_key, codes = RESOURCES[name]
             persons = persons.alias(
-                **{f"res_{key}": _latest(answers.filter(field_key=field_key), "code")}
-            ).filter(**{f"res_{key}__in": codes})
-    language = _language_answers(actor, f)
-    persons = persons.annotate(
-        level_rank=_latest(language, "rank"), level_case=_latest(language, "case_id")
-    )
+                **{f"res_{name}": _latest(answers.filter(field_key=field_key), "code", key)}
+            ).filter(**{f"res_{name}__in": codes})
+    if f.uses_level:
+        persons = persons.alias(level_rank=_latest(_language_answers(actor, f), "rank", key))
     if f.level_min:
-        persons = persons.filter(Q(level_rank__gte=CEFR_RANK[f.level_min]))
+        persons = persons.filter(level_rank__gte=CEFR_RANK[f.level_min])
     if f.level_max:
-        persons = persons.filter(Q(level_rank__lte=CEFR_RANK[f.level_max]))
-    return persons.order_by("last_name", "first_name", "id")
+        persons = persons.filter(level_rank__lte=CEFR_RANK[f.level_max])
+    return persons
+
+
+def _after(persons: QuerySet[Any], names: tuple[str, str, str], cursor: uuid.UUID) -> QuerySet[Any]:
+    """The rows after the cursor person in the list's order (folded name, first name, id): the
+    cursor is an id; its names are folded in the same query and never leave the server. The
+    first condition repeats the order's first column, so that the walk starts at the cursor."""
+    at = Person.objects.filter(pk=cursor)
+    last = Subquery(at.annotate(n=_fold("last_name")).values("n")[:1])
+    first = Subquery(at.annotate(n=_fold("first_name")).values("n")[:1])
+    ln, fn, pk = names
+    return persons.filter(
+        Q(**{f"{ln}__gte": last}),
+        Q(**{f"{ln}__gt": last})
+        | Q(**{ln: last, f"{fn}__gt": first})
+        | Q(**{ln: last, fn: first, f"{pk}__gt": cursor}),
+    )
+
+
+REACH_ORDER = ("last_name", "first_name", "person_id")
+PERSON_ORDER = ("sort_last", "sort_first", "id")
+
+
+def _ordered(
+    actor: Actor,
+    f: PersonFilter,
+    *,
+    on: datetime.date,
+    limit: int,
+    cursor: uuid.UUID | None = None,
+) -> QuerySet[Any]:
+    """The first ``limit`` persons of the list after ``cursor``, in the list's order (folded
+    last name, folded first name, id: Müller next to Muller), as rows of those three values.
+
+    One ordered part per source of decision 0015, each limited, merged. The organisation's own
+    dossiers are reached from its reach (``PersonReach``): the walk goes along
+    ``person_reach_last`` in name order, drops the persons whose copied columns fail the filter,
+    probes the dossiers of the others and stops after ``limit`` rows, whatever the size of the
+    service. The dossiers shared with it, and a worker's own dossiers ("mine"), are few: their
+    persons are found from the dossiers and sorted."""
+    parts: list[QuerySet[Any]] = []
+    for source, cases in _case_sources(actor, f, Section.CORE):
+        if cases.query.is_empty():
+            continue
+        rows: QuerySet[Any]
+        if source == "own" and f.competence != "mine":
+            rows = PersonReach.objects.filter(organisation_id=actor.organisation_id)
+            rows = _narrowed(actor, f, rows, "person_id", on)
+            rows = rows.filter(_in_cases(cases, "person_id"))
+            names = REACH_ORDER
+        else:
+            rows = Person.objects.annotate(
+                sort_last=_fold("last_name"), sort_first=_fold("first_name")
+            )
+            rows = _narrowed(actor, f, rows.filter(pk__in=_persons_of(cases)), "pk", on)
+            names = PERSON_ORDER
+        if cursor is not None:
+            rows = _after(rows, names, cursor)
+        parts.append(rows.order_by(*names).values_list(*names)[:limit])
+    if not parts:
+        return PersonReach.objects.none().values_list(*REACH_ORDER)
+    if len(parts) == 1:
+        return parts[0]
+    return parts[0].union(*parts[1:]).order_by(*REACH_ORDER)[:limit]
+
+
+def ordered_ids(
+    actor: Actor,
+    f: PersonFilter,
+    *,
+    on: datetime.date,
+    limit: int,
+    cursor: uuid.UUID | None = None,
+) -> list[uuid.UUID]:
+    """The ids of the first ``limit`` persons of the list after ``cursor``, in its order."""
+    return [row[2] for row in _ordered(actor, f, on=on, limit=limit, cursor=cursor)]
+
+
+def _annotated(actor: Actor, f: PersonFilter) -> QuerySet[Person]:
+    """Persons with their latest language level (``level_rank``), the dossier it comes from
+    (``level_case``) and their households (``unit_ids``)."""
+    language = _language_answers(actor, f)
+    units = UnitMember.objects.filter(person_id=OuterRef("pk")).order_by().values("unit_id")
+    return Person.objects.annotate(
+        level_rank=_latest(language, "rank", "pk"),
+        level_case=_latest(language, "case_id", "pk"),
+        unit_ids=ArraySubquery(units),
+    )
+
+
+def page_persons(
+    actor: Actor,
+    f: PersonFilter,
+    *,
+    on: datetime.date,
+    limit: int,
+    cursor: uuid.UUID | None = None,
+) -> list[Person]:
+    """The first ``limit`` persons of the list after ``cursor``, annotated, in one query: the
+    ordered ids (``_ordered``) are its subquery, the page sorted again by the same keys."""
+    ordered = _ordered(actor, f, on=on, limit=limit, cursor=cursor)
+    try:
+        sql, params = ordered.query.sql_with_params()
+    except EmptyResultSet:
+        return []
+    # the inner SQL is the ORM's own compilation, every value in ``params``
+    wrapped = f"SELECT x.person FROM ({sql}) AS x(last, first, person)"  # noqa: S608
+    ids = RawSQL(wrapped, params)  # noqa: S611
+    return list(
+        _annotated(actor, f)
+        .annotate(sort_last=_fold("last_name"), sort_first=_fold("first_name"))
+        .filter(pk__in=ids)
+        .order_by("sort_last", "sort_first", "id")
+    )
+
+
+def persons_by_id(actor: Actor, f: PersonFilter, ids: list[uuid.UUID]) -> list[Person]:
+    """The persons of ``ids``, annotated (``_annotated``), in that order."""
+    found = _annotated(actor, f).filter(pk__in=ids)
+    by_id = {p.pk: p for p in found}
+    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def measures_of(actor: Actor, f: PersonFilter) -> QuerySet[Measure]:
     """The measures the filter asks for, in matching dossiers whose plan the actor reads."""
     readable = matching_cases(actor, f, section=Section.PLAN)
-    measures = Measure.objects.filter(case_id__in=readable.values("pk"))
+    measures = Measure.objects.filter(_readable(readable))
     if f.measure_categories:
         measures = measures.filter(category__in=f.measure_categories)
     if f.measure_programme:
@@ -251,38 +435,28 @@ def measures_of(actor: Actor, f: PersonFilter) -> QuerySet[Measure]:
 
 def resource_answers(actor: Actor) -> QuerySet[AssessmentAnswer]:
     readable = Case.objects.visible_to(actor, section=Section.ASSESSMENT)
-    return AssessmentAnswer.objects.filter(case_id__in=readable.values("pk"))
-
-
-def _after(persons: QuerySet[Person], cursor: uuid.UUID | None) -> QuerySet[Person]:
-    """The persons after the cursor person in the list's order (name, first name, id): the
-    cursor is an id; its names are read in the same query and never leave the server."""
-    if cursor is None:
-        return persons
-    at = Person.objects.filter(pk=cursor)
-    last, first = Subquery(at.values("last_name")[:1]), Subquery(at.values("first_name")[:1])
-    return persons.filter(
-        Q(last_name__gt=last)
-        | Q(last_name=last, first_name__gt=first)
-        | Q(last_name=last, first_name=first, pk__gt=cursor)
-    )
+    return AssessmentAnswer.objects.filter(_readable(readable))
 
 
 def _dossiers(
-    actor: Actor, f: PersonFilter, person_ids: list[uuid.UUID]
+    actor: Actor, f: PersonFilter, persons: list[Person]
 ) -> tuple[dict[uuid.UUID, list[ListedDossier]], set[uuid.UUID]]:
     """The matching dossiers of the page's persons (one query), and those among them whose
-    plan holds a measure the filter asked for (the plan section was read for them)."""
-    cases = matching_cases(actor, f).filter(
-        Q(client_id__in=person_ids) | Q(assistance_unit__members__person_id__in=person_ids)
-    )
+    plan holds a measure the filter asked for (the plan section was read for them). Two parts,
+    the dossiers of the persons as clients and those of their households (``unit_ids``, read
+    with the persons), each found along its index; one ``client OR household`` condition is
+    read by walking every dossier."""
+    person_ids = [p.pk for p in persons]
+    unit_ids = sorted({unit for p in persons for unit in getattr(p, "unit_ids", None) or ()})
+    cases = matching_cases(actor, f)
     if f.uses_measures:
         cases = cases.annotate(
             measure_hit=Exists(measures_of(actor, f).filter(case=OuterRef("pk")))
         )
-    rows = cases.values(
+    columns = [
         "pk",
         "number",
+        "opened_on",
         "client_id",
         "assistance_unit__members__person_id",
         "owner_id",
@@ -291,7 +465,10 @@ def _dossiers(
         "segment",
         "status",
         *(["measure_hit"] if f.uses_measures else []),
-    ).order_by("-opened_on", "-number")
+    ]
+    as_client = cases.filter(client_id__in=person_ids).order_by().values(*columns)
+    in_household = cases.filter(assistance_unit_id__in=unit_ids).order_by().values(*columns)
+    rows = as_client.union(in_household, all=True).order_by("-opened_on", "-number")
     wanted = set(person_ids)
     found: dict[uuid.UUID, list[ListedDossier]] = {}
     plan_read: set[uuid.UUID] = set()
@@ -322,7 +499,7 @@ def _rows(
     actor: Actor, f: PersonFilter, persons: list[Person], on: datetime.date
 ) -> tuple[list[PersonRow], dict[str, set[uuid.UUID]]]:
     """The page's rows and, per section, the dossiers it read."""
-    dossiers, plan_read = _dossiers(actor, f, [p.pk for p in persons])
+    dossiers, plan_read = _dossiers(actor, f, persons)
     rows = []
     reads: dict[str, set[uuid.UUID]] = {
         Section.CORE: set(),
@@ -370,7 +547,7 @@ def person_page(
     the persons of the page, their dossiers, and the read log (one insert per section)."""
     on = timezone.localdate()
     size = size or PAGE_SIZE
-    found = list(_after(person_query(actor, f, on=on), cursor)[: size + 1])
+    found = page_persons(actor, f, on=on, limit=size + 1, cursor=cursor)
     more = len(found) > size
     found = found[:size]
     rows, reads = _rows(actor, f, found, on)
@@ -381,8 +558,7 @@ def person_page(
 def count_up_to(actor: Actor, f: PersonFilter, limit: int) -> int:
     """How many persons the filter matches, counted up to ``limit + 1`` (an export checks it
     stays within its limit without counting a million rows)."""
-    query = person_query(actor, f, on=timezone.localdate()).values("pk")[: limit + 1]
-    return len(list(query))
+    return len(ordered_ids(actor, f, on=timezone.localdate(), limit=limit + 1))
 
 
 def export_rows(
@@ -394,15 +570,9 @@ def export_rows(
     reads its persons by id. Applying the filter again for each keyset batch read every
     matching dossier and person of the service again (a 10,000-row export took 12 s)."""
     on = timezone.localdate()
-    ordered = list(person_query(actor, f, on=on).values_list("pk", flat=True)[: EXPORT_LIMIT + 1])
-    language = _language_answers(actor, f)
-    annotated = Person.objects.annotate(
-        level_rank=_latest(language, "rank"), level_case=_latest(language, "case_id")
-    )
+    ordered = ordered_ids(actor, f, on=on, limit=EXPORT_LIMIT + 1)
     for start in range(0, len(ordered), batch):
-        ids = ordered[start : start + batch]
-        by_id = {p.pk: p for p in annotated.filter(pk__in=ids)}
-        found = [by_id[pk] for pk in ids if pk in by_id]
+        found = persons_by_id(actor, f, ordered[start : start + batch])
         rows, reads = _rows(actor, f, found, on)
         log_reads(actor, reads, kind=ReadKind.EXPORT, path=path)
         yield from rows

@@ -161,6 +161,81 @@ TABLES: dict[str, Table] = {
             ),
         ),
         Table(
+            "measures",
+            "The measures of the integration plans of the canton's dossiers (I2, I3): their kind, "
+            "catalogue programme and provider, status and dates. No title, no note, no "
+            "provider named outside the catalogue (free text that may name a person).",
+            "person",
+            (
+                Column("measure", "text", "Pseudonym of the measure."),
+                Column(
+                    "person",
+                    "text",
+                    "Pseudonym of the person the measure is for (the client unless the measure "
+                    "names another member of the assistance unit).",
+                ),
+                _DOSSIER,
+                _SERVICE,
+                _SERVICE_NAME,
+                _COMMUNE,
+                Column(
+                    "kind",
+                    "text",
+                    "Kind of measure (language_course, job_coaching, work_placement, training, "
+                    "health, social_integration, other).",
+                    True,
+                ),
+                Column(
+                    "programme",
+                    "int",
+                    "Number of the catalogue programme (empty: a measure outside the catalogue).",
+                    True,
+                ),
+                Column(
+                    "provider",
+                    "int",
+                    "Number of the catalogue provider (an organisation: public body, "
+                    "association, school or company), of the measure or of its programme.",
+                    True,
+                ),
+                Column(
+                    "provider_kind",
+                    "text",
+                    "Kind of the catalogue provider (public, association, school, company; "
+                    "empty when none).",
+                    True,
+                ),
+                Column(
+                    "outside_catalogue",
+                    "bool",
+                    "The provider was named outside the catalogue (the name is not extracted).",
+                    True,
+                ),
+                Column(
+                    "status",
+                    "text",
+                    "Status code (planned, registered, running, completed, aborted).",
+                    True,
+                ),
+                Column("planned_start", "date", "Planned start."),
+                Column("planned_end", "date", "Planned end."),
+                Column("started_on", "date", "Actual start (empty before it started)."),
+                Column("ended_on", "date", "Actual end (empty while not ended)."),
+                Column(
+                    "start_year", "int", "Year of the actual start, else of the planned one.", True
+                ),
+                Column(
+                    "running",
+                    "bool",
+                    "Running on the extract day: status running, started by then and not ended "
+                    "before.",
+                    True,
+                ),
+                Column("abort_reason", "text", "Reason code of an aborted measure.", True),
+                Column("result", "text", "Result code of an ended measure.", True),
+            ),
+        ),
+        Table(
             "cii_cases",
             "CII cases (interinstitutional collaboration) of the canton's organisations.",
             "cii_case",

@@ -36,7 +36,7 @@ from filum.cases.models import Case
 from filum.followup.models import KeptLight
 from filum.plans.milestones import milestone_states, norms_on, person_facts_from_json
 from filum.plans.milestones import rules_from_json as milestone_rules_from_json
-from filum.plans.models import Plan
+from filum.plans.models import Measure, MeasureStatus, Plan, Programme, Provider
 from filum.plans.timeline import LANGUAGE_FIELD, NATIONAL_LANGUAGES, with_milestone_facts
 from filum.steering.dataset import TABLES, TYPES, Pseudonymiser, Table, canton_key
 from filum.tenancy.models import Organisation
@@ -237,6 +237,53 @@ def _milestones(canton: str, pseudo: Pseudonymiser, as_of: datetime.date) -> Ite
         yield chunk
 
 
+def _measures(canton: str, pseudo: Pseudonymiser, as_of: datetime.date) -> Iterator[list[Row]]:
+    """The plans' measures: codes, catalogue numbers and dates. The title, the notes and a
+    provider named outside the catalogue (``provider_name``, free text) are not read."""
+    communes = _Communes(canton)
+    sql = f"""
+        SELECT m.id, COALESCE(m.person_id, c.client_id), m.case_id, c.owner_id, o.name, p.city,
+               m.category, m.programme_id, v.id, v.kind,
+               v.id IS NULL AND m.provider_name <> '', m.status,
+               m.planned_start, m.planned_end, m.actual_start, m.actual_end,
+               m.abort_reason, m.result
+        FROM {Measure._meta.db_table} m
+        JOIN cases_case c ON c.id = m.case_id
+        JOIN tenancy_organisation o ON o.id = c.owner_id
+        JOIN people_person p ON p.id = c.client_id
+        LEFT JOIN {Programme._meta.db_table} g ON g.id = m.programme_id
+        LEFT JOIN {Provider._meta.db_table} v ON v.id = COALESCE(m.provider_id, g.provider_id)
+        WHERE {_IN_CANTON}"""  # noqa: S608
+    for rows in _stream(sql, [canton]):
+        yield [
+            (
+                pseudo("measure", r[0]),
+                pseudo("person", r[1]),
+                pseudo("dossier", r[2]),
+                r[3],
+                r[4],
+                communes(r[3], r[5]),
+                r[6],
+                r[7],
+                r[8],
+                r[9] or "",
+                r[10],
+                r[11],
+                r[12],
+                r[13],
+                r[14],
+                r[15],
+                _year(r[14] or r[12]),
+                r[11] == MeasureStatus.RUNNING
+                and (r[14] is None or r[14] <= as_of)
+                and (r[15] is None or r[15] >= as_of),
+                r[16],
+                r[17],
+            )
+            for r in rows
+        ]
+
+
 def _cii_cases(canton: str, pseudo: Pseudonymiser, as_of: datetime.date) -> Iterator[list[Row]]:
     sql = """
         SELECT x.id, x.owner_id, o.name, x.opened_on, x.health, x.out_of_work,
@@ -258,6 +305,7 @@ READERS: dict[str, Reader] = {
     "segments": _segments,
     "language_levels": _language_levels,
     "ais_milestones": _milestones,
+    "measures": _measures,
     "cii_cases": _cii_cases,
 }
 

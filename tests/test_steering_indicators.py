@@ -479,3 +479,23 @@ def test_d6_x3_measures_are_extracted_without_free_text_and_counted_by_an_indica
             [str(folder / "measures.parquet")],
         ).fetchall()
     assert by_commune == [(371, started.year, 6)]
+
+
+def test_d6_the_data_dictionary_is_in_english_french_and_german(dataset_dir, db):
+    folder = extract_canton("BE").folder
+    data = json.loads((folder / "dictionary.json").read_text())
+    same = {"Segment (A, B, C)."}  # the same words in every language
+    for table in data["tables"]:
+        for item in (table, *table["columns"]):
+            english = item["description"]
+            if english not in same:
+                assert english != item["description_fr"], english
+                assert english != item["description_de"], english
+                assert item["description_fr"] != item["description_de"], english
+    measures = next(t for t in data["tables"] if t["name"] == "measures")
+    running = next(c for c in measures["columns"] if c["name"] == "running")
+    assert running["description_fr"].startswith("En cours à la date de l'extrait")
+    assert running["description_de"].startswith("Läuft am Stichtag")
+    assert "| running | bool | Läuft am Stichtag" in (folder / "dictionary.de.md").read_text()
+    assert "# Jeu de données du canton" in (folder / "dictionary.fr.md").read_text()
+    assert "| kind | string | Kind of measure" in (folder / "dictionary.md").read_text()

@@ -1,10 +1,13 @@
 """The canton's anonymised dataset (D6, X3): its tables, their columns and the pseudonym.
 
 The schema below is the one source of the extract's Parquet schemas, of the data dictionary
-written next to them, and of the fields an indicator definition may name. No column holds a
-name, an AHV number, an address or free text: persons and dossiers appear under a keyed
-pseudonym (HMAC-SHA256 with the canton's key, see ``canton_key``), a birth as its year, a place
-as the commune's BFS number, everything else as codes, dates and numbers.
+written next to them, and of the fields an indicator definition may name. The descriptions are
+in English; each is a msgid of the translation catalogues (locale/*/django.po, kept by hand),
+which give the dictionary's French and German (a test checks that none is missing).
+
+No column holds a name, an AHV number, an address or free text: persons and dossiers appear
+under a keyed pseudonym (HMAC-SHA256 with the canton's key, see ``canton_key``), a birth as its
+year, a place as the commune's BFS number, everything else as codes, dates and numbers.
 """
 
 from __future__ import annotations

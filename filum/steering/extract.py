@@ -30,7 +30,7 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped]
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from filum.cases.models import Case
 from filum.followup.models import KeptLight
@@ -328,21 +328,35 @@ def write_table(folder: Path, table: Table, chunks: Iterable[list[Row]]) -> int:
     return count
 
 
+DICTIONARY_LANGUAGES = ("fr", "de")
+
+
+def _described(text: str) -> dict[str, str]:
+    """A description in English (the schema's) and, from the translation catalogues, in French
+    and German: ``description``, ``description_fr``, ``description_de``."""
+    described = {"description": text}
+    for language in DICTIONARY_LANGUAGES:
+        with translation.override(language):
+            described[f"description_{language}"] = translation.gettext(text)
+    return described
+
+
 def dictionary() -> dict[str, Any]:
-    """The data dictionary: every table and column of the dataset."""
+    """The data dictionary: every table and column of the dataset, described in English,
+    French and German."""
     return {
         "format_version": FORMAT_VERSION,
         "tables": [
             {
                 "name": t.name,
                 "file": f"{t.name}.parquet",
-                "description": t.description,
+                **_described(t.description),
                 "unit": t.unit,
                 "columns": [
                     {
                         "name": c.name,
                         "type": str(TYPES[c.type]),
-                        "description": c.description,
+                        **_described(c.description),
                         "dimension": c.dimension,
                     }
                     for c in t.columns
@@ -353,12 +367,22 @@ def dictionary() -> dict[str, Any]:
     }
 
 
-def dictionary_markdown(data: dict[str, Any]) -> str:
-    lines = ["# Canton dataset: data dictionary", ""]
+_TITLES = {
+    "": ("Canton dataset: data dictionary", "column", "type", "description"),
+    "fr": ("Jeu de données du canton : dictionnaire des données", "colonne", "type", "description"),
+    "de": ("Datensatz des Kantons: Datenwörterbuch", "Spalte", "Typ", "Beschreibung"),
+}
+
+
+def dictionary_markdown(data: dict[str, Any], language: str = "") -> str:
+    """The dictionary as Markdown, in English or (``language``) French or German."""
+    key = f"description_{language}" if language else "description"
+    title, column, kind, description = _TITLES[language]
+    lines = [f"# {title}", ""]
     for table in data["tables"]:
-        lines += [f"## {table['name']} (`{table['file']}`)", "", table["description"], ""]
-        lines += ["| column | type | description |", "|---|---|---|"]
-        lines += [f"| {c['name']} | {c['type']} | {c['description']} |" for c in table["columns"]]
+        lines += [f"## {table['name']} (`{table['file']}`)", "", table[key], ""]
+        lines += [f"| {column} | {kind} | {description} |", "|---|---|---|"]
+        lines += [f"| {c['name']} | {c['type']} | {c[key]} |" for c in table["columns"]]
         lines.append("")
     return "\n".join(lines)
 
@@ -399,6 +423,8 @@ def extract_canton(canton: str, *, as_of: datetime.date | None = None) -> Extrac
         data = dictionary()
         (work / "dictionary.json").write_text(json.dumps(data, indent=2))
         (work / "dictionary.md").write_text(dictionary_markdown(data))
+        for language in DICTIONARY_LANGUAGES:
+            (work / f"dictionary.{language}.md").write_text(dictionary_markdown(data, language))
         (work / "manifest.json").write_text(
             json.dumps(
                 {

@@ -163,8 +163,11 @@ def test_d6_ais_education_indicator_against_hand_built_data(cohort):
     }
     a = next(c for c in outcome.groups if c.n == 10)
     b = next(c for c in outcome.groups if c.n == 4)
-    assert (a.k, a.shown("share"), a.hidden) == (5, 50.0, False)
-    assert b.hidden and b.shown("share") is None
+    # B is too few (4); A (5 of 10) is hidden with it, since the total and A would give B's
+    # share away by subtraction (decision 0032, "Differencing")
+    assert (a.k, a.shown("share"), a.hidden, a.secondary) == (5, None, True, True)
+    assert b.hidden and not b.secondary and b.shown("share") is None
+    assert not outcome.total.hidden
     # the commune: the service's only commune (Bienne, BFS 371); B serves none
     communes = compute(education().definition, folder, by="commune").groups
     assert {c.value for c in communes} == {371, None}
@@ -176,7 +179,10 @@ def test_d3_an_old_report_rerun_on_its_version_gives_the_old_result(world, cohor
     extract_canton("BE")
     assert client.post(url).status_code == 302
     report = IndicatorReport.objects.get()
-    assert report.definition.version == 1 and report.result["total"]["k"] == 6
+    assert report.definition.version == 1 and report.result["total"]["shown"] == 42.9
+    # the kept JSON holds the figures as shown, never a count (exact or hidden)
+    assert "n" not in report.result["total"] and "k" not in report.result["total"]
+    assert [g["shown"] for g in report.result["groups"]] == [42.9]
     # a new version counts the missed milestones instead
     data = education().definition
     revise(
@@ -259,15 +265,19 @@ def test_x3_no_name_ahv_or_free_text_in_any_parquet_file(cohort):
     assert described == {n: [c.name for c in t.columns] for n, t in TABLES.items()}
 
 
-def test_d6_an_interrupted_extract_leaves_the_previous_one(cohort, monkeypatch):
+@pytest.mark.parametrize("failing", ["measures", "cii_cases"])
+def test_d6_an_interrupted_extract_leaves_the_previous_one(cohort, monkeypatch, failing):
+    """Midway through the measures (the tables before it are written in the hidden folder) or
+    at the last table: nothing of the new extract is left, the previous one stays current."""
     before = extract_canton("BE").folder
     files = {f.name: f.read_bytes() for f in before.iterdir()}
+    assert "measures.parquet" in files
 
     def broken(canton, pseudo, as_of):
-        yield [("x",) * len(TABLES["cii_cases"].columns)][:0]
+        yield [("x",) * len(TABLES[failing].columns)][:0]
         raise RuntimeError("the database went away")
 
-    monkeypatch.setitem(extract_module.READERS, "cii_cases", broken)
+    monkeypatch.setitem(extract_module.READERS, failing, broken)
     with pytest.raises(RuntimeError):
         extract_canton("BE")
     assert current_extract("BE") == before
@@ -307,10 +317,11 @@ def test_d6_x3_analyst_sees_indicators_with_charts_and_small_cells_suppressed(wo
         reverse("indicator_detail", args=["ais_education_16_25"]), {"by": "service"}
     )
     cells = [bar.shown for bar in detail.context["chart"].bars]
-    assert sorted(cells) == ["50,0 %", "moins de 5"]
+    assert sorted(cells) == ["moins de 5", "non affiché"]
     assert "moins de 5" in detail.content.decode()
+    assert 'data-testid="differencing"' in detail.content.decode()
     # drill-down: service A, split by commune
-    service = next(c.value for c in detail.context["outcome"].groups if not c.hidden)
+    service = world.service_org.pk
     drilled = client.get(
         reverse("indicator_detail", args=["ais_education_16_25"]),
         {"service": service, "by": "commune"},
@@ -356,3 +367,135 @@ def test_d6_the_due_date_is_the_milestones(cohort):
             "WHERE milestone = 'education_16_25'"
         ).fetchall()
     assert rows == [(DUE,)] and DUE < TODAY < DUE + datetime.timedelta(days=70)
+
+
+# --- the measures table ---------------------------------------------------------------------
+
+
+def test_d6_x3_measures_are_extracted_without_free_text_and_counted_by_an_indicator(world, cohort):
+    """A running language course of a catalogue programme (a school), a completed one with a
+    provider named outside the catalogue (free text: not extracted), a course marked running
+    whose actual end has passed (not running on the extract day), and a job coaching for a
+    member of the unit."""
+    from filum.cases.models import Case
+    from filum.demo.measures_indicator import DEFINITION
+
+    worker = world.worker.user
+    cases = list(Case.objects.filter(owner=world.service_org, plan__isnull=False).order_by("pk"))
+    school = pf.provider(world.service_org, name="École Langues-Test", kind="school")
+    course = pf.programme(world.service_org, of=school, name="Français A1-Test")
+    started = TODAY - datetime.timedelta(days=30)
+    running = []
+    for case in cases[:6]:
+        running.append(
+            pf.measure(
+                case.plan,
+                worker,
+                programme=course,
+                provider=school,
+                status="running",
+                actual_start=started,
+                title="Titre secret du cours",
+            )
+        )
+    plan = running[0].plan
+    member = factories.PersonFactory(registered_by=world.service_org, last_name="Membre-Test")
+    pf.measure(
+        plan,
+        worker,
+        category="language_course",
+        provider_name="Cours privés Jeanne Muster",
+        status="completed",
+        actual_start=started - datetime.timedelta(days=200),
+        actual_end=started - datetime.timedelta(days=100),
+        result="certificate",
+        conduct_note="Note libre sur la cliente",
+    )
+    pf.measure(
+        plan,
+        worker,
+        status="running",
+        actual_start=started - datetime.timedelta(days=100),
+        actual_end=TODAY - datetime.timedelta(days=1),
+    )
+    pf.measure(plan, worker, category="job_coaching", person=member, status="planned")
+    folder = extract_canton("BE").folder
+    rows = pq.read_table(folder / "measures.parquet").to_pylist()
+    assert len(rows) == 9
+    assert json.loads((folder / "manifest.json").read_text())["rows"]["measures"] == 9
+    pseudo = Pseudonymiser(canton_key("BE"))
+    first = next(r for r in rows if r["measure"] == pseudo("measure", running[0].pk))
+    assert first == {
+        "measure": pseudo("measure", running[0].pk),
+        "person": pseudo("person", cases[0].client_id),
+        "dossier": pseudo("dossier", cases[0].pk),
+        "service": world.service_org.pk,
+        "service_name": world.service_org.name,
+        "commune": 371,
+        "kind": "language_course",
+        "programme": course.pk,
+        "provider": school.pk,
+        "provider_kind": "school",
+        "outside_catalogue": False,
+        "status": "running",
+        "planned_start": None,
+        "planned_end": None,
+        "started_on": started,
+        "ended_on": None,
+        "start_year": started.year,
+        "running": True,
+        "abort_reason": "",
+        "result": "",
+    }
+    outside = next(r for r in rows if r["outside_catalogue"])
+    assert (outside["provider"], outside["provider_kind"], outside["running"]) == (
+        None,
+        "",
+        False,
+    )
+    assert outside["result"] == "certificate"
+    ended = next(r for r in rows if r["status"] == "running" and r["ended_on"] is not None)
+    assert ended["running"] is False
+    coaching = next(r for r in rows if r["kind"] == "job_coaching")
+    assert coaching["person"] == pseudo("person", member.pk)
+    text = json.dumps(rows, default=str)
+    for secret in ("Jeanne Muster", "Titre secret", "Note libre", "Membre-Test", "Langues-Test"):
+        assert secret not in text
+    # the indicator: persons with a language course running or completed (the first client
+    # has three: counted once); running on the extract day: 6
+    outcome = compute(DEFINITION, folder, by="running")
+    assert outcome.total.n == 6
+    assert [(c.value, c.n, c.hidden, c.secondary) for c in outcome.groups] == [
+        (False, 1, True, False),
+        (True, 6, True, True),  # shown beside the small one, the total would give it away
+    ]
+    running_today = compute(DEFINITION, folder, filters={"running": True})
+    assert running_today.total.shown("count") == 5  # 6, rounded to 5
+    # and DuckDB as the documentation shows it: persons in a language course by commune, year
+    with duckdb.connect() as con:
+        by_commune = con.execute(
+            "SELECT commune, start_year, count(DISTINCT person) FROM read_parquet(?) "
+            "WHERE kind = 'language_course' AND running GROUP BY ALL ORDER BY ALL",
+            [str(folder / "measures.parquet")],
+        ).fetchall()
+    assert by_commune == [(371, started.year, 6)]
+
+
+def test_d6_the_data_dictionary_is_in_english_french_and_german(dataset_dir, db):
+    folder = extract_canton("BE").folder
+    data = json.loads((folder / "dictionary.json").read_text())
+    same = {"Segment (A, B, C)."}  # the same words in every language
+    for table in data["tables"]:
+        for item in (table, *table["columns"]):
+            english = item["description"]
+            if english not in same:
+                assert english != item["description_fr"], english
+                assert english != item["description_de"], english
+                assert item["description_fr"] != item["description_de"], english
+    measures = next(t for t in data["tables"] if t["name"] == "measures")
+    running = next(c for c in measures["columns"] if c["name"] == "running")
+    assert running["description_fr"].startswith("En cours à la date de l'extrait")
+    assert running["description_de"].startswith("Läuft am Stichtag")
+    assert "| running | bool | Läuft am Stichtag" in (folder / "dictionary.de.md").read_text()
+    assert "# Jeu de données du canton" in (folder / "dictionary.fr.md").read_text()
+    assert "| kind | string | Kind of measure" in (folder / "dictionary.md").read_text()

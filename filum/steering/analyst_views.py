@@ -1,6 +1,8 @@
 """The canton analyst's pages (D1, D6, X3; decision 0032): the indicators with charts and a
 drill-down by service, commune and period, computed with DuckDB from the canton's current
-extract, never from a named record. Cells of fewer than 5 persons are not shown."""
+extract, never from a named record. Cells of fewer than 5 persons are not shown, nor a cell
+that would give one away by subtraction; counts are rounded to 5 (decision 0032,
+"Differencing")."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from django.contrib import messages
 from django.db import models
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 
 from filum.cases.models import CaseStatus, ClosureReason, Domain, Segment, Stage
@@ -121,6 +123,8 @@ class Chart:
 def shown_value(measure: str, cell: Cell) -> str:
     value = cell.shown(measure)
     if value is None:
+        if cell.secondary:
+            return pgettext("indicator cell", "not shown")
         return _("fewer than 5") if cell.hidden else "–"
     if measure == "share":
         return f"{value:.1f} %".replace(".", ",") if get_language() == "fr" else f"{value:.1f} %"

@@ -1,10 +1,13 @@
 """The canton's anonymised dataset (D6, X3): its tables, their columns and the pseudonym.
 
 The schema below is the one source of the extract's Parquet schemas, of the data dictionary
-written next to them, and of the fields an indicator definition may name. No column holds a
-name, an AHV number, an address or free text: persons and dossiers appear under a keyed
-pseudonym (HMAC-SHA256 with the canton's key, see ``canton_key``), a birth as its year, a place
-as the commune's BFS number, everything else as codes, dates and numbers.
+written next to them, and of the fields an indicator definition may name. The descriptions are
+in English; each is a msgid of the translation catalogues (locale/*/django.po, kept by hand),
+which give the dictionary's French and German (a test checks that none is missing).
+
+No column holds a name, an AHV number, an address or free text: persons and dossiers appear
+under a keyed pseudonym (HMAC-SHA256 with the canton's key, see ``canton_key``), a birth as its
+year, a place as the commune's BFS number, everything else as codes, dates and numbers.
 """
 
 from __future__ import annotations
@@ -158,6 +161,81 @@ TABLES: dict[str, Table] = {
                 Column("state", "text", "met, missed, at_risk or pending.", True),
                 Column("residence_status", "text", "Residence status code.", True),
                 Column("arrival_year", "int", "Year of arrival.", True),
+            ),
+        ),
+        Table(
+            "measures",
+            "The measures of the integration plans of the canton's dossiers (I2, I3): their kind, "
+            "catalogue programme and provider, status and dates. No title, no note, no "
+            "provider named outside the catalogue (free text that may name a person).",
+            "person",
+            (
+                Column("measure", "text", "Pseudonym of the measure."),
+                Column(
+                    "person",
+                    "text",
+                    "Pseudonym of the person the measure is for (the client unless the measure "
+                    "names another member of the assistance unit).",
+                ),
+                _DOSSIER,
+                _SERVICE,
+                _SERVICE_NAME,
+                _COMMUNE,
+                Column(
+                    "kind",
+                    "text",
+                    "Kind of measure (language_course, job_coaching, work_placement, training, "
+                    "health, social_integration, other).",
+                    True,
+                ),
+                Column(
+                    "programme",
+                    "int",
+                    "Number of the catalogue programme (empty: a measure outside the catalogue).",
+                    True,
+                ),
+                Column(
+                    "provider",
+                    "int",
+                    "Number of the catalogue provider (an organisation: public body, "
+                    "association, school or company), of the measure or of its programme.",
+                    True,
+                ),
+                Column(
+                    "provider_kind",
+                    "text",
+                    "Kind of the catalogue provider (public, association, school, company; "
+                    "empty when none).",
+                    True,
+                ),
+                Column(
+                    "outside_catalogue",
+                    "bool",
+                    "The provider was named outside the catalogue (the name is not extracted).",
+                    True,
+                ),
+                Column(
+                    "status",
+                    "text",
+                    "Status code (planned, registered, running, completed, aborted).",
+                    True,
+                ),
+                Column("planned_start", "date", "Planned start."),
+                Column("planned_end", "date", "Planned end."),
+                Column("started_on", "date", "Actual start (empty before it started)."),
+                Column("ended_on", "date", "Actual end (empty while not ended)."),
+                Column(
+                    "start_year", "int", "Year of the actual start, else of the planned one.", True
+                ),
+                Column(
+                    "running",
+                    "bool",
+                    "Running on the extract day: status running, started by then and not ended "
+                    "before.",
+                    True,
+                ),
+                Column("abort_reason", "text", "Reason code of an aborted measure.", True),
+                Column("result", "text", "Result code of an ended measure.", True),
             ),
         ),
         Table(

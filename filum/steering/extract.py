@@ -30,13 +30,13 @@ import pyarrow.parquet as pq  # type: ignore[import-untyped]
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from filum.cases.models import Case
 from filum.followup.models import KeptLight
 from filum.plans.milestones import milestone_states, norms_on, person_facts_from_json
 from filum.plans.milestones import rules_from_json as milestone_rules_from_json
-from filum.plans.models import Plan
+from filum.plans.models import Measure, MeasureStatus, Plan, Programme, Provider
 from filum.plans.timeline import LANGUAGE_FIELD, NATIONAL_LANGUAGES, with_milestone_facts
 from filum.steering.dataset import TABLES, TYPES, Pseudonymiser, Table, canton_key
 from filum.tenancy.models import Organisation
@@ -237,6 +237,53 @@ def _milestones(canton: str, pseudo: Pseudonymiser, as_of: datetime.date) -> Ite
         yield chunk
 
 
+def _measures(canton: str, pseudo: Pseudonymiser, as_of: datetime.date) -> Iterator[list[Row]]:
+    """The plans' measures: codes, catalogue numbers and dates. The title, the notes and a
+    provider named outside the catalogue (``provider_name``, free text) are not read."""
+    communes = _Communes(canton)
+    sql = f"""
+        SELECT m.id, COALESCE(m.person_id, c.client_id), m.case_id, c.owner_id, o.name, p.city,
+               m.category, m.programme_id, v.id, v.kind,
+               v.id IS NULL AND m.provider_name <> '', m.status,
+               m.planned_start, m.planned_end, m.actual_start, m.actual_end,
+               m.abort_reason, m.result
+        FROM {Measure._meta.db_table} m
+        JOIN cases_case c ON c.id = m.case_id
+        JOIN tenancy_organisation o ON o.id = c.owner_id
+        JOIN people_person p ON p.id = c.client_id
+        LEFT JOIN {Programme._meta.db_table} g ON g.id = m.programme_id
+        LEFT JOIN {Provider._meta.db_table} v ON v.id = COALESCE(m.provider_id, g.provider_id)
+        WHERE {_IN_CANTON}"""  # noqa: S608
+    for rows in _stream(sql, [canton]):
+        yield [
+            (
+                pseudo("measure", r[0]),
+                pseudo("person", r[1]),
+                pseudo("dossier", r[2]),
+                r[3],
+                r[4],
+                communes(r[3], r[5]),
+                r[6],
+                r[7],
+                r[8],
+                r[9] or "",
+                r[10],
+                r[11],
+                r[12],
+                r[13],
+                r[14],
+                r[15],
+                _year(r[14] or r[12]),
+                r[11] == MeasureStatus.RUNNING
+                and (r[14] is None or r[14] <= as_of)
+                and (r[15] is None or r[15] >= as_of),
+                r[16],
+                r[17],
+            )
+            for r in rows
+        ]
+
+
 def _cii_cases(canton: str, pseudo: Pseudonymiser, as_of: datetime.date) -> Iterator[list[Row]]:
     sql = """
         SELECT x.id, x.owner_id, o.name, x.opened_on, x.health, x.out_of_work,
@@ -258,6 +305,7 @@ READERS: dict[str, Reader] = {
     "segments": _segments,
     "language_levels": _language_levels,
     "ais_milestones": _milestones,
+    "measures": _measures,
     "cii_cases": _cii_cases,
 }
 
@@ -280,21 +328,35 @@ def write_table(folder: Path, table: Table, chunks: Iterable[list[Row]]) -> int:
     return count
 
 
+DICTIONARY_LANGUAGES = ("fr", "de")
+
+
+def _described(text: str) -> dict[str, str]:
+    """A description in English (the schema's) and, from the translation catalogues, in French
+    and German: ``description``, ``description_fr``, ``description_de``."""
+    described = {"description": text}
+    for language in DICTIONARY_LANGUAGES:
+        with translation.override(language):
+            described[f"description_{language}"] = translation.gettext(text)
+    return described
+
+
 def dictionary() -> dict[str, Any]:
-    """The data dictionary: every table and column of the dataset."""
+    """The data dictionary: every table and column of the dataset, described in English,
+    French and German."""
     return {
         "format_version": FORMAT_VERSION,
         "tables": [
             {
                 "name": t.name,
                 "file": f"{t.name}.parquet",
-                "description": t.description,
+                **_described(t.description),
                 "unit": t.unit,
                 "columns": [
                     {
                         "name": c.name,
                         "type": str(TYPES[c.type]),
-                        "description": c.description,
+                        **_described(c.description),
                         "dimension": c.dimension,
                     }
                     for c in t.columns
@@ -305,12 +367,22 @@ def dictionary() -> dict[str, Any]:
     }
 
 
-def dictionary_markdown(data: dict[str, Any]) -> str:
-    lines = ["# Canton dataset: data dictionary", ""]
+_TITLES = {
+    "": ("Canton dataset: data dictionary", "column", "type", "description"),
+    "fr": ("Jeu de données du canton : dictionnaire des données", "colonne", "type", "description"),
+    "de": ("Datensatz des Kantons: Datenwörterbuch", "Spalte", "Typ", "Beschreibung"),
+}
+
+
+def dictionary_markdown(data: dict[str, Any], language: str = "") -> str:
+    """The dictionary as Markdown, in English or (``language``) French or German."""
+    key = f"description_{language}" if language else "description"
+    title, column, kind, description = _TITLES[language]
+    lines = [f"# {title}", ""]
     for table in data["tables"]:
-        lines += [f"## {table['name']} (`{table['file']}`)", "", table["description"], ""]
-        lines += ["| column | type | description |", "|---|---|---|"]
-        lines += [f"| {c['name']} | {c['type']} | {c['description']} |" for c in table["columns"]]
+        lines += [f"## {table['name']} (`{table['file']}`)", "", table[key], ""]
+        lines += [f"| {column} | {kind} | {description} |", "|---|---|---|"]
+        lines += [f"| {c['name']} | {c['type']} | {c[key]} |" for c in table["columns"]]
         lines.append("")
     return "\n".join(lines)
 
@@ -351,6 +423,8 @@ def extract_canton(canton: str, *, as_of: datetime.date | None = None) -> Extrac
         data = dictionary()
         (work / "dictionary.json").write_text(json.dumps(data, indent=2))
         (work / "dictionary.md").write_text(dictionary_markdown(data))
+        for language in DICTIONARY_LANGUAGES:
+            (work / f"dictionary.{language}.md").write_text(dictionary_markdown(data, language))
         (work / "manifest.json").write_text(
             json.dumps(
                 {

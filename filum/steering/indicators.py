@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from filum.disclosure import hidden_in_partition, is_small
+from filum.disclosure import hidden_in_line, is_small, rounded
 from filum.steering.dataset import TABLES, Table
 from filum.steering.extract import manifest
 
@@ -178,15 +178,29 @@ class Cell:
     k: int = 0  # ... meeting the condition (share)
     m: float | None = None  # the median (median)
     hidden: bool = False
+    # hidden although not small itself, so that a small cell beside it cannot be worked out
+    # by subtraction (decision 0032, "Differencing")
+    secondary: bool = False
 
     def shown(self, measure: str) -> float | int | None:
+        """The figure as the analyst sees it: None when hidden; a count rounded to 5."""
         if self.hidden:
             return None
         if measure == "share":
             return round(100 * self.k / self.n, 1) if self.n else None
         if measure == "median":
             return self.m
-        return self.n
+        return rounded(self.n)
+
+    def published(self, measure: str) -> dict[str, Any]:
+        """What may leave the page (a kept report's JSON): never a hidden cell's counts, never
+        an exact count."""
+        return {
+            "value": self.value,
+            "hidden": self.hidden,
+            "secondary": self.secondary,
+            "shown": self.shown(measure),
+        }
 
 
 @dataclass
@@ -199,7 +213,15 @@ class Outcome:
     groups: list[Cell] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The figure as shown, for a kept report (no exact or hidden count is stored)."""
+        return {
+            "measure": self.measure,
+            "as_of": self.as_of,
+            "extract": self.extract,
+            "by": self.by,
+            "total": self.total.published(self.measure),
+            "groups": [cell.published(self.measure) for cell in self.groups],
+        }
 
 
 def _where(conditions: Sequence[dict[str, Any]]) -> tuple[list[str], list[Any]]:
@@ -218,15 +240,33 @@ def _where(conditions: Sequence[dict[str, Any]]) -> tuple[list[str], list[Any]]:
     return parts, params
 
 
-def _suppress(measure: str, cells: list[Cell], partition: bool) -> None:
-    if measure == "count" and partition:
-        for i in hidden_in_partition([c.n for c in cells]):
-            cells[i].hidden = True
-    for cell in cells:
-        if is_small(cell.n) or (
-            measure == "share" and (is_small(cell.k) or is_small(cell.n - cell.k))
-        ):
-            cell.hidden = True
+def _primary(measure: str, cell: Cell) -> bool:
+    return is_small(cell.n) or (
+        measure == "share" and (is_small(cell.k) or is_small(cell.n - cell.k))
+    )
+
+
+def _suppress(measure: str, total: Cell, groups: list[Cell]) -> None:
+    """Small cells (1 to 4 persons; a share also when those meeting the condition or the
+    others are 1 to 4), then the line: for a count or a share, ``hidden_in_line`` hides the
+    next-smallest group beside a single hidden one, or when the total minus the shown groups
+    would be 1 to 4 (decision 0032, "Differencing")."""
+    for cell in (total, *groups):
+        cell.hidden = _primary(measure, cell)
+    if measure not in ("count", "share") or not groups:
+        return
+    also = []
+    if measure == "share":
+        also = [
+            ([c.k for c in groups], total.k),
+            ([c.n - c.k for c in groups], total.n - total.k),
+        ]
+    first = {i for i, c in enumerate(groups) if c.hidden}
+    hidden, total_hidden = hidden_in_line([c.n for c in groups], total.n, hidden=first, also=also)
+    for i in hidden - first:
+        groups[i].hidden = groups[i].secondary = True
+    if total_hidden and not total.hidden:
+        total.hidden = total.secondary = True
 
 
 def compute(
@@ -273,8 +313,7 @@ def compute(
             )
             rows = con.execute(sql, select_params + params + drill_params).fetchall()
             groups = [Cell(r[0], int(r[1]), int(r[2]), _number(r[3])) for r in rows]
-    _suppress(measure, [total], partition=False)
-    _suppress(measure, groups, partition=True)
+    _suppress(measure, total, groups)
     info = manifest(folder)
     return Outcome(measure, info["as_of"], folder.name, by, total, groups)
 

@@ -394,7 +394,7 @@ def test_the_retention_page_runs_a_fixed_number_of_queries(world: Any) -> None:
     assert count() == one
 
 
-def test_m3_demo_has_a_dossier_waiting_for_approval_and_one_on_hold_in_both_languages(
+def test_m3_demo_has_a_dossier_offered_one_on_hold_and_one_disposed_in_both_languages(
     archive: Path,
 ) -> None:
     from filum.records.retention import due_dossiers
@@ -415,6 +415,13 @@ def test_m3_demo_has_a_dossier_waiting_for_approval_and_one_on_hold_in_both_lang
         assert due[offer.case_id].hold is None and due[hold.case_id].offer is None
         assert hold.reason.startswith(reason)
         assert verify_package(archive / offer.package) == []
+        # one the archive took and the super-user disposed of: only its record is left
+        record = DisposalRecord.objects.get(organisation=organisation)
+        assert record.archive_decision == "taken"
+        assert record.archive_reference.startswith("StABE BB 05.10.2015-")
+        assert record.approved_by.username.startswith("su.")
+        assert not Case.objects.filter(owner=organisation, number=record.case_number).exists()
+        assert verify_package(archive / record.package) == []
 
 
 # --- the archive's receipt (decision 0036 amendment) ------------------------------------------

@@ -312,7 +312,7 @@ class _DryRun(Exception):
 
 def receipt_of(offer: ArchiveOffer) -> ArchiveReceipt | None:
     try:
-        return offer.receipt  # type: ignore[no-any-return]
+        return offer.receipt
     except ArchiveReceipt.DoesNotExist:
         return None
 

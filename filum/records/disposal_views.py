@@ -28,6 +28,7 @@ from filum.records.retention import (
     dispose_many,
     due_cases,
     due_dossiers,
+    rules_by_domain,
 )
 from filum.records.retention_models import (
     ArchiveDecision,
@@ -97,13 +98,14 @@ def disposal_list(request: ActorRequest) -> HttpResponse:
                 "kept": outcome.persons_kept,
             }
     after = _after(request.GET.get("after", ""))
-    rows = due_dossiers(organisation, today, limit=PAGE + 1, after=after)
+    rules = rules_by_domain(organisation.canton)
+    rows = due_dossiers(organisation, today, limit=PAGE + 1, after=after, rules=rules)
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     last = rows[-1].case if rows and more else None
     context = {
         "rows": rows,
-        "total": due_cases(organisation, today).count(),
+        "total": due_cases(organisation, today, rules).count(),
         "page": PAGE,
         "paged": after is not None,
         "next": f"{last.closed_on:%Y-%m-%d}_{last.number}" if last else "",

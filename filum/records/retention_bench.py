@@ -74,11 +74,13 @@ def page_listing(organisation: Organisation, today: datetime.date) -> Callable[[
     )
     deep: Key | None = (middle[0], middle[1]) if middle and middle[0] else None
 
-    def run() -> int:
+    def run() -> int:  # as the page does it
         rows = 0
         for after in (None, deep):
-            rows += len(due_dossiers(organisation, today, limit=PAGE_SIZE + 1, after=after))
-            due_cases(organisation, today).count()
+            rules = rules_by_domain(organisation.canton)
+            due = due_dossiers(organisation, today, limit=PAGE_SIZE + 1, after=after, rules=rules)
+            rows += len(due)
+            due_cases(organisation, today, rules).count()
         return rows
 
     return run

@@ -214,13 +214,8 @@ def disposal_receipt(request: ActorRequest) -> HttpResponse:
         messages.error(request, f"{case.reference}: {REFUSALS['not_offered']}")
         return redirect("disposal_list")
     if not form.is_valid():
-        code = (
-            "decision"
-            if "decision" in form.errors
-            else "file"
-            if "receipt" in form.errors
-            else "no_checksum"
-        )
+        fields = ("decision", "decision"), ("receipt", "file"), ("reference", "reference")
+        code = next((code for name, code in fields if name in form.errors), "no_checksum")
         messages.error(request, f"{case.reference}: {ReceiptRefused(code).message}")
         return redirect("disposal_list")
     upload = form.cleaned_data["receipt"]

@@ -649,6 +649,8 @@ ENDPOINTS: dict[str, Endpoint] = {
     "disposal_approve": _ep("policy", needs=(("records.dispose", "org"),), **POST_ONLY),
     "disposal_hold": _ep("policy", needs=(("records.dispose", "org"),), **POST_ONLY),
     "disposal_lift": _ep("policy", needs=(("records.dispose", "org"),), **POST_ONLY),
+    # the archive's receipt of an offered package (decision 0036 amendment)
+    "disposal_receipt": _ep("policy", needs=(("records.dispose", "org"),), **POST_ONLY),
     # subject access (nFADP art. 25, decision 0037): find the person, then the page that
     # names them (a read of their core data) and makes the export on POST (not sent here for
     # those allowed: tests/test_subject_access.py makes it with real data)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -28,11 +28,13 @@ from filum.people.models import Person
 from filum.records.archive import verify_package
 from filum.records.models import (
     ArchiveOffer,
+    ArchiveReceipt,
     AuditTombstone,
     DisposalRecord,
     LegalHold,
     RetentionRule,
 )
+from filum.records.receipts import RECEIPT_REFUSALS, ReceiptRefused, record_receipt
 from filum.records.retention import (
     FAILED,
     REFUSALS,
@@ -95,6 +97,14 @@ def old_dossier(world: Any) -> Case:
     contact.save()
     case.refresh_from_db()
     return case
+
+
+def receive_all(decision: str = "taken") -> None:
+    """The archive's receipt of every package offered and not answered yet."""
+    for offer in ArchiveOffer.objects.filter(receipt__isnull=True):
+        record_receipt(
+            offer, decision=decision, reference=f"StABE {offer.pk}", sha256=offer.package_sha256
+        )
 
 
 def tables_holding(text: str) -> list[str]:
@@ -167,6 +177,24 @@ def test_m3_a_dossier_past_its_retention_is_archived_and_disposed_of_end_to_end(
     client = world.superuser.client()
     page = client.get(reverse("disposal_list"))
     assert page.status_code == 200 and case.reference in page.content.decode()
+    # without the archive's receipt, the disposal is refused
+    answer = client.post(reverse("disposal_approve"), {"case": str(case.pk)}, follow=True)
+    assert shown(REFUSALS["no_receipt"]) in answer.content.decode()
+    assert Case.objects.filter(pk=case.pk).exists()
+    # the archive took it: its receipt entered by the super-user, with the checksum it received
+    answer = client.post(
+        reverse("disposal_receipt"),
+        {
+            "case": str(case.pk),
+            "decision": "taken",
+            "reference": "StABE BB 11.4.2",
+            "sha256": offer.package_sha256.upper(),
+        },
+        follow=True,
+    )
+    assert "StABE BB 11.4.2" in answer.content.decode()
+    receipt = ArchiveReceipt.objects.get(offer=offer)
+    assert (receipt.decision, receipt.entered_by) == ("taken", world.superuser.user)
     preview = client.get(reverse("disposal_list"), {"preview": str(case.pk)})
     assert "cases.case" in preview.content.decode()
     assert Case.objects.filter(pk=case.pk).exists() and not DisposalRecord.objects.exists()
@@ -185,6 +213,9 @@ def test_m3_a_dossier_past_its_retention_is_archived_and_disposed_of_end_to_end(
     assert (record.case_number, record.domain, record.rule_years) == (number, "economic_aid", 10)
     assert record.approved_by == world.superuser.user
     assert record.closed_on == case.closed_on and record.package == offer.package
+    assert (record.archive_decision, record.archive_reference) == ("taken", "StABE BB 11.4.2")
+    assert record.archive_receipt_at == receipt.entered_at
+    assert not ArchiveReceipt.objects.exists()  # went with the dossier; the record keeps it
     assert record.counts["cases.case"] == 1 and record.counts["persons"] == 2
     assert record.counts["audit_events"] > 0
     text = json.dumps(
@@ -230,11 +261,13 @@ def test_refused_disposals_leave_the_dossier_as_it_was(world: Any) -> None:
         reverse("disposal_hold"), {"case": str(held.pk), "reason": ""}, follow=True
     )
     assert shown("Choose a dossier and give the reason for the hold.") in answer.content.decode()
-    # lifted, the disposal goes through
+    # lifted, the disposal goes through (the archive having declined the package)
+    receive_all("declined")
     client.post(reverse("disposal_lift"), {"case": str(held.pk)})
     assert LegalHold.objects.get(case=held).lifted_by == world.superuser.user
     client.post(reverse("disposal_approve"), {"case": str(held.pk)})
     assert not Case.objects.filter(pk=held.pk).exists()
+    assert DisposalRecord.objects.get().archive_decision == "declined"
 
     young = close(factories.CaseFactory(owner=world.service_org), years_ago=9)
     with pytest.raises(DisposalRefused) as refused:
@@ -250,6 +283,7 @@ def test_a_failure_midway_rolls_that_dossier_back_and_the_run_goes_on(world: Any
     first = old_dossier(world)
     second = close(factories.CaseFactory(owner=world.service_org))
     call_command("retention", stdout=io.StringIO())
+    receive_all()
     events_before = tables_holding(NOTE)
     document = Document.objects.get(case=first)
 
@@ -282,6 +316,7 @@ def test_dry_runs_change_nothing(world: Any, archive: Path) -> None:
     assert not ArchiveOffer.objects.exists()
     assert not archive.exists() or not any(archive.iterdir())
     call_command("retention", stdout=io.StringIO())
+    receive_all()
     outcome = dispose(case.pk, approved_by=world.superuser.user, dry_run=True)
     assert outcome.record is None and outcome.counts["cases.case"] == 1
     assert outcome.persons_disposed == 2
@@ -293,6 +328,7 @@ def test_a_person_kept_by_another_dossier_stays(world: Any) -> None:
     case = close(world.case)
     other = factories.CaseFactory(owner=world.outsider_org, client=case.client)
     call_command("retention", stdout=io.StringIO())
+    receive_all()
     outcome = dispose(case.pk, approved_by=world.superuser.user)
     assert (outcome.persons_disposed, outcome.persons_kept) == (0, 1)
     assert Person.objects.filter(pk=case.client_id).exists()
@@ -358,7 +394,7 @@ def test_the_retention_page_runs_a_fixed_number_of_queries(world: Any) -> None:
     assert count() == one
 
 
-def test_m3_demo_has_a_dossier_waiting_for_approval_and_one_on_hold_in_both_languages(
+def test_m3_demo_has_a_dossier_offered_one_on_hold_and_one_disposed_in_both_languages(
     archive: Path,
 ) -> None:
     from filum.records.retention import due_dossiers
@@ -379,3 +415,210 @@ def test_m3_demo_has_a_dossier_waiting_for_approval_and_one_on_hold_in_both_lang
         assert due[offer.case_id].hold is None and due[hold.case_id].offer is None
         assert hold.reason.startswith(reason)
         assert verify_package(archive / offer.package) == []
+        # one the archive took and the super-user disposed of: only its record is left
+        record = DisposalRecord.objects.get(organisation=organisation)
+        assert record.archive_decision == "taken"
+        assert record.archive_reference.startswith("StABE BB 05.10.2015-")
+        assert record.approved_by.username.startswith("su.")
+        assert not Case.objects.filter(owner=organisation, number=record.case_number).exists()
+        assert verify_package(archive / record.package) == []
+
+
+# --- the archive's receipt (decision 0036 amendment) ------------------------------------------
+
+
+def offered(world: Any) -> ArchiveOffer:
+    case = close(factories.CaseFactory(owner=world.service_org))
+    call_command("retention", stdout=io.StringIO())
+    return ArchiveOffer.objects.get(case=case)
+
+
+def post_receipt(client: Any, offer: ArchiveOffer, **data: Any) -> str:
+    fields = {"case": str(offer.case_id), "decision": "taken", "reference": "StABE 7", **data}
+    answer = client.post(reverse("disposal_receipt"), fields, follow=True)
+    assert answer.status_code == 200
+    return str(answer.content.decode())
+
+
+def test_bad_receipts_are_refused_with_a_clear_message_and_nothing_recorded(
+    world: Any, archive: Path
+) -> None:
+    offer = offered(world)
+    client = world.superuser.client()
+    wrong = "0" * 64
+    # a checksum that is not the package's: refused (the package was damaged or is another)
+    page = post_receipt(client, offer, sha256=wrong)
+    assert shown(RECEIPT_REFUSALS["checksum"]) in page
+    with pytest.raises(ReceiptRefused) as refused:
+        record_receipt(offer, decision="taken", reference="R", sha256=wrong)
+    assert refused.value.code == "checksum"
+    # no checksum, or not 64 hexadecimal characters
+    assert shown(RECEIPT_REFUSALS["no_checksum"]) in post_receipt(client, offer, sha256="")
+    assert shown(RECEIPT_REFUSALS["no_checksum"]) in post_receipt(client, offer, sha256="abc")
+    # taken without the archive's reference; an unknown answer
+    page = post_receipt(client, offer, reference="", sha256=offer.package_sha256)
+    assert shown(RECEIPT_REFUSALS["reference"]) in page
+    page = post_receipt(client, offer, decision="lost", sha256=offer.package_sha256)
+    assert shown(RECEIPT_REFUSALS["decision"]) in page
+    # a receipt file naming another checksum only: refused, the file not kept
+    other = io.BytesIO(f"<quittung><sha256>{wrong}</sha256></quittung>".encode())
+    other.name = "quittung.xml"
+    assert shown(RECEIPT_REFUSALS["checksum"]) in post_receipt(client, offer, receipt=other)
+    assert not (archive / "receipts").exists() or not any((archive / "receipts").iterdir())
+    # a dossier not offered: refused; disposal still refused without a receipt
+    young = close(factories.CaseFactory(owner=world.service_org), years_ago=9)
+    answer = client.post(
+        reverse("disposal_receipt"),
+        {"case": str(young.pk), "decision": "declined", "sha256": wrong},
+        follow=True,
+    )
+    assert shown(REFUSALS["not_offered"]) in answer.content.decode()
+    assert not ArchiveReceipt.objects.exists()
+    with pytest.raises(DisposalRefused) as disposal:
+        dispose(offer.case_id, approved_by=world.superuser.user)
+    assert disposal.value.code == "no_receipt"
+
+    # the archive's receipt file naming the package's checksum: recorded, the file kept
+    good = io.BytesIO(
+        b"Staatsarchiv Bern\nSignatur BB 05.10.1234\nSHA-256: "
+        + offer.package_sha256.upper().encode()
+    )
+    good.name = "quittung.txt"
+    page = post_receipt(client, offer, reference="BB 05.10.1234", receipt=good)
+    receipt = ArchiveReceipt.objects.get(offer=offer)
+    assert receipt.reference == "BB 05.10.1234" and receipt.package_sha256 == offer.package_sha256
+    assert (
+        receipt.receipt_file.startswith("receipts/") and (archive / receipt.receipt_file).exists()
+    )
+    # twice: refused, the first one stays
+    page = post_receipt(client, offer, decision="declined", sha256=offer.package_sha256)
+    assert shown(RECEIPT_REFUSALS["twice"]) in page
+    assert ArchiveReceipt.objects.get(offer=offer).decision == "taken"
+    with pytest.raises(ReceiptRefused) as refused:
+        record_receipt(offer, decision="declined", sha256=offer.package_sha256)
+    assert refused.value.code == "twice"
+
+
+def test_the_archive_interface_records_its_receipt_by_command(world: Any, tmp_path: Path) -> None:
+    offer = offered(world)
+    with pytest.raises(CommandError, match="unknown"):
+        call_command("archive_receipt", "SIP_nothing.zip", "--declined", "--sha256", "0" * 64)
+    with pytest.raises(CommandError, match="checksum"):
+        call_command("archive_receipt", offer.package, "--taken", "X", "--sha256", "1" * 64)
+    receipt_file = tmp_path / "receipt.xml"
+    receipt_file.write_text(f"<receipt><sha256>{offer.package_sha256}</sha256></receipt>")
+    out = io.StringIO()
+    call_command(
+        "archive_receipt", offer.package, "--declined", "--receipt", receipt_file, stdout=out
+    )
+    assert out.getvalue().strip() == f"declined {offer.package}"
+    receipt = ArchiveReceipt.objects.get(offer=offer)
+    assert receipt.entered_by is None and receipt.decision == "declined"
+    with pytest.raises(CommandError, match="twice"):
+        call_command(
+            "archive_receipt", offer.package, "--taken", "X", "--sha256", offer.package_sha256
+        )
+    record = dispose(offer.case_id, approved_by=world.superuser.user).record
+    assert record is not None and record.archive_decision == "declined"
+
+
+def test_the_retention_page_is_read_by_keyset_pages_with_a_fixed_number_of_queries(
+    world: Any, monkeypatch: Any
+) -> None:
+    from django.test.utils import CaptureQueriesContext
+
+    from filum.records import disposal_views
+
+    monkeypatch.setattr(disposal_views, "PAGE", 2)
+    cases = [
+        close(factories.CaseFactory(owner=world.service_org), years_ago=11 + n % 2)
+        for n in range(5)
+    ]
+    order = sorted(cases, key=lambda c: (c.closed_on, c.number))
+    client = world.superuser.client()
+    client.get(reverse("disposal_list"))
+    seen: list[str] = []
+    counts = []
+    after = ""
+    while True:
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(reverse("disposal_list"), {"after": after} if after else {})
+        counts.append(len(queries))
+        page_cases = page.context["rows"]
+        seen += [row.case.reference for row in page_cases]
+        after = page.context["next"]
+        if not after:
+            break
+    assert seen == [c.reference for c in order]
+    assert len(counts) == 3 and len(set(counts)) == 1
+    # a damaged keyset is the first page
+    page = client.get(reverse("disposal_list"), {"after": "yesterday_x"})
+    assert [r.case.reference for r in page.context["rows"]] == seen[:2]
+
+
+# --- security events past their retention (decision 0036 amendment) ---------------------------
+
+
+def test_security_events_past_their_retention_are_dropped_and_the_chain_still_verifies(
+    settings: Any,
+) -> None:
+    from filum.records.models import ChainCut, SecurityEvent
+    from filum.records.retention import drop_expired_security_events
+
+    now = timezone.now()
+    ages = [40, 30, 25, 23, 13, 11, 1]  # months
+    for months in ages:
+        SecurityEvent.objects.create(kind="login", at=now - datetime.timedelta(days=31 * months))
+    call_command("verify_audit", stdout=io.StringIO())  # a checkpoint before the drop
+    report = Nightly()
+    drop_expired_security_events(dry_run=True, report=report)
+    assert report.security_events == 3 and SecurityEvent.objects.count() == 7
+    report = Nightly()
+    drop_expired_security_events(dry_run=False, report=report)
+    assert report.security_events == 3  # older than 24 months (the default)
+    kept = sorted(SecurityEvent.objects.values_list("at", flat=True))
+    assert len(kept) == 4 and kept[0] > now - datetime.timedelta(days=31 * 24)
+    cut = ChainCut.objects.get()
+    assert (cut.relation, cut.first_seq, cut.last_seq, cut.rows) == (
+        "records_securityevent",
+        1,
+        3,
+        3,
+    )
+    out = io.StringIO()
+    call_command("verify_audit", stdout=out)
+    assert out.getvalue().startswith("intact"), out.getvalue()
+    # a year is the least whatever the setting says (DSV art. 4 para. 5)
+    settings.FILUM_SECURITY_EVENT_RETENTION_MONTHS = 2
+    report = Nightly()
+    drop_expired_security_events(dry_run=False, report=report)
+    assert report.security_events == 2 and SecurityEvent.objects.count() == 2  # 23, 13
+    SecurityEvent.objects.create(kind="login")  # the chain goes on after the cuts
+    out = io.StringIO()
+    call_command("verify_audit", stdout=out)
+    assert out.getvalue().startswith("intact"), out.getvalue()
+    # the newest row is never dropped (the next event links to it)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT filum_drop_security_events(0, false)")
+        assert cursor.fetchone()[0] == 0
+    assert SecurityEvent.objects.count() == 3 and ChainCut.objects.count() == 2
+
+
+def test_the_app_role_cannot_drop_security_events_nor_fake_a_cut() -> None:
+    from django.db import ProgrammingError
+
+    from filum.records.models import SecurityEvent
+    from tests.conftest import as_app_role
+
+    SecurityEvent.objects.create(kind="login", at=timezone.now() - datetime.timedelta(days=1000))
+    SecurityEvent.objects.create(kind="login")
+    for statement in (
+        "DELETE FROM records_securityevent",
+        "TRUNCATE records_securityevent",
+        "INSERT INTO records_chaincut (relation, first_seq, last_seq, rows, last_hash, before, "
+        "made_at) VALUES ('records_securityevent', 1, 1, 1, '\\x00', now(), now())",
+        "DELETE FROM records_chaincut",
+    ):
+        with pytest.raises(ProgrammingError, match="permission denied"), as_app_role() as cursor:
+            cursor.execute(statement)
+    assert SecurityEvent.objects.count() == 2

@@ -33,6 +33,7 @@ from filum.demo.copytext import NULL, CopyPipe, SequenceBlock, other_columns, re
 from filum.demo.history import HISTORY_COLUMNS, History, step_partner_entries
 from filum.demo.integration_volume import TABLES as INTEGRATION_TABLES
 from filum.demo.integration_volume import step_integration_volume
+from filum.demo.retention_volume import step_backlog_holds, step_retention_backlog
 from filum.demo.seed import COMMUNE_BY_BFS, COMMUNES, SeedContext
 from filum.demo.steering import STEERING_TABLES, step_steering_volume
 from filum.followup.nightly import run_nightly_rules
@@ -737,8 +738,10 @@ VolumeStep = Callable[[VolumeContext], None]
 VOLUME_STEPS: list[tuple[str, VolumeStep]] = [
     ("organisations", step_volume_organisations),
     ("dossier plan", step_case_plan),
+    ("retention backlog", step_retention_backlog),
     ("users", step_volume_users),
     ("persons and dossiers (COPY)", step_bulk_rows),
+    ("legal holds of the backlog (SQL)", step_backlog_holds),
     ("person reach", step_person_reach),
     ("case steering (COPY)", step_steering_volume),
     ("partners' journal entries (SQL)", step_partner_entries),

@@ -34,6 +34,8 @@ CONTEXT = "pghistory_context"
 VERIFICATIONS = "records_auditverification"
 # Audit rows removed with a disposed dossier leave their chain columns here (decision 0036).
 TOMBSTONES = "records_audittombstone"
+# Security events dropped past their retention leave a cut of their chain here (0036).
+CHAIN_CUTS = "records_chaincut"
 # pghistory refines a context's metadata during the request it belongs to (an upsert when the
 # user signs in, for example): its chain covers the context's id and creation time only.
 EXCLUDED_COLUMNS = {CONTEXT: ["metadata", "updated_at"]}
@@ -99,6 +101,7 @@ def protected_tables() -> list[Table]:
         Table(READ_LOG, "id", partitioned=True),
         Table("records_securityevent", "id"),
         Table(TOMBSTONES, "id"),
+        Table(CHAIN_CUTS, "id"),
     ]
     return sorted(events, key=lambda t: t.name) + fixed
 
@@ -256,6 +259,8 @@ def _grant(cursor: Any, protected: list[str]) -> None:
     cursor.execute(f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {names} FROM {role}")
     if TOMBSTONES in protected:  # written only by filum_dispose_events, as the owner
         cursor.execute(f"REVOKE INSERT ON {TOMBSTONES} FROM {role}")
+    if CHAIN_CUTS in protected:  # written only by filum_drop_security_events, as the owner
+        cursor.execute(f"REVOKE INSERT ON {CHAIN_CUTS} FROM {role}")
     # tables made later by the owner outside migrate (the daily read-log partitions) start
     # with reading and appending only
     cursor.execute(
@@ -338,7 +343,9 @@ WITH chained AS (
     {tombstones}
 ), walk AS (
     SELECT pk, chain_seq, prev_hash, row_hash, computed,
-           coalesce(lag(chain_seq) OVER w, 0) AS before_seq, lag(row_hash) OVER w AS before_hash
+           coalesce(lag(chain_seq) OVER w, %(start_seq)s) AS before_seq,
+           CASE WHEN row_number() OVER w = 1 THEN %(start_hash)s::bytea
+                ELSE lag(row_hash) OVER w END AS before_hash
     FROM chained
     WINDOW w AS (ORDER BY chain_seq)
 ), judged AS (
@@ -382,9 +389,29 @@ def _has_tombstones(cursor: Any, relation: str) -> bool:
     return bool(cursor.fetchone()[0])
 
 
+def _cut(cursor: Any, relation: str) -> tuple[int, bytes | None]:
+    """Where a chain starts: after its latest cut (its oldest rows dropped past their
+    retention), else at the beginning."""
+    if relation == CHAIN_CUTS or not _existing(cursor, [CHAIN_CUTS]):
+        return 0, None
+    cursor.execute(
+        f"SELECT last_seq, last_hash FROM {CHAIN_CUTS} WHERE relation = %s "  # noqa: S608
+        "ORDER BY last_seq DESC LIMIT 1",
+        [relation],
+    )
+    row = cursor.fetchone()
+    return (int(row[0]), bytes(row[1])) if row else (0, None)
+
+
 def _walk(cursor: Any, table: Table, relation: str) -> ChainResult:
     removed = _has_tombstones(cursor, relation)
-    parameters = {"excluded": table.excluded, "relation": relation}
+    start_seq, start_hash = _cut(cursor, relation)
+    parameters = {
+        "excluded": table.excluded,
+        "relation": relation,
+        "start_seq": start_seq,
+        "start_hash": start_hash,
+    }
     cursor.execute(
         _WALK.format(
             pk=f'"{table.pk}"', relation=relation, tombstones=_TOMBSTONES if removed else ""
@@ -418,6 +445,15 @@ def _check_checkpoint(cursor: Any, result: ChainResult, seq: int, hex_hash: str)
             f"SELECT 1 FROM {TOMBSTONES} WHERE relation = %s AND event_seq = %s "  # noqa: S608
             "AND event_hash = decode(%s, 'hex') LIMIT 1",
             [result.relation, seq, hex_hash],
+        )
+        found = cursor.fetchone() is not None
+    if not found and result.relation != CHAIN_CUTS and _existing(cursor, [CHAIN_CUTS]):
+        # dropped past its retention: a position inside a recorded cut (its last one with
+        # the recorded hash)
+        cursor.execute(
+            f"SELECT 1 FROM {CHAIN_CUTS} WHERE relation = %s AND first_seq <= %s "  # noqa: S608
+            "AND %s <= last_seq AND (%s < last_seq OR last_hash = decode(%s, 'hex')) LIMIT 1",
+            [result.relation, seq, seq, seq, hex_hash],
         )
         found = cursor.fetchone() is not None
     if not found:

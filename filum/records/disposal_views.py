@@ -5,6 +5,7 @@ dossier content, so no read is logged."""
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from typing import Any
 
@@ -18,14 +19,23 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from filum.cases.models import Case
+from filum.records.receipts import RECEIPT_MAX_BYTES, ReceiptRefused, record_receipt
 from filum.records.retention import (
+    REFUSALS,
     DisposalRefused,
+    Key,
     dispose,
     dispose_many,
     due_cases,
     due_dossiers,
+    rules_by_domain,
 )
-from filum.records.retention_models import DisposalRecord, LegalHold
+from filum.records.retention_models import (
+    ArchiveDecision,
+    ArchiveOffer,
+    DisposalRecord,
+    LegalHold,
+)
 from filum.records.services import refuse
 from filum.tenancy.policy import ActorRequest, requires
 
@@ -39,6 +49,22 @@ class DossierForm(forms.Form):
 
 class HoldForm(DossierForm):
     reason = forms.CharField(label=gettext_lazy("Reason for the hold"), max_length=300)
+
+
+class ReceiptForm(DossierForm):
+    decision = forms.ChoiceField(choices=ArchiveDecision.choices)
+    reference = forms.CharField(required=False, max_length=100)
+    sha256 = forms.CharField(required=False, max_length=100)
+    receipt = forms.FileField(required=False)
+
+
+def _after(value: str) -> Key | None:
+    """The keyset of the next page: ``<closure date>_<number>``; anything else is page one."""
+    day, _sep, number = value.partition("_")
+    try:
+        return (datetime.date.fromisoformat(day), int(number))
+    except ValueError:
+        return None
 
 
 def _own_case(request: ActorRequest, case_id: uuid.UUID) -> Case:
@@ -71,10 +97,19 @@ def disposal_list(request: ActorRequest) -> HttpResponse:
                 "persons": outcome.persons_disposed,
                 "kept": outcome.persons_kept,
             }
+    after = _after(request.GET.get("after", ""))
+    rules = rules_by_domain(organisation.canton)
+    rows = due_dossiers(organisation, today, limit=PAGE + 1, after=after, rules=rules)
+    more = len(rows) > PAGE
+    rows = rows[:PAGE]
+    last = rows[-1].case if rows and more else None
     context = {
-        "rows": due_dossiers(organisation, today, limit=PAGE),
-        "total": due_cases(organisation, today).count(),
+        "rows": rows,
+        "total": due_cases(organisation, today, rules).count(),
         "page": PAGE,
+        "paged": after is not None,
+        "next": f"{last.closed_on:%Y-%m-%d}_{last.number}" if last else "",
+        "decisions": ArchiveDecision.choices,
         "preview": preview,
         "hold_form": HoldForm(),
         "records": DisposalRecord.objects.filter(organisation=organisation).select_related(
@@ -160,4 +195,55 @@ def disposal_lift(request: ActorRequest) -> HttpResponse:
         messages.error(
             request, _("%(dossier)s is not under legal hold.") % {"dossier": case.reference}
         )
+    return redirect("disposal_list")
+
+
+@requires("records.dispose")
+def disposal_receipt(request: ActorRequest) -> HttpResponse:
+    """Record the archive's answer to an offered package (taken with its reference, or
+    declined), with the checksum it received or its receipt file; refused, nothing is kept."""
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    form = ReceiptForm(request.POST, request.FILES)
+    case = _posted_case(request, DossierForm(request.POST))
+    if case is None:
+        messages.error(request, _("Choose a dossier."))
+        return redirect("disposal_list")
+    offer = ArchiveOffer.objects.filter(case=case).first()
+    if offer is None:
+        messages.error(request, f"{case.reference}: {REFUSALS['not_offered']}")
+        return redirect("disposal_list")
+    if not form.is_valid():
+        fields = ("decision", "decision"), ("receipt", "file"), ("reference", "reference")
+        code = next((code for name, code in fields if name in form.errors), "no_checksum")
+        messages.error(request, f"{case.reference}: {ReceiptRefused(code).message}")
+        return redirect("disposal_list")
+    upload = form.cleaned_data["receipt"]
+    data = None
+    if upload is not None:
+        if upload.size > RECEIPT_MAX_BYTES:
+            messages.error(request, f"{case.reference}: {ReceiptRefused('file').message}")
+            return redirect("disposal_list")
+        data = upload.read()
+    try:
+        receipt = record_receipt(
+            offer,
+            decision=form.cleaned_data["decision"],
+            reference=form.cleaned_data["reference"],
+            sha256=form.cleaned_data["sha256"],
+            file=data,
+            file_name=upload.name if upload is not None else "",
+            entered_by=request.actor.user,
+        )
+    except ReceiptRefused as refused:
+        messages.error(request, f"{case.reference}: {refused.message}")
+        return redirect("disposal_list")
+    if receipt.decision == ArchiveDecision.TAKEN:
+        text = _(
+            "The archive took the package of %(dossier)s (%(reference)s): its disposal can be "
+            "approved."
+        )
+    else:
+        text = _("The archive declined the package of %(dossier)s: its disposal can be approved.")
+    messages.success(request, text % {"dossier": case.reference, "reference": receipt.reference})
     return redirect("disposal_list")

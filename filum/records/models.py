@@ -149,8 +149,11 @@ class AuditVerification(models.Model):
 
 # Retention and disposal (M3, decision 0036), in a module of their own.
 from filum.records.retention_models import (  # noqa: E402, F401
+    ArchiveDecision,
     ArchiveOffer,
+    ArchiveReceipt,
     AuditTombstone,
+    ChainCut,
     DisposalRecord,
     LegalHold,
     RetentionRule,

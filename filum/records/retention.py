@@ -30,6 +30,7 @@ from filum.exchange.models import SourceRecord
 from filum.people.models import AssistanceUnit, Person, UnitMember
 from filum.records.retention_models import (
     ArchiveOffer,
+    ArchiveReceipt,
     DisposalRecord,
     LegalHold,
     RetentionRule,
@@ -44,6 +45,10 @@ REFUSALS = {
     "hold": _("The dossier is under legal hold: lift the hold first."),
     "not_due": _("The dossier has not reached the end of its retention period."),
     "not_offered": _("The dossier has not been offered to the archive yet (nightly job)."),
+    "no_receipt": _(
+        "The archive has not answered the offer yet: record its receipt of the package (or its "
+        "decision not to archive it) first."
+    ),
     "no_rule": _("No retention rule applies to this dossier."),
 }
 
@@ -88,12 +93,18 @@ def rules_by_domain(canton: str) -> dict[str, RetentionRule]:
     return {domain: rule for domain, rule in found.items() if rule is not None}
 
 
+Key = tuple[datetime.date, int]  # (closure date, number): the listing's keyset
+
+
 def due_cases(
     organisation: Organisation,
     today: datetime.date,
     rules: dict[str, RetentionRule] | None = None,
+    *,
+    after: Key | None = None,
 ) -> QuerySet[Case]:
-    """The organisation's closed dossiers past their retention, oldest closure first."""
+    """The organisation's closed dossiers past their retention, oldest closure first;
+    ``after`` (closure date, number) starts after that dossier (keyset pages)."""
     condition = Q(pk__in=[])
     if rules is None:
         rules = rules_by_domain(organisation.canton)
@@ -102,11 +113,15 @@ def due_cases(
         condition |= Q(domain=domain, closed_on__lte=cutoff)
     # the latest cut-off bounds the scan of the index case_closed_retention (records 0008)
     latest = max(cutoffs.values(), default=datetime.date.min)
-    return (
-        Case.objects.filter(owner=organisation, status=CaseStatus.CLOSED, closed_on__lte=latest)
-        .filter(condition)
-        .order_by("closed_on", "number")
-    )
+    cases = Case.objects.filter(
+        owner=organisation, status=CaseStatus.CLOSED, closed_on__lte=latest
+    ).filter(condition)
+    if after is not None:
+        cases = cases.filter(
+            Q(closed_on__gt=after[0]) | Q(closed_on=after[0], number__gt=after[1]),
+            closed_on__gte=after[0],
+        )
+    return cases.order_by("closed_on", "number")
 
 
 @dataclass
@@ -119,16 +134,27 @@ class DueDossier:
 
 
 def due_dossiers(
-    organisation: Organisation, today: datetime.date, *, limit: int | None = None
+    organisation: Organisation,
+    today: datetime.date,
+    *,
+    limit: int | None = None,
+    after: Key | None = None,
+    rules: dict[str, RetentionRule] | None = None,
 ) -> list[DueDossier]:
-    """The due dossiers with their rule, hold and offer (three queries)."""
-    rules = rules_by_domain(organisation.canton)
-    cases = list(
-        due_cases(organisation, today)[:limit] if limit else due_cases(organisation, today)
-    )
+    """The due dossiers with their rule, hold, offer and the archive's receipt (four queries:
+    the rules unless given, one page of dossiers, their holds, their offers with receipts;
+    one query without rules to read, two when nothing is due)."""
+    if rules is None:
+        rules = rules_by_domain(organisation.canton)
+    due = due_cases(organisation, today, rules, after=after)
+    cases = list(due[:limit] if limit else due)
+    if not cases:
+        return []
     ids = [case.pk for case in cases]
     holds = {h.case_id: h for h in LegalHold.objects.filter(case__in=ids, lifted_at__isnull=True)}
-    offers = {o.case_id: o for o in ArchiveOffer.objects.filter(case__in=ids)}
+    offers = {
+        o.case_id: o for o in ArchiveOffer.objects.filter(case__in=ids).select_related("receipt")
+    }
     return [
         DueDossier(
             case=case,
@@ -289,6 +315,13 @@ class _DryRun(Exception):
         self.outcome = outcome
 
 
+def receipt_of(offer: ArchiveOffer) -> ArchiveReceipt | None:
+    try:
+        return offer.receipt
+    except ArchiveReceipt.DoesNotExist:
+        return None
+
+
 def check_disposable(case: Case, today: datetime.date) -> tuple[RetentionRule, ArchiveOffer]:
     """Raise ``DisposalRefused`` unless the dossier may be disposed of today."""
     if case.status != CaseStatus.CLOSED or case.closed_on is None:
@@ -300,9 +333,11 @@ def check_disposable(case: Case, today: datetime.date) -> tuple[RetentionRule, A
         raise DisposalRefused("no_rule")
     if due_on(case.closed_on, rule.years) > today:
         raise DisposalRefused("not_due")
-    offer = ArchiveOffer.objects.filter(case=case).first()
+    offer = ArchiveOffer.objects.filter(case=case).select_related("receipt").first()
     if offer is None:
         raise DisposalRefused("not_offered")
+    if receipt_of(offer) is None:
+        raise DisposalRefused("no_receipt")
     return rule, offer
 
 
@@ -387,6 +422,9 @@ def _dispose(
         approved_by=approver,
         package=offer.package,
         package_sha256=offer.package_sha256,
+        archive_decision=offer.receipt.decision,
+        archive_reference=offer.receipt.reference,
+        archive_receipt_at=offer.receipt.entered_at,
     )
     outcome = Outcome(record=record)
     client_id, unit_id = case.client_id, case.assistance_unit_id
@@ -477,6 +515,10 @@ class Nightly:
     held: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)  # read-log partitions
+    security_events: int = 0  # dropped (or, in a dry run, to be dropped) past their retention
+
+
+BATCH = 1000  # due dossiers read at a time by the nightly job (keyset pages)
 
 
 def offer_due(today: datetime.date, *, dry_run: bool, report: Nightly) -> None:
@@ -487,8 +529,11 @@ def offer_due(today: datetime.date, *, dry_run: bool, report: Nightly) -> None:
     owners = Organisation.objects.filter(
         pk__in=Case.objects.filter(status=CaseStatus.CLOSED).values("owner")
     ).order_by("pk")
+    by_canton: dict[str, dict[str, RetentionRule]] = {}
     for organisation in owners:
-        for due in due_dossiers(organisation, today):
+        if organisation.canton not in by_canton:
+            by_canton[organisation.canton] = rules_by_domain(organisation.canton)
+        for due in _all_due(organisation, today, by_canton[organisation.canton]):
             reference = due.case.reference
             if due.hold is not None:
                 report.held.append(reference)
@@ -511,6 +556,20 @@ def offer_due(today: datetime.date, *, dry_run: bool, report: Nightly) -> None:
                     report.failed.append((reference, repr(error)))
                 else:
                     report.offered.append(reference)
+
+
+def _all_due(
+    organisation: Organisation, today: datetime.date, rules: dict[str, RetentionRule]
+) -> Iterable[DueDossier]:
+    """Every due dossier of the organisation, read by keyset pages of ``BATCH``."""
+    after: Key | None = None
+    while True:
+        page = due_dossiers(organisation, today, limit=BATCH, after=after, rules=rules)
+        yield from page
+        if len(page) < BATCH:
+            return
+        last = page[-1].case
+        after = (last.closed_on, last.number)  # type: ignore[assignment]
 
 
 def read_log_retention_months() -> int:
@@ -548,3 +607,28 @@ def drop_expired_partitions(today: datetime.date, *, dry_run: bool, report: Nigh
             cursor.execute("SELECT filum_drop_readlog_partition(%s, %s)", [name, months])
             if cursor.fetchone()[0]:
                 report.dropped.append(name)
+
+
+# --- security events --------------------------------------------------------------------------
+
+SECURITY_EVENT_MINIMUM_MONTHS = 12  # DSV art. 4 para. 5: logs are kept at least a year
+
+
+def security_event_retention_months() -> int:
+    """How long security events are kept (``FILUM_SECURITY_EVENT_RETENTION_MONTHS``, default
+    24; never less than a year, decision 0036 amendment)."""
+    from django.conf import settings
+
+    months = int(getattr(settings, "FILUM_SECURITY_EVENT_RETENTION_MONTHS", 24))
+    return max(SECURITY_EVENT_MINIMUM_MONTHS, months)
+
+
+def drop_expired_security_events(*, dry_run: bool, report: Nightly) -> None:
+    """Drop the security events past their retention (the oldest part of their chain), through
+    the owner's ``filum_drop_security_events``, which leaves a chain cut (records 0009)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT filum_drop_security_events(%s, %s)",
+            [security_event_retention_months(), dry_run],
+        )
+        report.security_events += int(cursor.fetchone()[0] or 0)

@@ -89,6 +89,45 @@ class ArchiveOffer(models.Model):
         return f"offer {self.case_id}"
 
 
+class ArchiveDecision(models.TextChoices):
+    """The archive's answer to an offered package: both end the offering (archive law), so
+    either lets the super-user approve the disposal."""
+
+    TAKEN = "taken", _("taken by the archive")
+    DECLINED = "declined", _("declined by the archive (not worth archiving)")
+
+
+@audited()
+class ArchiveReceipt(models.Model):
+    """The archive's receipt of an offered package (decision 0036, amendment): it took the
+    package (with its reference) or declined it, and names the SHA-256 of the package it
+    received, which matched the offered package's. Entered by the organisation's super-user
+    (``entered_by``) or by the archive interface (``manage.py archive_receipt``, no user)."""
+
+    offer = models.OneToOneField(ArchiveOffer, on_delete=models.CASCADE, related_name="receipt")
+    decision = models.CharField(max_length=16, choices=ArchiveDecision.choices)
+    reference = models.CharField(_("archive reference"), max_length=100, blank=True)
+    package_sha256 = models.CharField(max_length=64)
+    # the receipt file as uploaded, kept in FILUM_ARCHIVE_DIR/receipts (never served)
+    receipt_file = models.CharField(max_length=200, blank=True)
+    receipt_sha256 = models.CharField(max_length=64, blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    entered_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decision="declined") | ~Q(reference=""),
+                name="archive_receipt_taken_has_reference",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"receipt {self.offer_id} {self.decision}"
+
+
 class DisposalRecord(models.Model):
     """What a disposal leaves: which dossier (number, kind, legacy ids), when, by which rule,
     who approved it and the archive package handed over. No content, no names."""
@@ -110,6 +149,10 @@ class DisposalRecord(models.Model):
     disposed_at = models.DateTimeField(default=timezone.now)
     package = models.CharField(max_length=200)
     package_sha256 = models.CharField(max_length=64)
+    # the archive's receipt (decision 0036, amendment): taken or declined, its reference, when
+    archive_decision = models.CharField(max_length=16, blank=True)
+    archive_reference = models.CharField(max_length=100, blank=True)
+    archive_receipt_at = models.DateTimeField(null=True)
     # rows removed per table, audit rows removed, persons disposed of with the dossier
     counts = models.JSONField(default=dict)
 
@@ -140,3 +183,24 @@ class AuditTombstone(models.Model):
 
     def __str__(self) -> str:
         return f"{self.relation}#{self.event_seq}"
+
+
+class ChainCut(models.Model):
+    """The oldest rows of a chained log dropped past their retention (security events,
+    decision 0036 amendment): which positions, how many, and the hash of the last one, from
+    which ``verify_audit`` walks the rest of the chain. Written only by the database function
+    ``filum_drop_security_events``; append-only and chained itself."""
+
+    relation = models.CharField(max_length=63)
+    first_seq = models.BigIntegerField()
+    last_seq = models.BigIntegerField()
+    rows = models.BigIntegerField()
+    last_hash = models.BinaryField()
+    before = models.DateTimeField()  # every dropped row was written before this moment
+    made_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["relation", "last_seq"], name="chain_cut_last")]
+
+    def __str__(self) -> str:
+        return f"{self.relation} cut {self.first_seq}-{self.last_seq}"

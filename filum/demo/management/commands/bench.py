@@ -890,6 +890,15 @@ class Bench:
             samples, note = retention_bench.time_nightly_listing(self.o.long_repeat)
             queries = count_queries(retention_bench.list_once)
             self.add(Figure(retention_bench.NIGHTLY, samples, queries, note))
+        if self.wanted(retention_bench.PAGE):
+            samples, run, note = retention_bench.time_page_listing(self.o.long_repeat)
+            if run is not None:
+                # two pages: the queries of one are half
+                self.add(Figure(retention_bench.PAGE, samples, count_queries(run) // 2, note))
+        if self.wanted(retention_bench.JOB):
+            samples, note = retention_bench.time_job(self.o.long_repeat)
+            queries = count_queries(retention_bench.job_once)
+            self.add(Figure(retention_bench.JOB, samples, queries, note))
 
     def mixed_load(self) -> dict[str, Any]:
         workers = load.pick_load_workers(self.o.load_clients, self.rng)

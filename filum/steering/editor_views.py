@@ -214,15 +214,15 @@ def indicator_history(request: ActorRequest, key: str) -> HttpResponse:
     """Who saved which version when, two versions compared field by field (``a`` and ``b``,
     by default the latest and the one before), and the figures kept on each version with the
     link that computes them again on their version and extract."""
-    if request.method != "GET":
-        return HttpResponseNotAllowed(["GET"])
     versions = list(
         IndicatorDefinition.objects.filter(key=key)
         .select_related("created_by")
         .order_by("-version")
     )
-    if not versions:
+    if not versions:  # a missing indicator answers 404 whatever the method
         raise Http404
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
     by_number = {v.version: v for v in versions}
 
     def chosen(name: str, default: IndicatorDefinition) -> IndicatorDefinition:

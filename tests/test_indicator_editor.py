@@ -447,9 +447,9 @@ def test_d3_history_tells_who_saved_what_and_compares_field_by_field(
     assert client.get(reverse("indicator_history", args=["nope"])).status_code == 404
 
 
-# session, user, membership, the versions with their authors, the kept figures, the services'
-# names for the values (none here: no condition on a service) ... pinned
-HISTORY_QUERIES = 12
+# session, user, membership, the versions with who saved them, the kept figures: the same
+# for any number of versions and kept figures
+HISTORY_QUERIES = 5
 
 
 def test_d3_the_editor_pages_are_the_analysts_only(world, dataset_dir):  # noqa: F811

@@ -831,6 +831,32 @@ ENDPOINTS: dict[str, Endpoint] = {
     "indicator_detail": _ep(
         "policy", "indicator", "missing_indicator", needs=(("steering.read", "org"),)
     ),
+    # the indicator editor (decision 0039): an empty POST shows the form's errors and saves
+    # nothing; an empty retire changes nothing and goes back to the indicator
+    "indicator_create": _ep(
+        "policy", needs=(("indicator.define", "org"),), ok_post=frozenset({200})
+    ),
+    "indicator_edit": _ep(
+        "policy",
+        "indicator",
+        "missing_indicator",
+        needs=(("indicator.define", "org"),),
+        ok_post=frozenset({200}),
+    ),
+    "indicator_history": _ep(
+        "policy",
+        "indicator",
+        "missing_indicator",
+        needs=(("steering.read", "org"),),
+        ok_post=frozenset({405}),
+    ),
+    "indicator_retire": _ep(
+        "policy",
+        "indicator",
+        "missing_indicator",
+        needs=(("indicator.define", "org"),),
+        **POST_ONLY,
+    ),
     "template_create": _ep("policy", needs=(("template.manage", "org"),)),
     "template_detail": _ep(
         "policy", "template", "other_template", "missing_template", needs=_TEMPLATES

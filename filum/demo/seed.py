@@ -30,6 +30,7 @@ from stdnum import ean
 from filum.cases import services as case_services
 from filum.cases.models import Case, ClosureReason, Domain, Share, Stage
 from filum.demo import measures_indicator, person_lists
+from filum.demo.indicator_editor import step_indicator_editor
 from filum.demo.mfa import require_demo_mfa
 from filum.demo.retention import step_retention
 from filum.demo.shs import step_shs
@@ -827,6 +828,7 @@ DEMO_STEPS: list[SeedStep] = [
     step_transfers,
     step_retention,
     person_lists.step_person_lists,
+    step_indicator_editor,  # an analyst-made indicator in two versions (decision 0039)
     step_subject_access,  # a person with several dossiers and a read history (decision 0037)
     measures_indicator.step_measures_indicator,  # an indicator over the measures (0032)
     # last: the canton's extract and the month's SHS delivery are made of all the data above

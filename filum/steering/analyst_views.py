@@ -154,8 +154,9 @@ def chart(outcome: Outcome, labels: Labels, hrefs: list[str] | None = None) -> C
 
 
 def _latest() -> list[IndicatorDefinition]:
-    rows = IndicatorDefinition.objects.order_by("key", "-version").distinct("key")
-    return sorted(rows, key=lambda d: d.pk)
+    """The latest version of every indicator; a retired one (decision 0039) is among them."""
+    latest = IndicatorDefinition.objects.order_by("key", "-version").distinct("key").values("pk")
+    return list(IndicatorDefinition.objects.filter(pk__in=latest).order_by("pk"))
 
 
 def _folder(request: ActorRequest) -> Path | None:
@@ -173,8 +174,9 @@ def indicator_list(request: ActorRequest) -> HttpResponse:
     folder = _folder(request)
     labels, language = Labels(), get_language() or "fr"
     cards = []
+    latest = _latest()
     if folder is not None:
-        for definition in _latest():
+        for definition in (d for d in latest if not d.retired):
             outcome = compute(
                 definition.definition, folder, by=definition.definition.get("split", "")
             )
@@ -191,7 +193,13 @@ def indicator_list(request: ActorRequest) -> HttpResponse:
     return render(
         request,
         "steering/indicator_list.html",
-        {"cards": cards, "folder": folder, "as_of": _as_of(folder)},
+        {
+            "cards": cards,
+            "folder": folder,
+            "as_of": _as_of(folder),
+            "retired": [(d.key, d.label(language)) for d in latest if d.retired],
+            "may_define": request.actor.may("indicator.define"),
+        },
     )
 
 
@@ -263,6 +271,8 @@ def indicator_detail(request: ActorRequest, key: str) -> HttpResponse:
     context: dict[str, Any] = {
         "definition": definition,
         "versions": versions,
+        "retired": versions[0].retired,
+        "may_define": request.actor.may("indicator.define"),
         "label": definition.label(language),
         "description": definition.description(language),
         "folder": folder,

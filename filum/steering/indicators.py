@@ -143,9 +143,20 @@ def check_definition(definition: Any) -> None:
         raise ValidationError({"definition": errors})
 
 
-def revise(key: str, *, by: Any = None, **changes: Any) -> Any:
+class StaleVersion(Exception):
+    """The indicator has a newer version than the one a change was made on (decision 0039)."""
+
+    def __init__(self, latest: Any) -> None:
+        super().__init__(f"{latest.key} is at version {latest.version}")
+        self.latest = latest
+
+
+def revise(key: str, *, by: Any = None, base: int | None = None, **changes: Any) -> Any:
     """A new version of an indicator: the latest one with ``changes`` (fields of the model),
-    checked before it is stored. The earlier versions stay as they were."""
+    checked before it is stored. The earlier versions stay as they were. With ``base``, the
+    version the change was made on: if the latest is another one (someone saved meanwhile),
+    nothing is stored and ``StaleVersion`` is raised. The latest row is locked, so two
+    concurrent changes of one version make one new version."""
     from filum.steering.models import IndicatorDefinition
 
     with transaction.atomic():
@@ -154,6 +165,8 @@ def revise(key: str, *, by: Any = None, **changes: Any) -> Any:
         ).first()
         if latest is None:
             raise IndicatorDefinition.DoesNotExist(key)
+        if base is not None and latest.version != base:
+            raise StaleVersion(latest)
         new = IndicatorDefinition(
             key=key,
             version=latest.version + 1,
@@ -162,6 +175,46 @@ def revise(key: str, *, by: Any = None, **changes: Any) -> Any:
             description_fr=changes.get("description_fr", latest.description_fr),
             description_de=changes.get("description_de", latest.description_de),
             definition=changes.get("definition", latest.definition),
+            retired=changes.get("retired", latest.retired),
+            created_by=by,
+        )
+        new.save()
+        return new
+
+
+def create_indicator(
+    *,
+    label_fr: str,
+    label_de: str,
+    description_fr: str,
+    description_de: str,
+    definition: dict[str, Any],
+    by: Any = None,
+) -> Any:
+    """Version 1 of a new indicator, under a key made from its French name (``new`` and keys
+    in use are skipped). Two concurrent creations with one name get two keys or, in the rare
+    race on one key, an IntegrityError from the unique (key, version) constraint."""
+    from django.utils.text import slugify
+
+    from filum.steering.models import IndicatorDefinition
+
+    stem = (slugify(label_fr).replace("-", "_") or "indicator")[:40].strip("_") or "indicator"
+    with transaction.atomic():
+        taken = set(
+            IndicatorDefinition.objects.filter(key__startswith=stem).values_list("key", flat=True)
+        ) | {"new"}
+        key, n = stem, 1
+        while key in taken:
+            n += 1
+            key = f"{stem}_{n}"
+        new = IndicatorDefinition(
+            key=key,
+            version=1,
+            label_fr=label_fr,
+            label_de=label_de,
+            description_fr=description_fr,
+            description_de=description_de,
+            definition=definition,
             created_by=by,
         )
         new.save()

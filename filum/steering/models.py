@@ -14,9 +14,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from filum.records.tracking import audited
 from filum.tenancy.models import Organisation
 
 
+@audited()
 class IndicatorDefinition(models.Model):
     """One version of an indicator. Rows are never changed: a change is a new version
     (``filum.steering.indicators.revise``), so a report can be re-run on the version it used.
@@ -30,6 +32,9 @@ class IndicatorDefinition(models.Model):
     description_fr = models.TextField(_("description (French)"))
     description_de = models.TextField(_("description (German)"))
     definition = models.JSONField(_("definition"))
+    # A retired indicator's latest version has this set: it leaves the list, its versions and
+    # kept figures stay (decision 0039). Bringing it back is another version without it.
+    retired = models.BooleanField(_("retired"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

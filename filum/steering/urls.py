@@ -1,11 +1,20 @@
 from django.urls import URLPattern, URLResolver, path
 
-from filum.steering import analyst_views, list_views, shs_views
+from filum.steering import analyst_views, editor_views, list_views, shs_views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     # the canton analyst's indicators (D1, D3, D6; decision 0032)
     path("indicators/", analyst_views.indicator_list, name="indicator_list"),
+    # the editor (D1, D3; decision 0039): "new" is never an indicator's key
+    path("indicators/new/", editor_views.indicator_create, name="indicator_create"),
     path("indicators/<slug:key>/", analyst_views.indicator_detail, name="indicator_detail"),
+    path("indicators/<slug:key>/change/", editor_views.indicator_edit, name="indicator_edit"),
+    path(
+        "indicators/<slug:key>/history/",
+        editor_views.indicator_history,
+        name="indicator_history",
+    ),
+    path("indicators/<slug:key>/retire/", editor_views.indicator_retire, name="indicator_retire"),
     # person-level lists (D2, D4; decision 0034)
     path("persons/", list_views.person_list, name="person_list"),
     path("persons/export.csv", list_views.person_list_csv, name="person_list_csv"),

@@ -69,6 +69,8 @@ ORG_ACTIONS = (
     "case.transfer_decide",  # see offers made to the service, accept or decline them (0026)
     "records.dispose",  # approve disposals past retention, legal holds (M3, decision 0036)
     "steering.read",  # the canton's indicators from the anonymised extract (D1, D6, 0032)
+    # create and change indicator definitions (new versions), retire them (D1, D3; 0039)
+    "indicator.define",
     "person.list",  # person-level lists with filters, saved and exported (D2, D4; 0034)
     "steering.monitoring",  # the service's monitoring against similar services (D7, 0035)
     "shs.deliver",  # the service's monthly SHS deliveries and their unmapped values (D6, 0035)
@@ -220,7 +222,7 @@ MATRIX: dict[str, dict[str, frozenset[Relation]]] = {
     "canton_analyst": {
         # Anonymised steering data only: no dossier, no person.
         **_sections(_NONE, _NONE),
-        **_row(steering__read=_ORG),
+        **_row(steering__read=_ORG, indicator__define=_ORG),
     },
     "dpo": {
         # Audit of their own organisation's dossiers; no casework.

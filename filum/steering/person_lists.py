@@ -385,27 +385,37 @@ def count_up_to(actor: Actor, f: PersonFilter, limit: int) -> int:
     return len(list(query))
 
 
-def export_rows(
-    actor: Actor, f: PersonFilter, *, path: str = "", batch: int = EXPORT_BATCH
-) -> Iterator[PersonRow]:
-    """Every row of the list, in batches; each batch's reads are logged as an export when it
-    is read. The filter is applied once: one query finds the matching persons' ids in the
-    list's order (at most ``EXPORT_LIMIT`` + 1, which the export refuses), then each batch
-    reads its persons by id. Applying the filter again for each keyset batch read every
-    matching dossier and person of the service again (a 10,000-row export took 12 s)."""
+def export_ids(actor: Actor, f: PersonFilter) -> list[uuid.UUID]:
+    """The matching persons' ids in the list's order, at most ``EXPORT_LIMIT`` + 1 (which the
+    export refuses): the filter is applied once, here."""
+    query = person_query(actor, f, on=timezone.localdate()).values_list("pk", flat=True)
+    return list(query[: EXPORT_LIMIT + 1])
+
+
+def export_batches(
+    actor: Actor,
+    f: PersonFilter,
+    ids: list[uuid.UUID],
+    *,
+    path: str = "",
+    batch: int = EXPORT_BATCH,
+) -> Iterator[list[PersonRow]]:
+    """The rows of ``ids`` (from ``export_ids``) by batches; each batch's reads are logged as
+    an export when it is read. Each batch reads its persons by id: applying the filter again
+    for each keyset batch read every matching dossier and person of the service again (a
+    10,000-row export took 12 s)."""
     on = timezone.localdate()
-    ordered = list(person_query(actor, f, on=on).values_list("pk", flat=True)[: EXPORT_LIMIT + 1])
     language = _language_answers(actor, f)
     annotated = Person.objects.annotate(
         level_rank=_latest(language, "rank"), level_case=_latest(language, "case_id")
     )
-    for start in range(0, len(ordered), batch):
-        ids = ordered[start : start + batch]
-        by_id = {p.pk: p for p in annotated.filter(pk__in=ids)}
-        found = [by_id[pk] for pk in ids if pk in by_id]
+    for start in range(0, len(ids), batch):
+        chunk = ids[start : start + batch]
+        by_id = {p.pk: p for p in annotated.filter(pk__in=chunk)}
+        found = [by_id[pk] for pk in chunk if pk in by_id]
         rows, reads = _rows(actor, f, found, on)
         log_reads(actor, reads, kind=ReadKind.EXPORT, path=path)
-        yield from rows
+        yield rows
 
 
 def describe(f: PersonFilter) -> dict[str, Any]:

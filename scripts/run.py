@@ -39,6 +39,7 @@ DAILY_COMMANDS = [
     "verify_audit",
     "purge_form_tokens",
     "purge_uploads",
+    "purge_person_list_exports",
     "canton_extract",
     "monitoring_refresh",
     "shs_delivery",

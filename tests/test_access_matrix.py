@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import connection
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -74,7 +75,7 @@ from filum.plans.models import (
     SituationEntry,
 )
 from filum.records.models import DENIAL, ReadLog, SecurityEvent
-from filum.steering.models import ShsDelivery, ShsMappingVersion
+from filum.steering.models import PersonListExport, ShsDelivery, ShsMappingVersion
 from filum.tenancy.models import Membership, Organisation, OrganisationKind, SignInLink
 from filum.tenancy.policy import (
     ACCOUNT_VIEWS,
@@ -257,6 +258,8 @@ class Subject:
     # a dossier transfer offer: the sending and the receiving organisation
     transfer_sender: int | None = None
     transfer_receiver: int | None = None
+    # an object of one user's own (a person-list export): that user and organisation
+    owner: Membership | None = None
 
 
 @dataclass
@@ -310,6 +313,13 @@ class Model:
             if subject.membership is not None:
                 org_id = subject.membership.organisation_id
             return is_allowed(role, action, self.org_relation(persona, org_id))
+        if scope == "owner":  # the user's own object, in the organisation it was made in
+            assert subject.owner is not None
+            mine = (persona.user.pk, persona.membership.organisation_id) == (
+                subject.owner.user_id,
+                subject.owner.organisation_id,
+            )
+            return mine and bool(allowed_relations(role, action))
         if scope == "case:any":
             assert subject.case is not None
             return self.reads_any_section(persona, subject.case)
@@ -451,6 +461,13 @@ TRANSFERS = ("transfer", "other_transfer", "missing_transfer")
 _RECEIVER = (("case.transfer_decide", "transfer:receiver"),)
 # SHS deliveries: the service's, the outsider's service's, missing
 SHS_DELIVERIES = ("shs_delivery", "other_shs_delivery", "missing_shs_delivery")
+# person-list exports: the section head's, the worker's (a colleague in the same service),
+# missing
+PERSON_LIST_EXPORTS = (
+    "person_list_export",
+    "other_person_list_export",
+    "missing_person_list_export",
+)
 
 
 def _STEP(action: str) -> tuple[tuple[str, str], ...]:  # noqa: N802
@@ -727,8 +744,18 @@ ENDPOINTS: dict[str, Endpoint] = {
     # person-level lists (D2, D4; decision 0034): the page shows the form until a filter is
     # submitted, an export without a submitted filter goes back to it; saving is a POST
     "person_list": _ep("policy", needs=(("person.list", "org"),)),
-    "person_list_csv": _ep("policy", needs=(("person.list", "org"),), ok_get=frozenset({302})),
-    "person_list_xlsx": _ep("policy", needs=(("person.list", "org"),), ok_get=frozenset({302})),
+    # an export is asked by a POST (without a format: back to the page) and written by the
+    # task worker; its progress page and file are its owner's only (another user's answers 404,
+    # the denial recorded); the download logs a security event, not reads (the job logged them)
+    "person_list_export": _ep(
+        "policy", needs=(("person.list", "org"),), **POST_ONLY, ok_post=frozenset({302})
+    ),
+    "person_list_export_detail": _ep(
+        "policy", *PERSON_LIST_EXPORTS, needs=(("person.list", "owner"),), ok_post=frozenset({405})
+    ),
+    "person_list_export_download": _ep(
+        "policy", *PERSON_LIST_EXPORTS, needs=(("person.list", "owner"),), ok_post=frozenset({405})
+    ),
     "person_list_save": _ep(
         "policy", needs=(("person.list", "org"),), **POST_ONLY, ok_post=frozenset({302})
     ),
@@ -1032,6 +1059,31 @@ def shs_delivery_target(world: Any, kind: str) -> Target:
     return Target({"delivery_id": delivery.pk}, Subject(membership=persona.membership), kind)
 
 
+def person_list_export_target(world: Any, kind: str) -> Target:
+    """A finished export of the section head's (``other_``: of the worker's, in the same
+    service), its file in the test's private storage."""
+    if kind == "missing_person_list_export":
+        return Target({"export_id": uuid.uuid4()}, Subject(missing=True), kind)
+    persona = world.head if kind == "person_list_export" else world.worker
+    export_id = uuid.uuid4()
+    name = default_storage.save(f"person-lists/{export_id.hex}.csv", ContentFile(b"\xef\xbb\xbf"))
+    export = PersonListExport.objects.create(
+        id=export_id,
+        user=persona.user,
+        organisation=persona.membership.organisation,
+        role=persona.membership.role,
+        format="csv",
+        language="fr",
+        status="done",
+        rows_total=0,
+        file=name,
+        sha256="0" * 64,
+        size=3,
+        finished_at=timezone.now(),
+    )
+    return Target({"export_id": export.pk}, Subject(owner=persona.membership), kind)
+
+
 @dataclass
 class Target:
     kwargs: dict[str, Any]
@@ -1112,6 +1164,8 @@ def build_target(world: Any, bystander: Organisation, kind: str) -> Target:
         return transfer_target(world, bystander, kind)
     if kind in SHS_DELIVERIES:
         return shs_delivery_target(world, kind)
+    if kind in PERSON_LIST_EXPORTS:
+        return person_list_export_target(world, kind)
     plan_target = build_plan_target(world, kind)
     if plan_target is not None:
         return plan_target
@@ -1450,6 +1504,7 @@ WATCHED: tuple[tuple[Any, tuple[str, ...]], ...] = (
     (CiiCase, ("version", "exit_state")),
     (CiiPartner, ("left_at",)),
     (Measure, ("version", "status")),
+    (PersonListExport, ("status", "rows_written")),
     (Booking, ("status",)),
     (PlanGoal, ()),
     (Plan, ()),
@@ -1576,6 +1631,7 @@ def _denied_object(target: Target) -> tuple[str, str]:
         "period_id",
         "provider_id",
         "delivery_id",
+        "export_id",
         "case_id",
     ):
         if key in kwargs:

@@ -1,14 +1,10 @@
 """Person-level lists (D2, D4; decision 0034): each filter alone and combined against
-hand-built data, visibility, read logging, saved lists per user, the CSV and XLSX files with
-their filter, and bad input."""
+hand-built data, visibility, read logging, saved lists per user, and bad input. The CSV and
+XLSX exports (a background job): tests/test_person_list_exports.py."""
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
-import re
-import zipfile
 from typing import Any
 
 import pytest
@@ -25,7 +21,7 @@ from filum.assessments.models import (
 )
 from filum.cases.models import Case
 from filum.people.models import AssistanceUnit, Person, UnitMember
-from filum.records.models import ReadLog, SecurityEvent
+from filum.records.models import ReadLog
 from filum.steering import person_lists
 from filum.steering.models import SavedPersonList
 from filum.steering.person_lists import PersonFilter, ordered_ids, years_before
@@ -343,11 +339,6 @@ def test_d4_saved_lists_are_owned_by_their_user(world, data):
 # --- exports ---------------------------------------------------------------------------------
 
 
-def _csv(response: Any) -> list[list[str]]:
-    text = b"".join(response.streaming_content).decode("utf-8-sig")
-    return list(csv.reader(io.StringIO(text), delimiter=";"))
-
-
 def test_d4_an_export_in_small_batches_has_the_rows_and_levels_of_the_pages(world, data):
     """The export finds the persons once, in the list's order, then reads them by batches of
     ids: batches of one give the same rows, levels and dossiers as the list's pages."""
@@ -360,127 +351,19 @@ def test_d4_an_export_in_small_batches_has_the_rows_and_levels_of_the_pages(worl
         if page.next_cursor is None:
             break
         cursor = page.next_cursor
-    exported = list(person_lists.export_rows(actor, f, batch=1))
+    ids = person_lists.export_ids(actor, f)
+    exported = [row for rows in person_lists.export_batches(actor, f, ids, batch=1) for row in rows]
     assert len(exported) >= 3
     assert [(r.person.pk, r.level, [d.case_id for d in r.dossiers]) for r in exported] == [
         (r.person.pk, r.level, [d.case_id for d in r.dossiers]) for r in pages
     ]
 
 
-def test_d4_csv_has_the_filter_headers_and_rows_and_logs_the_export(world, data):
-    client = world.head.client()
-    response = client.get(reverse("person_list_csv"), {"run": "1", "residence_status": "F"})
-    assert response.status_code == 200
-    assert response["Content-Type"].startswith("text/csv")
-    lines = _csv(response)
-    assert lines[0] == ["# Filum – liste de personnes"]
-    assert ["# Statut de séjour", "F – admis·e à titre provisoire"] in lines
-    header = lines.index(
-        [
-            "Nom",
-            "Prénom",
-            "Date de naissance",
-            "Âge",
-            "Statut de séjour",
-            "Arrivée en Suisse",
-            "Années en Suisse",
-            "Dernier niveau de langue",
-            "Dossiers",
-            "Organisation",
-            "Phase",
-            "Segment",
-        ]
-    )
-    rows = lines[header + 1 :]
-    assert [r[:2] for r in rows] == [["Tesfay", "Amanuel"], ["Tesfay", "Dawit"]]
-    assert rows[0][3] == "30" and rows[0][6] == "4" and rows[0][7] == "A2"
-    assert rows[1][8] == data["case"].reference  # the son is listed with his household's dossier
-    logged = set(ReadLog.objects.values_list("case_id", "section", "kind"))
-    assert logged == {
-        (data["case"].pk, "core", "export"),
-        (data["case"].pk, "assessment", "export"),
-    }
-    event = SecurityEvent.objects.get(kind="person_list_export")
-    assert event.detail["format"] == "csv"
-    assert event.detail["filters"] == {"residence_status": ["F"]}
-
-
-def test_d4_an_empty_result_still_has_the_filter_and_headers_in_german(world, data):
-    client = world.head.client()
-    client.cookies["django_language"] = "de"
-    response = client.get(reverse("person_list_csv"), {"run": "1", "segment": "B"})
-    lines = _csv(response)
-    assert lines[0] == ["# Filum – Personenliste"]
-    assert ["# Segment", "B – mittlerer Bedarf"] in lines
-    assert lines[-1][:2] == ["Nachname", "Vorname"]
-    assert not ReadLog.objects.exists()
-
-
-def _xlsx_sheets(content: bytes) -> dict[str, list[str]]:
-    """Each sheet's cell texts in order, read from the file's XML (shared or inline strings)."""
-    book = zipfile.ZipFile(io.BytesIO(content))
-    shared: list[str] = []
-    if "xl/sharedStrings.xml" in book.namelist():
-        xml = book.read("xl/sharedStrings.xml").decode()
-        shared = [re.sub(r"<[^>]+>", "", s) for s in re.findall(r"<si>(.*?)</si>", xml)]
-    workbook = book.read("xl/workbook.xml").decode()
-    sheet_names = re.findall(r'<sheet name="([^"]+)"', workbook)
-    sheets = {}
-    for index, name in enumerate(sheet_names, start=1):
-        xml = book.read(f"xl/worksheets/sheet{index}.xml").decode()
-        texts = []
-        for attrs, body in re.findall(r"<c ([^>]*)>(.*?)</c>", xml):
-            if 't="s"' in attrs:
-                texts.append(shared[int(re.search(r"<v>(\d+)</v>", body).group(1))])
-            elif 't="inlineStr"' in attrs or 't="str"' in attrs:
-                texts.append(re.sub(r"<[^>]+>", "", body))
-            else:
-                texts.append(re.sub(r"<[^>]+>", "", body))
-        sheets[name] = texts
-    return sheets
-
-
-def test_d4_xlsx_has_a_persons_and_a_filter_sheet(world, data):
-    client = world.head.client()
-    response = client.get(
-        reverse("person_list_xlsx"), {"run": "1", "stage": "counselling", "segment": "A"}
-    )
-    assert response.status_code == 200
-    content = b"".join(response.streaming_content)
-    sheets = _xlsx_sheets(content)
-    assert list(sheets) == ["Personnes", "Filtre"]
-    persons = sheets["Personnes"]
-    assert persons[:3] == ["Nom", "Prénom", "Date de naissance"]
-    assert "Berhane" in persons and "Tesfay" not in persons
-    assert data["second"].reference in persons
-    assert "Conseil" in persons and "A – besoin élevé" in persons
-    about = sheets["Filtre"]
-    assert about[0] == "Filum – liste de personnes"
-    assert about[about.index("Phase") + 1] == "Conseil"
-    assert about[about.index("Segment") + 1] == "A – besoin élevé"
-    assert set(ReadLog.objects.values_list("case_id", "kind")) == {(data["second"].pk, "export")}
-
-
-def test_d4_an_export_over_the_limit_is_refused_with_a_message(world, data, monkeypatch):
-    monkeypatch.setattr("filum.steering.list_views.EXPORT_LIMIT", 2)
-    client = world.head.client()
-    for name in ("person_list_csv", "person_list_xlsx"):
-        response = client.get(reverse(name), {"run": "1"}, follow=True)
-        assert response.redirect_chain and response.redirect_chain[-1][0].startswith(URL)
-        assert "plus de 2 personnes" in response.content.decode()
-    assert not SecurityEvent.objects.filter(kind="person_list_export").exists()
-    # an invalid filter is not exported either
-    response = client.get(reverse("person_list_csv"), {"run": "1", "age_min": "abc"}, follow=True)
-    assert "Corrigez le filtre" in response.content.decode()
-    # and within the limit the export goes through
-    assert client.get(reverse("person_list_csv"), {"run": "1", "age_min": "40"}).status_code == 200
-
-
 def test_d4_nobody_else_reaches_the_lists(world, data):
     for persona in ("assistant", "intake", "dpo", "analyst", "partner", "superuser", "officer"):
         client = getattr(world, persona).client()
         assert client.get(URL, {"run": "1"}).status_code == 404
-        assert client.get(reverse("person_list_csv"), {"run": "1"}).status_code == 404
+        assert client.post(reverse("person_list_export"), {"format": "csv"}).status_code == 404
     assert not ReadLog.objects.exists()
 
 
@@ -529,23 +412,3 @@ def test_d4_the_demo_section_heads_saved_lists_are_valid_filters(world):
     first = SavedPersonList.objects.filter(user=world.head.user).order_by("pk").first()
     response = world.head.client().get(URL, {"saved": first.pk}, follow=True)
     assert response.context["page"] is not None and response.context["saved"] == first
-
-
-def test_d4_the_bench_rows_run_and_roll_back_the_export_reads(world, data):
-    from filum.steering import listbench
-
-    assert listbench.TARGETS_MS == {listbench.PERSON_LIST: 100.0, listbench.XLSX_EXPORT: 10_000.0}
-    pages, figures = [], []
-    listbench.measure(
-        world.head.membership,
-        page=lambda name, member, url, note: pages.append((name, url)),
-        add=lambda name, samples, queries, note: figures.append((name, len(samples), note)),
-        wanted=lambda name: True,
-        repeat=1,
-    )
-    assert pages[0][0] == listbench.PERSON_LIST and "residence_status=F" in pages[0][1]
-    assert world.head.client().get(pages[0][1]).status_code == 200
-    assert figures == [
-        (listbench.XLSX_EXPORT, 1, f"head ({world.service_org.name}): 3 rows written")
-    ]
-    assert not ReadLog.objects.filter(kind="export").exists()

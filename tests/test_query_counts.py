@@ -228,12 +228,12 @@ def test_u4_audit_page_queries_do_not_grow_with_the_history(
 
 
 # The person list (decision 0034): the request's own queries, the programmes of the filter
-# form, the user's saved lists, the page's persons, their dossiers and one insert of the core
-# reads; the same with a cursor and with three filters.
-PERSON_LIST = 11
+# form, the user's saved lists, the user's recent exports, the page's persons, their dossiers
+# and one insert of the core reads; the same with a cursor and with three filters.
+PERSON_LIST = 12
 # the next page, right after the first: a later request of the session (no idle stamp written,
 # nothing loaded for the first time), as AUDIT_CASE_NEXT_PAGE
-PERSON_LIST_NEXT_PAGE = 8
+PERSON_LIST_NEXT_PAGE = 9
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """The person list as CSV and XLSX (D4, decision 0034): the filter written in the file, the
-column headers and labels in the user's language, every row read in keyset batches.
+column headers and labels in the user's language, the rows written batch by batch by the
+export job (``filum.steering.export_jobs``).
 
 CSV: a leading block of lines whose first cell starts with ``#`` (the title, the date, each
 set part of the filter), an empty line, then the header and the rows; semicolon-separated with
@@ -11,8 +12,7 @@ from __future__ import annotations
 import csv
 import datetime
 import os
-import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import IO
 
 import xlsxwriter  # type: ignore[import-untyped]
@@ -77,49 +77,90 @@ def filter_block(described: list[tuple[str, str]], made: datetime.datetime) -> l
     return lines
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
+class FileWriter:
+    """One export file written by batches to a local file (``path``, in a temporary folder of
+    its own): the filter block and the headers first, the rows as each batch comes, the
+    closing parts in ``close``."""
+
+    def __init__(self, path: str, described: list[tuple[str, str]], made: datetime.datetime):
+        self.path = path
+        self.described = described
+        self.made = made
+
+    def write(self, rows: Iterable[PersonRow]) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def discard(self) -> None:
+        """Let go of the open files after a failure (the folder is removed by the caller)."""
+        raise NotImplementedError
 
 
-def csv_lines(
-    rows: Iterable[PersonRow], described: list[tuple[str, str]], made: datetime.datetime
-) -> Iterator[str]:
-    """The CSV file line by line, for a streamed response."""
-    writer = csv.writer(_Echo(), delimiter=";")
-    yield "\ufeff"
-    for line in filter_block(described, made):
-        yield writer.writerow(["# " + line[0], *line[1:]])
-    yield writer.writerow([])
-    yield writer.writerow(headers())
-    for row in rows:
-        yield writer.writerow(cells(row))
+class CsvWriter(FileWriter):
+    """Semicolon-separated with a byte-order mark, as spreadsheet programs in Switzerland read
+    it; a leading block of ``# `` lines, an empty line, the header and the rows."""
+
+    def __init__(self, path: str, described: list[tuple[str, str]], made: datetime.datetime):
+        super().__init__(path, described, made)
+        self.handle: IO[str] = open(path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
+        self.writer = csv.writer(self.handle, delimiter=";")
+        for line in filter_block(described, made):
+            self.writer.writerow(["# " + line[0], *line[1:]])
+        self.writer.writerow([])
+        self.writer.writerow(headers())
+
+    def write(self, rows: Iterable[PersonRow]) -> None:
+        self.writer.writerows(cells(row) for row in rows)
+
+    def close(self) -> None:
+        self.handle.close()
+
+    def discard(self) -> None:
+        self.handle.close()
 
 
-def xlsx_file(
-    rows: Iterable[PersonRow], described: list[tuple[str, str]], made: datetime.datetime
-) -> IO[bytes]:
-    """The XLSX file, written in constant-memory mode to a temporary file and returned open
-    for reading (the name is already unlinked: the file goes when it is closed)."""
-    handle, name = tempfile.mkstemp(suffix=".xlsx")
-    os.close(handle)
-    try:
-        book = xlsxwriter.Workbook(name, {"constant_memory": True, "tmpdir": tempfile.gettempdir()})
-        bold = book.add_format({"bold": True})
-        sheet = book.add_worksheet(_("Persons")[:31])
-        sheet.write_row(0, 0, headers(), bold)
-        sheet.freeze_panes(1, 0)
-        number = 0
-        for number, row in enumerate(rows, start=1):
-            sheet.write_row(number, 0, cells(row))
-        sheet.autofilter(0, 0, number, len(headers()) - 1)
-        about = book.add_worksheet(pgettext("noun", "Filter")[:31])
-        for index, line in enumerate(filter_block(described, made)):
-            about.write_row(index, 0, line, bold if index == 0 else None)
+class XlsxWriter(FileWriter):
+    """xlsxwriter in constant-memory mode: a "Persons" sheet with an autofilter and a
+    "Filter" sheet."""
+
+    def __init__(self, path: str, described: list[tuple[str, str]], made: datetime.datetime):
+        super().__init__(path, described, made)
+        # its row buffers beside the file: the job's temporary folder, removed as a whole
+        self.book = xlsxwriter.Workbook(
+            path, {"constant_memory": True, "tmpdir": os.path.dirname(path)}
+        )
+        self.bold = self.book.add_format({"bold": True})
+        self.sheet = self.book.add_worksheet(_("Persons")[:31])
+        self.sheet.write_row(0, 0, headers(), self.bold)
+        self.sheet.freeze_panes(1, 0)
+        self.number = 0
+
+    def write(self, rows: Iterable[PersonRow]) -> None:
+        for row in rows:
+            self.number += 1
+            self.sheet.write_row(self.number, 0, cells(row))
+
+    def close(self) -> None:
+        self.sheet.autofilter(0, 0, self.number, len(headers()) - 1)
+        about = self.book.add_worksheet(pgettext("noun", "Filter")[:31])
+        for index, line in enumerate(filter_block(self.described, self.made)):
+            about.write_row(index, 0, line, self.bold if index == 0 else None)
         about.set_column(0, 0, 40)
         about.set_column(1, 1, 60)
-        book.close()
-        opened = open(name, "rb")  # noqa: SIM115 (handed to the response, which closes it)
-    finally:
-        os.unlink(name)
-    return opened
+        self.book.close()
+
+    def discard(self) -> None:
+        # constant-memory mode keeps each sheet's rows in an open temporary file
+        for sheet in self.book.worksheets():
+            handle = getattr(sheet, "row_data_fh", None)
+            if handle is not None:
+                handle.close()
+
+
+WRITERS: dict[str, type[FileWriter]] = {"csv": CsvWriter, "xlsx": XlsxWriter}
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}

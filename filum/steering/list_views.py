@@ -1,5 +1,6 @@
-"""Person-list pages (D2, D4; decision 0034): the filtered list, its CSV and XLSX exports, and
-the user's saved lists."""
+"""Person-list pages (D2, D4; decision 0034): the filtered list, its CSV and XLSX exports (a
+background job with a progress page and an owner-only download), and the user's saved
+lists."""
 
 from __future__ import annotations
 
@@ -7,18 +8,19 @@ import uuid
 
 from django.contrib import messages
 from django.db import IntegrityError, transaction
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseBase, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from filum.records.services import log_security_event
-from filum.steering import exports
+from filum.records.services import log_security_event, refuse
+from filum.steering.export_jobs import do_request_export, export_storage, recent_exports
+from filum.steering.exports import CONTENT_TYPES
 from filum.steering.list_forms import PersonFilterForm, SavedListForm, as_query, stored_filters
-from filum.steering.models import SavedPersonList
-from filum.steering.person_lists import EXPORT_LIMIT, count_up_to, export_rows, person_page
+from filum.steering.models import ExportFormat, ExportStatus, PersonListExport, SavedPersonList
+from filum.steering.person_lists import EXPORT_LIMIT, count_up_to, person_page
 from filum.tenancy.policy import ActorRequest, requires
 
 RUN = "run"  # the query-string mark of a submitted filter: without it the page shows the form
@@ -90,21 +92,31 @@ def person_list(request: ActorRequest) -> HttpResponse:
         "saved": saved,
         "save_form": SavedListForm(initial={"name": saved.name if saved else ""}),
         "export_limit": EXPORT_LIMIT,
+        "exports": recent_exports(request.actor),
     }
     return render(request, "steering/person_list.html", context)
 
 
-def _export_filter(request: ActorRequest) -> tuple[PersonFilterForm, HttpResponse | None]:
-    """The export's filter, or the answer instead of the file: back to the page for a filter
-    not yet shown, not valid, or matching more rows than an export writes."""
-    form = _form(request)
-    back = f"{reverse('person_list')}?{request.GET.urlencode()}"
-    if RUN not in request.GET:
-        return form, redirect("person_list")
+def _back(filters: dict[str, object]) -> str:
+    return f"{reverse('person_list')}?{as_query(filters).urlencode()}&{RUN}=1"
+
+
+@requires("person.list")
+@require_POST
+def person_list_export(request: ActorRequest) -> HttpResponse:
+    """Ask for the shown list as a file (``format``: csv or xlsx): back to the page for a
+    filter not valid or matching more rows than an export writes (nothing enqueued), else the
+    job is enqueued and the export's progress page shown."""
+    actor = request.actor
+    filters = stored_filters(request.POST)
+    kind = request.POST.get("format", "")
+    if kind not in ExportFormat.values:
+        return redirect("person_list")
+    form = PersonFilterForm(as_query(filters), canton=actor.organisation.canton)
     if not form.is_valid():
         messages.error(request, _("Correct the filter before exporting."))
-        return form, redirect(back)
-    if count_up_to(request.actor, form.to_filter(), EXPORT_LIMIT) > EXPORT_LIMIT:
+        return redirect(_back(filters))
+    if count_up_to(actor, form.to_filter(), EXPORT_LIMIT) > EXPORT_LIMIT:
         messages.error(
             request,
             _(
@@ -113,44 +125,65 @@ def _export_filter(request: ActorRequest) -> tuple[PersonFilterForm, HttpRespons
             )
             % {"limit": f"{EXPORT_LIMIT:,}".replace(",", "'")},
         )
-        return form, redirect(back)
-    return form, None
+        return redirect(_back(filters))
+    export = do_request_export(
+        actor=actor, filters=filters, format=kind, language=translation.get_language()
+    )
+    return redirect("person_list_export_detail", export_id=export.pk)
 
 
-def _exported(request: ActorRequest, kind: str) -> None:
+def _own_export(request: ActorRequest, export_id: uuid.UUID) -> PersonListExport:
+    """One of the user's own exports, asked in the organisation they act in. Anyone else's
+    is refused (the denial recorded) with the same 404 as a missing one."""
+    export = PersonListExport.objects.filter(pk=export_id).first()
+    if export is None:
+        raise Http404
+    actor = request.actor
+    if export.user_id != actor.user.pk or export.organisation_id != actor.organisation_id:
+        refuse(request, "export", export_id, owner_id=export.organisation_id)
+    return export
+
+
+@requires("person.list")
+def person_list_export_detail(request: ActorRequest, export_id: uuid.UUID) -> HttpResponse:
+    """The export's progress ("x of y rows", polled by htmx every second while the job is
+    waiting or running), then its download link or why it failed. The owner's only."""
+    export = _own_export(request, export_id)
+    if request.method != "GET":
+        return HttpResponse(status=405)
+    context = {"export": export, "back": _back(export.filters)}
+    if request.htmx:
+        return render(request, "steering/_export_progress.html", context)
+    return render(request, "steering/person_list_export.html", context)
+
+
+@requires("person.list")
+def person_list_export_download(request: ActorRequest, export_id: uuid.UUID) -> HttpResponseBase:
+    """The export's file, for its owner, while it is kept (else 404); the download is
+    logged as a security event."""
+    export = _own_export(request, export_id)
+    if request.method != "GET":
+        return HttpResponse(status=405)
+    if export.status != ExportStatus.DONE or export.is_expired:
+        raise Http404
+    try:
+        handle = export_storage().open(export.file, "rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
     log_security_event(
-        "person_list_export", request=request, format=kind, filters=stored_filters(request.GET)
+        "download",
+        request=request,
+        object="person_list_export",
+        export=str(export.pk),
+        format=export.format,
+        rows=export.rows_written,
+        sha256=export.sha256,
     )
-
-
-@requires("person.list")
-def person_list_csv(request: ActorRequest) -> HttpResponseBase:
-    form, refused = _export_filter(request)
-    if refused is not None:
-        return refused
-    _exported(request, "csv")
-    rows = export_rows(request.actor, form.to_filter(), path=request.path)
-    made = timezone.localtime()
-    response = StreamingHttpResponse(
-        exports.csv_lines(rows, form.described(), made), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="persons-{made:%Y%m%d-%H%M}.csv"'
-    return response
-
-
-@requires("person.list")
-def person_list_xlsx(request: ActorRequest) -> HttpResponseBase:
-    form, refused = _export_filter(request)
-    if refused is not None:
-        return refused
-    _exported(request, "xlsx")
-    made = timezone.localtime()
-    rows = export_rows(request.actor, form.to_filter(), path=request.path)
     return FileResponse(
-        exports.xlsx_file(rows, form.described(), made),
+        handle,
         as_attachment=True,
-        filename=f"persons-{made:%Y%m%d-%H%M}.xlsx",
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        filename=export.filename,
+        content_type=CONTENT_TYPES[export.format],
     )
 
 

@@ -5,14 +5,17 @@ and each service's kept monthly figures (D6, D7; decision 0035)."""
 
 from __future__ import annotations
 
+import datetime
+import uuid
 from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from filum.records.tracking import audited
 from filum.tenancy.models import Organisation
@@ -123,6 +126,127 @@ class SavedPersonList(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", pgettext_lazy("export", "waiting")
+    RUNNING = "running", pgettext_lazy("export", "being written")
+    DONE = "done", pgettext_lazy("export", "ready")
+    FAILED = "failed", pgettext_lazy("export", "failed")
+    EXPIRED = "expired", pgettext_lazy("export", "expired")
+
+
+class ExportFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    XLSX = "xlsx", "Excel (XLSX)"
+
+
+# Why an export failed: a code kept on the row, rendered in the reader's language.
+EXPORT_ERRORS: dict[str, Any] = {
+    "access": _("You may no longer list persons in this organisation: nothing was written."),
+    "filter": _("The filter is no longer valid (a programme was removed?): nothing was written."),
+    "limit": _(
+        "The filter now matches more persons than an export writes: narrow it. Nothing was written."
+    ),
+    "error": _("The export failed; nothing was kept. Try again, or tell your administrator."),
+}
+EXPORT_HOURS = 24  # a file is kept this long after it was written, then purged
+
+
+class PersonListExport(models.Model):
+    """A person-list export written by the task worker (D4, decision 0034): who asked (user,
+    organisation and the role they acted in), the filter as the form's query values
+    (language-neutral), the language the file is written in, and the job's progress. The file
+    lies in private storage (never served directly), downloadable by its owner only, for
+    ``EXPORT_HOURS`` hours."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    role = models.CharField(max_length=32)
+    format = models.CharField(max_length=4, choices=ExportFormat.choices)
+    filters = models.JSONField(default=dict)
+    language = models.CharField(max_length=8)
+    status = models.CharField(
+        max_length=8, choices=ExportStatus.choices, default=ExportStatus.QUEUED
+    )
+    rows_total = models.PositiveIntegerField(null=True)
+    rows_written = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=16, blank=True)
+    file = models.CharField(max_length=200, blank=True)  # the name in private storage
+    sha256 = models.CharField(max_length=64, blank=True)
+    size = models.PositiveBigIntegerField(null=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("person-list export")
+        verbose_name_plural = _("person-list exports")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ExportStatus.values), name="person_list_export_status"
+            ),
+            models.CheckConstraint(
+                condition=Q(format__in=ExportFormat.values), name="person_list_export_format"
+            ),
+            models.CheckConstraint(
+                condition=Q(rows_total__isnull=True) | Q(rows_written__lte=F("rows_total")),
+                name="person_list_export_progress",
+            ),
+            # a ready export has its file; no other state keeps one
+            models.CheckConstraint(
+                condition=(
+                    Q(status="done", sha256__regex=r"^[0-9a-f]{64}$", size__isnull=False)
+                    & ~Q(file="")
+                )
+                | (~Q(status="done") & Q(file="")),
+                name="person_list_export_file",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="failed", error__in=list(EXPORT_ERRORS))
+                | (~Q(status="failed") & Q(error="")),
+                name="person_list_export_error",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["user", "organisation", "-created_at"], name="person_list_export_user"
+            ),
+            models.Index(
+                fields=["created_at"],
+                condition=~Q(status="expired"),
+                name="person_list_export_live",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.format} {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def expires_at(self) -> datetime.datetime:
+        return (self.finished_at or self.created_at) + datetime.timedelta(hours=EXPORT_HOURS)
+
+    @property
+    def is_expired(self) -> bool:
+        return self.status == ExportStatus.EXPIRED or (
+            self.status == ExportStatus.DONE and self.expires_at <= timezone.now()
+        )
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in (ExportStatus.QUEUED, ExportStatus.RUNNING)
+
+    @property
+    def error_message(self) -> str:
+        return str(EXPORT_ERRORS.get(self.error, EXPORT_ERRORS["error"])) if self.error else ""
+
+    @property
+    def filename(self) -> str:
+        made = timezone.localtime(self.created_at)
+        return f"persons-{made:%Y%m%d-%H%M}.{self.format}"
 
 
 # --- Federal social assistance statistics (SHS, D6; decision 0035) ---------------------------

@@ -17,8 +17,17 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("indicators/<slug:key>/retire/", editor_views.indicator_retire, name="indicator_retire"),
     # person-level lists (D2, D4; decision 0034)
     path("persons/", list_views.person_list, name="person_list"),
-    path("persons/export.csv", list_views.person_list_csv, name="person_list_csv"),
-    path("persons/export.xlsx", list_views.person_list_xlsx, name="person_list_xlsx"),
+    path("persons/export/", list_views.person_list_export, name="person_list_export"),
+    path(
+        "persons/exports/<uuid:export_id>/",
+        list_views.person_list_export_detail,
+        name="person_list_export_detail",
+    ),
+    path(
+        "persons/exports/<uuid:export_id>/file",
+        list_views.person_list_export_download,
+        name="person_list_export_download",
+    ),
     path("persons/saved/", list_views.person_list_save, name="person_list_save"),
     # federal statistics and monitoring (D6, D7; decision 0035)
     path("monitoring/", shs_views.monitoring_page, name="steering_monitoring"),

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('pghistory', '0007_auto_20250421_0444'),
-        ('steering', '0004_shs'),
+        ('steering', '0005_person_list_exports'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

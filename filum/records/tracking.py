@@ -25,6 +25,12 @@ def audited(*, history_of: str | None = None, **kwargs: Any) -> Any:
                 models.Index(fields=["pgh_obj", "pgh_id"]),
             ],
         }
+    # inserts are recorded by one statement-level trigger: one INSERT ... SELECT of the
+    # statement's rows (its transition table) into the event table, the context attached once
+    # (decision 0038); updates and deletes stay row-level
     return pghistory.track(
-        pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), **kwargs
+        pghistory.InsertEvent(level=pghistory.Statement),
+        pghistory.UpdateEvent(),
+        pghistory.DeleteEvent(),
+        **kwargs,
     )

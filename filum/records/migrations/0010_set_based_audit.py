@@ -7,7 +7,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("records", "0008_retention_index"),
+        ("records", "0009_archive_receipts"),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("people", "0007_birth_date_known"),
+        ("people", "0008_person_reach_list_columns"),
     ]
 
     operations = [

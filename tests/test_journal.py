@@ -282,3 +282,34 @@ class TestContactProperties(HypothesisTestCase):
             assert contact.is_face_to_face == (contact.counts and kind in FACE_TO_FACE_KINDS)
             if kind in FACE_TO_FACE_KINDS:
                 assert contact.duration_minutes and contact.duration_minutes > 0
+
+
+@pytest.mark.parametrize("language", ["fr", "de"])
+@pytest.mark.parametrize(
+    "data", [None, {"kind": "phone", "topic": "first"}, {"kind": "<b>", "topic": "x\"'"}]
+)
+def test_u4_contact_form_selects_render_as_djangos(db, language, data):
+    """The contact form's selects are written in Python (filum.web.forms.Select, U4): the same
+    HTML as Django's templates, with the chosen option selected and bad input escaped."""
+    from django import forms as django_forms
+    from django.utils.translation import override
+
+    from filum.journal.forms import ContactForm
+    from filum.journal.models import Topic
+
+    if data and data["topic"] == "first":
+        data = {**data, "topic": str(Topic.objects.filter(is_active=True).first().pk)}
+    with override(language):
+        form = ContactForm(data)
+        for name in ("kind", "topic"):
+            field = form[name]
+            extra = {"aria-describedby": f"id_{name}_helptext", "required": True, "hidden": False}
+            ours = field.as_widget(attrs=extra)
+            attrs = {**field.build_widget_attrs(extra), "id": field.auto_id}
+            django = django_forms.Select.render(
+                field.field.widget, field.html_name, field.value(), attrs, form.renderer
+            )
+            assert ours == django
+            phone = bool(data and data["kind"] == "phone")
+            assert ('<option value="phone" selected>' in ours) == (name == "kind" and phone)
+            assert "<b>" not in ours

@@ -19,7 +19,7 @@ from filum.journal.models import (
     Topic,
 )
 from filum.people.forms import DateInput
-from filum.web.forms import limit_dates
+from filum.web.forms import Select, limit_dates
 
 
 class TopicChoiceField(forms.ModelChoiceField):
@@ -48,6 +48,7 @@ def _kind_choices() -> list[tuple[Any, Any]]:
 class ContactForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("Type"),
+        widget=Select,
         help_text=_(
             "Face to face: interviews, home visits, network meetings, spontaneous interviews. "
             "Dropping off documents is recorded but is no contact."
@@ -57,6 +58,7 @@ class ContactForm(forms.Form):
     topic = TopicChoiceField(
         label=_("Topic"),
         queryset=Topic.objects.none(),
+        widget=Select,
         help_text=_("A contact needs a social-work topic."),
     )
     duration_minutes = forms.IntegerField(

@@ -313,3 +313,33 @@ def test_u4_contact_form_selects_render_as_djangos(db, language, data):
             phone = bool(data and data["kind"] == "phone")
             assert ('<option value="phone" selected>' in ours) == (name == "kind" and phone)
             assert "<b>" not in ours
+
+
+# the journal page: the request's own (session, user, memberships), the door's dossier and the
+# read log, the entries, the summary of the last 12 months and the service agreement (U4)
+JOURNAL_PAGE_QUERIES = 8
+
+
+def test_s6_u4_journal_summary_of_the_last_12_months_in_one_query(world, django_assert_num_queries):
+    from django.urls import reverse
+
+    from filum.cases.models import Case
+
+    Case.objects.filter(pk=world.case.pk).update(opened_on=TODAY - datetime.timedelta(days=800))
+    world.case.refresh_from_db()
+    client = world.worker.client()
+    url = reverse("journal_list", args=[world.case.pk])
+    empty = client.get(url).context["summary"]
+    assert empty == {"total": 0, "face_to_face": 0, "last_face_to_face": None}
+    days = datetime.timedelta
+    record(world, date=TODAY - days(10))  # face to face
+    record(world, kind=ContactKind.PHONE, duration_minutes=None, date=TODAY - days(20))
+    record(world, date=TODAY - days(400))  # face to face, more than a year ago
+    record(world, kind=ContactKind.LETTER, duration_minutes=None, date=TODAY - days(5))
+    with django_assert_num_queries(JOURNAL_PAGE_QUERIES):
+        response = client.get(url)
+    assert response.context["summary"] == {
+        "total": 2,
+        "face_to_face": 1,
+        "last_face_to_face": TODAY - days(10),
+    }

@@ -19,10 +19,12 @@ from filum.journal.models import (
     Topic,
 )
 from filum.people.forms import DateInput
-from filum.web.forms import Select, limit_dates
+from filum.web.forms import ListedChoiceIterator, Select, limit_dates
 
 
 class TopicChoiceField(forms.ModelChoiceField):
+    iterator = ListedChoiceIterator
+
     def label_from_instance(self, obj: Any) -> str:
         if not obj.is_social_work:
             return gettext("%(topic)s (not counted as a contact)") % {"topic": obj.name}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -78,3 +80,15 @@ class Select(forms.Select):
                 html.append("\n  </optgroup>")
         html.append("\n</select>")
         return mark_safe("".join(html))  # noqa: S308 (every part escaped by format_html)
+
+
+class ListedChoiceIterator(ModelChoiceIterator):
+    """A model choice field's options from one plain query (U4). Django reads them with
+    ``.iterator()``, on PostgreSQL a server-side cursor: a declared cursor and more round trips
+    for a dozen rows, several times the CPU of the plain query."""
+
+    def __iter__(self) -> Iterator[tuple[Any, Any]]:
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset:
+            yield self.choice(obj)

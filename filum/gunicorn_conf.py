@@ -9,6 +9,14 @@ half its time waiting for PostgreSQL; while one thread waits, another thread of 
 process runs Python, so a 2-core machine is kept busy by a few processes without one process
 per concurrent request (decision and measurements: docs/admin-guide.md, "Web server").
 
+One process per core, not more: a request is Python (about two thirds of its CPU) and PostgreSQL's
+work on the same cores, and Python's lock lets one thread of a process run at a time; one
+process per core uses them all, more only add context switches (admin guide, "Web server").
+No ``preload_app``: it saves memory and start-up time, not CPU per request, and whatever the
+app opened while loading (a connection, a thread) would be shared by the forked workers. No
+``max_requests``: a restarted worker loses what it keeps warm (compiled templates, the
+traffic-light rules' compiled query, the menus per role; decision 0015, "Per-request CPU").
+
 Environment (all optional):
 
 - ``FILUM_BIND``: address to listen on (default ``127.0.0.1:$PORT``, ``PORT`` default 8000);

@@ -282,3 +282,64 @@ class TestContactProperties(HypothesisTestCase):
             assert contact.is_face_to_face == (contact.counts and kind in FACE_TO_FACE_KINDS)
             if kind in FACE_TO_FACE_KINDS:
                 assert contact.duration_minutes and contact.duration_minutes > 0
+
+
+@pytest.mark.parametrize("language", ["fr", "de"])
+@pytest.mark.parametrize(
+    "data", [None, {"kind": "phone", "topic": "first"}, {"kind": "<b>", "topic": "x\"'"}]
+)
+def test_u4_contact_form_selects_render_as_djangos(db, language, data):
+    """The contact form's selects are written in Python (filum.web.forms.Select, U4): the same
+    HTML as Django's templates, with the chosen option selected and bad input escaped."""
+    from django import forms as django_forms
+    from django.utils.translation import override
+
+    from filum.journal.forms import ContactForm
+    from filum.journal.models import Topic
+
+    if data and data["topic"] == "first":
+        data = {**data, "topic": str(Topic.objects.filter(is_active=True).first().pk)}
+    with override(language):
+        form = ContactForm(data)
+        for name in ("kind", "topic"):
+            field = form[name]
+            extra = {"aria-describedby": f"id_{name}_helptext", "required": True, "hidden": False}
+            ours = field.as_widget(attrs=extra)
+            attrs = {**field.build_widget_attrs(extra), "id": field.auto_id}
+            django = django_forms.Select.render(
+                field.field.widget, field.html_name, field.value(), attrs, form.renderer
+            )
+            assert ours == django
+            phone = bool(data and data["kind"] == "phone")
+            assert ('<option value="phone" selected>' in ours) == (name == "kind" and phone)
+            assert "<b>" not in ours
+
+
+# the journal page: the request's own (session, user, memberships), the door's dossier and the
+# read log, the entries, the summary of the last 12 months and the service agreement (U4)
+JOURNAL_PAGE_QUERIES = 8
+
+
+def test_s6_u4_journal_summary_of_the_last_12_months_in_one_query(world, django_assert_num_queries):
+    from django.urls import reverse
+
+    from filum.cases.models import Case
+
+    Case.objects.filter(pk=world.case.pk).update(opened_on=TODAY - datetime.timedelta(days=800))
+    world.case.refresh_from_db()
+    client = world.worker.client()
+    url = reverse("journal_list", args=[world.case.pk])
+    empty = client.get(url).context["summary"]
+    assert empty == {"total": 0, "face_to_face": 0, "last_face_to_face": None}
+    days = datetime.timedelta
+    record(world, date=TODAY - days(10))  # face to face
+    record(world, kind=ContactKind.PHONE, duration_minutes=None, date=TODAY - days(20))
+    record(world, date=TODAY - days(400))  # face to face, more than a year ago
+    record(world, kind=ContactKind.LETTER, duration_minutes=None, date=TODAY - days(5))
+    with django_assert_num_queries(JOURNAL_PAGE_QUERIES):
+        response = client.get(url)
+    assert response.context["summary"] == {
+        "total": 2,
+        "face_to_face": 1,
+        "last_face_to_face": TODAY - days(10),
+    }

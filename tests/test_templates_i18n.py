@@ -300,3 +300,36 @@ def test_r2_lockout_page_after_too_many_failures(world: object, strict_templates
     assert response.status_code == 429
     assert "15 minutes" in html and 'role="alert"' in html
     assert "@@INVALID:" not in html
+
+
+# The main navigation per role (filum.web.templatetags.filum.main_menu, U4): the role's items
+# in this order, the current page's marked.
+MENU_OF_ROLE = {
+    "worker": [
+        "/cockpit/",
+        "/cockpit/integration/",
+        "/steering/persons/",
+        "/cases/",
+        "/tasks/",
+        "/persons/",
+        "/catalogue/",
+    ],
+    "partner": ["/cockpit/", "/cases/", "/persons/", "/catalogue/"],
+    "dpo": ["/records/audit/"],
+}
+
+
+@pytest.mark.parametrize("persona", list(MENU_OF_ROLE))
+@pytest.mark.parametrize(("language", "dossiers"), [("fr", "Dossiers"), ("de", "Dossiers")])
+def test_u4_main_menu_per_role(world: object, persona: str, language: str, dossiers: str) -> None:
+    client = getattr(world, persona).client()
+    client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = language
+    html = client.get("/cases/" if persona != "dpo" else "/records/audit/").content.decode()
+    nav = html[html.index('<nav class="app-nav"') : html.index("</nav>")]
+    hrefs = re.findall(r'<li><a href="([^"]+)"', nav)
+    assert hrefs == MENU_OF_ROLE[persona]
+    assert nav.count('aria-current="page"') == 1
+    current = "/cases/" if persona != "dpo" else "/records/audit/"
+    assert f'<a href="{current}" aria-current="page">' in nav
+    if persona != "dpo":
+        assert f'<a href="/cases/" aria-current="page">{dossiers}</a>' in nav

@@ -743,3 +743,37 @@ def test_i4_two_markings_at_the_same_moment_give_one_result(world, young):
     assert sorted(outcomes) == ["already_in_error", "marked"]
     wrong.refresh_from_db()
     assert wrong.error_reason == wrong.error_by.username
+
+
+def test_u4_facts_of_given_dossiers_equal_the_queryset_built_each_time(world, hotaki):
+    """The facts query compiled once per thread (filum/prepared.py) returns what the queryset
+    built for each call returns: same dossiers, same facts (milestone persons, rules, measures
+    as JSON), the open ones only when asked; the ids are bound anew at each call."""
+    from filum.cases.models import Case
+    from filum.followup.evaluation import load_case_rows, load_case_rows_of
+
+    unit = AssistanceUnit.objects.create(name="Ménage", registered_by=world.service_org)
+    UnitMember.objects.create(unit=unit, person=world.case.client, relation="applicant")
+    teen = factories.PersonFactory(
+        registered_by=world.service_org,
+        birth_date=datetime.date(2010, 6, 1),
+        residence_status="F",
+        arrival_date=ARRIVAL,
+    )
+    UnitMember.objects.create(unit=unit, person=teen, relation="child")
+    Case.objects.filter(pk=world.case.pk).update(assistance_unit=unit)
+    closed = factories.CaseFactory(
+        owner=world.service_org, status="closed", closed_on=TODAY, closure_reason="other"
+    )
+    ids = [world.case.pk, closed.pk, *Case.objects.values_list("pk", flat=True)]
+    built = load_case_rows(Case.objects.filter(pk__in=ids))
+    prepared = load_case_rows_of(ids)
+    assert sorted(prepared, key=lambda r: str(r.id)) == sorted(built, key=lambda r: str(r.id))
+    mine = next(r for r in prepared if r.id == world.case.pk)
+    assert {p.id for p in mine.facts.persons} == {str(world.case.client_id), str(teen.pk)}
+    assert mine.facts.milestone_rules
+    open_rows = load_case_rows_of(ids, open_only=True)
+    assert closed.pk not in {r.id for r in open_rows}
+    assert open_rows == load_case_rows(Case.objects.filter(pk__in=ids, status="open"))
+    assert [r.id for r in load_case_rows_of([closed.pk])] == [closed.pk]
+    assert load_case_rows_of([]) == []

@@ -21,6 +21,7 @@ from filum.people.models import AssistanceUnit, Person
 from filum.records.tracking import audited
 from filum.tenancy.models import Organisation, Team
 from filum.tenancy.policy import Relation, Section, allowed_relations
+from filum.web.choices import ChoiceLabels
 
 if TYPE_CHECKING:
     from filum.tenancy.policy import Actor
@@ -209,7 +210,7 @@ def _granting_shares(actor: Actor, *, section: str, write: bool) -> ShareQuerySe
 
 
 @audited(history_of="pgh_obj")
-class Case(models.Model):
+class Case(ChoiceLabels, models.Model):
     """One dossier per case, owned by one organisation (P1)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -367,7 +368,7 @@ class ShareQuerySet(models.QuerySet["Share"]):
 
 
 @audited(history_of="case")
-class Consent(models.Model):
+class Consent(ChoiceLabels, models.Model):
     """A person's authorisation to pass on information (X4)."""
 
     class Kind(models.TextChoices):
@@ -417,7 +418,7 @@ class Consent(models.Model):
 
 
 @audited(history_of="case")
-class Share(models.Model):
+class Share(ChoiceLabels, models.Model):
     """Opens named sections of a dossier to another organisation, for a reason, until a date."""
 
     class Access(models.TextChoices):

@@ -9,6 +9,7 @@ aggregation in SQL), plus the rule set.
 from __future__ import annotations
 
 import datetime
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -21,7 +22,7 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce, JSONObject
 
-from filum.cases.models import Case, Domain, SegmentAssignment, SegmentProposal
+from filum.cases.models import Case, CaseStatus, Domain, SegmentAssignment, SegmentProposal
 from filum.followup.models import NormRule
 from filum.followup.rules import (
     MEASURE_NOT_STARTED,
@@ -42,6 +43,7 @@ from filum.journal.models import Contact
 from filum.plans.milestones import person_facts_from_json, rules_from_json
 from filum.plans.models import Measure
 from filum.plans.timeline import with_milestone_facts
+from filum.prepared import IdsQuery
 from filum.tenancy.models import OrganisationKind
 
 
@@ -150,11 +152,33 @@ def is_steered(owner_kind: str, domain: str) -> bool:
     return owner_kind == OrganisationKind.SOCIAL_SERVICE and domain != Domain.CII
 
 
+def _with_facts(cases: QuerySet[Case]) -> QuerySet[Case]:
+    return with_milestone_facts(with_reminded_measures(with_pending(cases)))
+
+
 def load_case_rows(cases: QuerySet[Case]) -> list[CaseRow]:
     """Facts of the given dossiers as plain data: two queries whatever their number."""
-    rows = list(
-        with_milestone_facts(with_reminded_measures(with_pending(cases))).values_list(*_FIELDS)
+    return _case_rows(list(_with_facts(cases).values_list(*_FIELDS)))
+
+
+# The same query for given dossiers (all, or the open ones), compiled once per thread (U4):
+# building and compiling its subqueries cost more CPU than everything else a recorded contact
+# does (filum/prepared.py).
+_ROWS_OF = IdsQuery(lambda ids: _with_facts(Case.objects.filter(pk__in=ids)).values_list(*_FIELDS))
+_OPEN_ROWS_OF = IdsQuery(
+    lambda ids: _with_facts(Case.objects.filter(pk__in=ids, status=CaseStatus.OPEN)).values_list(
+        *_FIELDS
     )
+)
+
+
+def load_case_rows_of(case_ids: Iterable[uuid.UUID], *, open_only: bool = False) -> list[CaseRow]:
+    """``load_case_rows`` of the dossiers with these ids (the open ones with ``open_only``),
+    without building the query again."""
+    return _case_rows((_OPEN_ROWS_OF if open_only else _ROWS_OF).rows(list(case_ids)))
+
+
+def _case_rows(rows: list[Any]) -> list[CaseRow]:
     periods: dict[uuid.UUID, list[SegmentPeriod]] = defaultdict(list)
     if rows:
         ids = [row[0] for row in rows]
@@ -221,6 +245,7 @@ SELECT v.case_id,
 """
 
 
+@functools.cache
 def _counted_contacts_sql() -> tuple[str, tuple[Any, ...]]:
     """The counted contacts as SQL, generated from ``Contact.objects.counted()`` so that the
     definition of a counted contact lives in one place (``filum.journal.models.COUNTED``).
@@ -281,5 +306,5 @@ def evaluate_cases(
 ) -> dict[uuid.UUID, Evaluation]:
     """Evaluations of the given dossiers as of a date: four queries whatever their number."""
     rules = rules or load_rules(as_of)
-    rows = load_case_rows(Case.objects.filter(pk__in=list(case_ids)))
+    rows = load_case_rows_of(case_ids)
     return evaluate_rows(rows, as_of=as_of, rules=rules)

@@ -38,8 +38,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from filum.cases.models import Case, CaseStatus
-from filum.followup.evaluation import CaseRow, evaluate_rows, load_case_rows, load_rules
+from filum.followup.evaluation import CaseRow, evaluate_rows, load_case_rows_of, load_rules
 from filum.followup.lights import CaseLight
 from filum.followup.models import KeptLight
 from filum.followup.rule_tasks import MEASURE_KINDS, sync_rule_tasks
@@ -157,7 +156,7 @@ def refresh(
     as_of = as_of or timezone.localdate()
     with transaction.atomic(savepoint=False):
         rules = rules or load_rules(as_of)
-        rows = load_case_rows(Case.objects.filter(pk__in=ids, status=CaseStatus.OPEN))
+        rows = load_case_rows_of(ids, open_only=True)
         evaluations = evaluate_rows(rows, as_of=as_of, rules=rules)
         store(rows, evaluations, as_of)
         kinds = list(task_kinds)

@@ -19,10 +19,12 @@ from filum.journal.models import (
     Topic,
 )
 from filum.people.forms import DateInput
-from filum.web.forms import limit_dates
+from filum.web.forms import ListedChoiceIterator, Select, limit_dates
 
 
 class TopicChoiceField(forms.ModelChoiceField):
+    iterator = ListedChoiceIterator
+
     def label_from_instance(self, obj: Any) -> str:
         if not obj.is_social_work:
             return gettext("%(topic)s (not counted as a contact)") % {"topic": obj.name}
@@ -48,6 +50,7 @@ def _kind_choices() -> list[tuple[Any, Any]]:
 class ContactForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("Type"),
+        widget=Select,
         help_text=_(
             "Face to face: interviews, home visits, network meetings, spontaneous interviews. "
             "Dropping off documents is recorded but is no contact."
@@ -57,6 +60,7 @@ class ContactForm(forms.Form):
     topic = TopicChoiceField(
         label=_("Topic"),
         queryset=Topic.objects.none(),
+        widget=Select,
         help_text=_("A contact needs a social-work topic."),
     )
     duration_minutes = forms.IntegerField(

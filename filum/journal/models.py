@@ -19,6 +19,7 @@ from filum.cases.models import Case, after_opening
 from filum.dates import stored_range
 from filum.records.tracking import audited
 from filum.tenancy.models import Organisation
+from filum.web.choices import ChoiceLabels
 
 
 class ContactKind(models.TextChoices):
@@ -96,7 +97,7 @@ class ContactQuerySet(models.QuerySet["Contact"]):
 
 
 @audited(history_of="case")
-class Contact(models.Model):
+class Contact(ChoiceLabels, models.Model):
     """One event with the client in the journal. ``counts`` and ``is_face_to_face`` are fixed at
     recording time from the kind and the topic (S6), so the norms can be counted in SQL."""
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Count, Max, Q
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -67,18 +68,18 @@ def journal_list(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
         next_cursor = f"{rows[-1].date.isoformat()}_{rows[-1].pk}"
     today = timezone.localdate()
     year_ago = _one_year_before(today)
-    counted = Contact.objects.counted().filter(
-        case=case, date__gt=year_ago, date__lte=today, **period
-    )
-    summary = {
-        "total": counted.count(),
-        "face_to_face": counted.filter(is_face_to_face=True).count(),
-        "last_face_to_face": Contact.objects.face_to_face()
+    # the last 12 months' counts and the last face-to-face contact in one query (U4)
+    last_year = Q(date__gt=year_ago)
+    face = Q(is_face_to_face=True)
+    summary = (
+        Contact.objects.counted()
         .filter(case=case, date__lte=today, **period)
-        .order_by("-date")
-        .values_list("date", flat=True)
-        .first(),
-    }
+        .aggregate(
+            total=Count("pk", filter=last_year),
+            face_to_face=Count("pk", filter=last_year & face),
+            last_face_to_face=Max("date", filter=face),
+        )
+    )
     context = {
         "case": case,
         "access": access,

@@ -17,6 +17,7 @@ from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, 
 from filum.dates import stored_range
 from filum.records.tracking import audited
 from filum.tenancy.models import Organisation
+from filum.web.choices import ChoiceLabels
 
 if TYPE_CHECKING:
     from filum.cases.models import CaseQuerySet
@@ -288,7 +289,7 @@ class AssistanceUnit(models.Model):
 
 
 @audited()
-class UnitMember(models.Model):
+class UnitMember(ChoiceLabels, models.Model):
     # no index of its own: ``unit_member_unique`` (unit, person) serves lookups by unit
     unit = models.ForeignKey(
         AssistanceUnit, on_delete=models.CASCADE, related_name="members", db_index=False

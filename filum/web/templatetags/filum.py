@@ -12,14 +12,19 @@ from typing import Any
 
 from django import template
 from django.forms import BoundField
+from django.template.defaultfilters import date as date_filter
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
-from django.utils.safestring import SafeString
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from filum.cases.models import Stage
 from filum.followup import texts
 from filum.tenancy import labels
 from filum.tenancy.middleware import memberships_of
+from filum.tenancy.policy import Relation, is_allowed
 from filum.web.once import token_input
 
 register = template.Library()
@@ -135,20 +140,34 @@ def change_label(label: str) -> str:
     return str(CHANGE_LABELS.get(label, label))
 
 
-@register.inclusion_tag("web/_when.html")
+@register.simple_tag
 def when(
     recorded: datetime.datetime, effective: datetime.date | None = None, day_only: bool = False
-) -> dict[str, Any]:
+) -> SafeString:
     """When something happened: the recording time or, for an entry back-dated to an earlier
     day, the day it took effect with the recording time in small print. ``day_only`` shows
-    the day alone when it was not back-dated (a contact's time of day is not known)."""
+    the day alone when it was not back-dated (a contact's time of day is not known).
+
+    Written in Python rather than as an included template (U4: the journal shows it on every
+    entry); the markup is that of the former ``web/_when.html``."""
     recorded_local = timezone.localtime(recorded)
-    return {
-        "recorded": recorded_local,
-        "effective": effective or recorded_local.date(),
-        "backdated": effective is not None and effective != recorded_local.date(),
-        "day_only": day_only,
-    }
+    day = effective or recorded_local.date()
+    if effective is not None and effective != recorded_local.date():
+        return format_html(
+            '<time datetime="{}">{}</time> <small class="muted recorded">{}</small>',
+            date_filter(day, "Y-m-d"),
+            date_filter(day, "d.m.Y"),
+            gettext("recorded %(when)s") % {"when": date_filter(recorded_local, "d.m.Y H:i")},
+        )
+    if day_only:
+        return format_html(
+            '<time datetime="{}">{}</time>', date_filter(day, "Y-m-d"), date_filter(day, "d.m.Y")
+        )
+    return format_html(
+        '<time datetime="{}">{}</time>',
+        date_filter(recorded_local, "c"),
+        date_filter(recorded_local, "d.m.Y H:i"),
+    )
 
 
 @register.simple_tag(takes_context=True)
@@ -194,3 +213,60 @@ def widget(field: BoundField, **attrs: Any) -> SafeString:
 def form_token() -> SafeString:
     """The hidden one-time token of a create form (see filum/web/once.py)."""
     return token_input()
+
+
+# The header's main navigation (web/base.html): the action the role needs, the page, its label,
+# and the pages that mark the item as the current one.
+MAIN_MENU: tuple[tuple[str, str, Any, tuple[str, ...]], ...] = (
+    ("case.list", "cockpit", _("Cockpit"), ("cockpit",)),
+    ("cockpit.team", "cockpit_team", _("Team"), ("cockpit_team",)),
+    ("integration.cockpit", "cockpit_integration", _("Integration"), ("cockpit_integration",)),
+    ("person.list", "person_list", _("Person lists"), ("person_list",)),
+    ("case.transfer_decide", "transfer_list", _("Transfers"), ("transfer_list",)),
+    ("case.list", "case_list", _("Dossiers"), ("case_list", "case_detail")),
+    ("task.manage", "task_list", _("Tasks"), ("task_list", "task_detail")),
+    ("person.search", "person_search", _("Persons"), ("person_search", "person_detail")),
+    ("catalogue.read", "catalogue", _("Catalogue"), ("catalogue", "programme_detail")),
+    ("template.manage", "plan_templates", _("Plan templates"), ("plan_templates",)),
+    ("template.manage", "milestone_rules", _("AIS milestones"), ("milestone_rules",)),
+    ("org.manage_users", "members", _("Members"), ("members",)),
+    ("records.dispose", "disposal_list", _("Retention"), ("disposal_list",)),
+    ("cii.report", "cii_report", _("CII monitoring"), ("cii_report",)),
+    ("steering.monitoring", "steering_monitoring", _("Monitoring"), ("steering_monitoring",)),
+    ("shs.deliver", "shs_deliveries", _("SHS"), ("shs_deliveries",)),
+    ("audit.read", "audit_find", _("Audit"), ("audit_find", "audit_case")),
+    ("template.manage", "template_list", _("Templates"), ("template_list",)),
+)
+# (role, language, script prefix) -> each item of the role's menu: the pages that make it
+# current, its HTML as the current page and otherwise. Built once per process (U4): the
+# items depend on the role's rights (the policy matrix, fixed in the code) and the language.
+_MENUS: dict[tuple[str, str, str], list[tuple[tuple[str, ...], SafeString, SafeString]]] = {}
+
+
+@register.simple_tag(takes_context=True)
+def main_menu(context: template.Context) -> SafeString:
+    """The ``<li>`` items of the main navigation for the actor's role, the current page's
+    marked with ``aria-current``. The same items the role's ``may`` answers would show."""
+    actor = context.get("actor")
+    if actor is None or not hasattr(actor, "role"):
+        return SafeString("")
+    key = (actor.role, get_language() or "", get_script_prefix())
+    items = _MENUS.get(key)
+    if items is None:
+        items = []
+        for action, name, label, pages in MAIN_MENU:
+            if not is_allowed(actor.role, action, Relation.OWN_ORG):
+                continue
+            url, text = reverse(name), str(label)
+            items.append(
+                (
+                    pages,
+                    format_html('<li><a href="{}" aria-current="page">{}</a></li>', url, text),
+                    format_html('<li><a href="{}">{}</a></li>', url, text),
+                )
+            )
+        _MENUS[key] = items
+    current = current_url_name(context)
+    return mark_safe(  # noqa: S308 (items made by format_html)
+        "\n".join(marked if current in pages else plain for pages, marked, plain in items)
+    )

@@ -5,10 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.forms.utils import flatatt
 from django.http import QueryDict
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from filum.assessments.models import CEFR_LABELS, CEFR_LEVELS, CEFR_RANK, Dimension
@@ -16,6 +13,7 @@ from filum.cases.models import Segment, Stage
 from filum.people.models import ResidenceStatus
 from filum.plans.models import Category, MeasureStatus, Programme
 from filum.steering.person_lists import RESOURCES, PersonFilter
+from filum.web.forms import ListedChoiceIterator, Select
 
 COMPETENCE_CHOICES = [
     ("", _("All dossiers I may read")),
@@ -51,27 +49,11 @@ def _ticks(label: Any, choices: Any) -> forms.MultipleChoiceField:
     )
 
 
-class PlainSelect(forms.Select):
-    """A select rendered in Python: a canton's catalogue has hundreds of programmes, and the
-    template of one option per programme took most of the list page's time (decision 0034)."""
+class ProgrammeChoiceField(forms.ModelChoiceField):
+    """A canton's programmes (hundreds) from one plain query, rendered in Python: their
+    option templates took most of the list page's time (decision 0034)."""
 
-    def render(
-        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
-    ) -> SafeString:
-        chosen = {str(v) for v in self.format_value(value)}
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            (
-                (key, mark_safe(" selected") if str(key) in chosen else "", label)
-                for key, label in ((str(k), lbl) for k, lbl in self.choices)
-            ),
-        )
-        return format_html(
-            "<select{}>{}</select>",
-            flatatt(self.build_attrs(self.attrs, {**(attrs or {}), "name": name})),
-            options,
-        )
+    iterator = ListedChoiceIterator
 
 
 class PersonFilterForm(forms.Form):
@@ -93,11 +75,11 @@ class PersonFilterForm(forms.Form):
     stage = _ticks(_("Stage"), Stage.choices)
     segment = _ticks(_("Segment"), Segment.choices)
     measure_category = _ticks(_("Measure of the kind"), Category.choices)
-    measure_programme = forms.ModelChoiceField(
+    measure_programme = ProgrammeChoiceField(
         label=_("Measure in the programme"),
         queryset=Programme.objects.none(),
         required=False,
-        widget=PlainSelect,
+        widget=Select,
     )
     measure_status = _ticks(_("Measure status"), MeasureStatus.choices)
     resource = _ticks(

@@ -179,6 +179,16 @@ def test_d2_without_a_filter_every_person_of_the_readable_dossiers_one_line_each
     assert listed == ["Berhane Mulu", "Tesfay Amanuel", "Tesfay Dawit"]
 
 
+@pytest.fixture(params=["dossier_set", "reach_walk"])
+def both_shapes(request, monkeypatch):
+    """Each filter through both query shapes of decision 0034: the persons of a few dossiers
+    read as a set, and the walk of the organisation's reach in name order (forced here by
+    counting every number of dossiers as many)."""
+    if request.param == "reach_walk":
+        monkeypatch.setattr(person_lists, "FEW_DOSSIERS", 0)
+    return request.param
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
@@ -211,11 +221,11 @@ def test_d2_without_a_filter_every_person_of_the_readable_dossiers_one_line_each
         ({"language": "de", "dimension": "written", "level_min": "pre_a1"}, []),
     ],
 )
-def test_d4_each_filter_alone(world, data, query, expected):
+def test_d4_each_filter_alone(world, data, both_shapes, query, expected):
     assert names(world.head.client(), **query) == expected
 
 
-def test_d4_filters_combine(world, data):
+def test_d4_filters_combine(world, data, both_shapes):
     client = world.head.client()
     assert names(client, residence_status="F", age_min="18") == ["Tesfay Amanuel"]
     assert names(client, residence_status="F", age_min="18", stay_min="5") == []
@@ -367,13 +377,22 @@ def test_d4_nobody_else_reaches_the_lists(world, data):
     assert not ReadLog.objects.exists()
 
 
-def test_d4_the_query_starts_from_the_readable_dossiers(world, data):
-    """Visibility first, in SQL: the persons come from the service's reach, probed against
-    its own dossiers, and from the dossiers shared with it; one query, whatever the filter."""
+def test_d4_the_query_starts_from_the_readable_dossiers(world, data, monkeypatch):
+    """Visibility first, in SQL: a bounded count of the service's matching dossiers, then one
+    query. With few dossiers their persons are read from them; with many, from the service's
+    reach, probed against its own dossiers; and from the dossiers shared with it."""
+    on = timezone.localdate()
     with CaptureQueriesContext(connection) as queries:
-        ordered_ids(world.head.actor, PersonFilter(), on=timezone.localdate(), limit=51)
-    assert len(queries) == 1
-    sql = queries[0]["sql"]
+        ordered_ids(world.head.actor, PersonFilter(), on=on, limit=51)
+    assert len(queries) == 2
+    assert "LIMIT 2001" in queries[0]["sql"]  # FEW_DOSSIERS + 1, counted along the owner
+    assert "people_personreach" not in queries[1]["sql"]
+    assert f'"owner_id" = {world.service_org.pk}' in queries[1]["sql"]
+    monkeypatch.setattr(person_lists, "FEW_DOSSIERS", 0)
+    with CaptureQueriesContext(connection) as queries:
+        ordered_ids(world.head.actor, PersonFilter(), on=on, limit=51)
+    assert len(queries) == 2
+    sql = queries[1]["sql"]
     assert f'"people_personreach"."organisation_id" = {world.service_org.pk}' in sql
     assert f'"owner_id" = {world.service_org.pk}' in sql
     assert "cases_share" in sql  # and the dossiers shared with the service

@@ -228,12 +228,13 @@ def test_u4_audit_page_queries_do_not_grow_with_the_history(
 
 
 # The person list (decision 0034): the request's own queries, the programmes of the filter
-# form, the user's saved lists, the user's recent exports, the page's persons, their dossiers
+# form, the user's saved lists, the user's recent exports, a bounded count of the matching
+# dossiers (decision 0034, which shape), the page's persons, their dossiers
 # and one insert of the core reads; the same with a cursor and with three filters.
-PERSON_LIST = 12
+PERSON_LIST = 13
 # the next page, right after the first: a later request of the session (no idle stamp written,
 # nothing loaded for the first time), as AUDIT_CASE_NEXT_PAGE
-PERSON_LIST_NEXT_PAGE = 9
+PERSON_LIST_NEXT_PAGE = 10
 
 
 @pytest.mark.parametrize(

@@ -50,6 +50,9 @@ PAGE_SIZE = 50
 EXPORT_LIMIT = 20_000
 # Export batches: one keyset page of this size per round trip.
 EXPORT_BATCH = 2_000
+# Up to this many matching own dossiers the list reads their persons as a set and sorts them;
+# beyond, it walks the organisation's reach in name order (decision 0034, *Query shape*).
+FEW_DOSSIERS = 2_000
 
 COMPETENCES = ("", "mine", "own", "shared")
 CASE_STATUSES = ("open", "closed", "all")
@@ -331,18 +334,21 @@ def _ordered(
     """The first ``limit`` persons of the list after ``cursor``, in the list's order (folded
     last name, folded first name, id: Müller next to Muller), as rows of those three values.
 
-    One ordered part per source of decision 0015, each limited, merged. The organisation's own
-    dossiers are reached from its reach (``PersonReach``): the walk goes along
-    ``person_reach_last`` in name order, drops the persons whose copied columns fail the filter,
-    probes the dossiers of the others and stops after ``limit`` rows, whatever the size of the
-    service. The dossiers shared with it, and a worker's own dossiers ("mine"), are few: their
-    persons are found from the dossiers and sorted."""
+    One ordered part per source of decision 0015, each limited, merged. Where the filter
+    leaves more than ``FEW_DOSSIERS`` of the organisation's own dossiers (counted up to that,
+    one bounded query), their persons are reached from its reach (``PersonReach``): the walk
+    goes along ``person_reach_last`` in name order, drops the persons whose copied columns fail
+    the filter, probes the dossiers of the others and stops after ``limit`` rows, whatever the
+    size of the service. Fewer dossiers (a rare stage, a worker's own), and the dossiers shared
+    with the organisation: their persons are found from the dossiers and sorted, which a walk
+    of the whole reach in search of a rare match would not beat."""
     parts: list[QuerySet[Any]] = []
+    first: tuple[str, ...] = REACH_ORDER  # a union is ordered by its first part's names
     for source, cases in _case_sources(actor, f, Section.CORE):
         if cases.query.is_empty():
             continue
         rows: QuerySet[Any]
-        if source == "own" and f.competence != "mine":
+        if source == "own" and _many(cases):
             rows = PersonReach.objects.filter(organisation_id=actor.organisation_id)
             rows = _narrowed(actor, f, rows, "person_id", on)
             rows = rows.filter(_in_cases(cases, "person_id"))
@@ -356,11 +362,18 @@ def _ordered(
         if cursor is not None:
             rows = _after(rows, names, cursor)
         parts.append(rows.order_by(*names).values_list(*names)[:limit])
+        first = first if len(parts) > 1 else names
     if not parts:
         return PersonReach.objects.none().values_list(*REACH_ORDER)
     if len(parts) == 1:
         return parts[0]
-    return parts[0].union(*parts[1:]).order_by(*REACH_ORDER)[:limit]
+    return parts[0].union(*parts[1:]).order_by(*first)[:limit]
+
+
+def _many(cases: CaseQuerySet) -> bool:
+    """More than ``FEW_DOSSIERS`` dossiers: counted along the owner's index, stopping there."""
+    found = cases.order_by().values_list("pk", flat=True)[: FEW_DOSSIERS + 1]
+    return len(found) > FEW_DOSSIERS
 
 
 def ordered_ids(

@@ -385,7 +385,7 @@ def test_d4_the_query_starts_from_the_readable_dossiers(world, data, monkeypatch
     with CaptureQueriesContext(connection) as queries:
         ordered_ids(world.head.actor, PersonFilter(), on=on, limit=51)
     assert len(queries) == 2
-    assert "LIMIT 2001" in queries[0]["sql"]  # FEW_DOSSIERS + 1, counted along the owner
+    assert "LIMIT 1 OFFSET 1000" in queries[0]["sql"]  # past FEW_DOSSIERS, along the owner
     assert "people_personreach" not in queries[1]["sql"]
     assert f'"owner_id" = {world.service_org.pk}' in queries[1]["sql"]
     monkeypatch.setattr(person_lists, "FEW_DOSSIERS", 0)

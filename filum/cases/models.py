@@ -333,8 +333,12 @@ class Case(ChoiceLabels, models.Model):
             ),
         ]
         indexes = [
+            # the dossier filters of the person lists included: their bounded count of a
+            # service's matching dossiers reads the index alone (decision 0034)
             models.Index(
-                fields=["owner", "status", "-opened_on", "-number"], name="case_owner_list"
+                fields=["owner", "status", "-opened_on", "-number"],
+                include=["stage", "segment", "responsible"],
+                name="case_owner_list",
             ),
             models.Index(
                 fields=["responsible", "status", "-opened_on", "-number"], name="case_worker_list"

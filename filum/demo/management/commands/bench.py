@@ -34,6 +34,7 @@ from filum.cii.synthetic import make_synthetic_cii_cases
 from filum.demo import apibench, benchsubjects, load, shsbench
 from filum.exchange.bench import measure_import, measure_medium, measure_resume
 from filum.followup.cockpit import TEAM_ROLES
+from filum.gunicorn_conf import freeze_loaded
 from filum.people.models import Person
 from filum.people.search import find_candidates
 from filum.plans.models import Period, Programme
@@ -1088,6 +1089,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # as a gunicorn worker does once it has loaded the app (filum/gunicorn_conf.py): the
+        # in-process page figures are the server's
+        freeze_loaded()
         quick = options["quick"]
         options_ = Options(
             repeat=options["repeat"] or (QUICK_REPEAT if quick else 100),

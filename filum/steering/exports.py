@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from typing import IO
 
@@ -77,7 +78,7 @@ def filter_block(described: list[tuple[str, str]], made: datetime.datetime) -> l
     return lines
 
 
-class FileWriter:
+class FileWriter(ABC):
     """One export file written by batches to a local file (``path``, in a temporary folder of
     its own): the filter block and the headers first, the rows as each batch comes, the
     closing parts in ``close``."""
@@ -87,15 +88,17 @@ class FileWriter:
         self.described = described
         self.made = made
 
+    @abstractmethod
     def write(self, rows: Iterable[PersonRow]) -> None:
-        raise NotImplementedError
+        """Append the rows of one batch."""
 
+    @abstractmethod
     def close(self) -> None:
-        raise NotImplementedError
+        """Write the closing parts and close the file."""
 
+    @abstractmethod
     def discard(self) -> None:
         """Let go of the open files after a failure (the folder is removed by the caller)."""
-        raise NotImplementedError
 
 
 class CsvWriter(FileWriter):

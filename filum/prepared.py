@@ -1,13 +1,19 @@
-"""Querysets compiled once, run many times with another array of ids (U4, decision 0015).
+"""Querysets compiled once per thread, run many times with other parameters (U4, decision 0015).
 
-Building and compiling a queryset with many subqueries (the facts the traffic-light rules read:
-pending proposals, reminded measures, the AIS milestone facts) costs far more Python time than
-PostgreSQL needs to answer it for one dossier: recording a contact spent two thirds of its CPU
-compiling that query again. Its shape never changes; only the dossiers do. ``IdsQuery`` builds
-the queryset once per thread around one parameter, an array of ids (``id IN (SELECT
-unnest(%s::uuid[]))``), keeps its SQL and Django's converters, and binds the ids at each run.
-The rows are those the same ``values_list`` queryset returns: the same SQL, converters and
-column order.
+Building and compiling a queryset costs far more Python time than PostgreSQL needs to answer
+it for one dossier or one user: recording a contact spent two thirds of its CPU compiling the
+traffic-light facts query again, and every request compiled the same session, user and door
+queries. Their shape never changes, only a few values do. A prepared query builds its
+queryset once per thread around placeholders (``RawSQL("%s", (slot,))``, found again in the
+compiled parameters by identity), keeps the SQL, Django's converters and, for model
+querysets, how a row becomes an instance with its ``select_related`` relations, and binds the
+values at each run. The rows and instances are those the same queryset returns: the same SQL,
+converters, column order and related objects.
+
+- ``IdsQuery``: a ``values_list`` queryset around one array of ids (``id IN (SELECT
+  unnest(%s::uuid[]))``); ``rows(ids)``.
+- ``PreparedQuery``: a model queryset (``select_related`` allowed, no ``prefetch_related``)
+  around any number of values; ``objects(*values)``.
 """
 
 from __future__ import annotations
@@ -20,11 +26,15 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
-from django.db.models.query import ValuesListIterable
+from django.db.models.query import (  # type: ignore[attr-defined]
+    ModelIterable,
+    ValuesListIterable,
+    get_related_populators,
+)
 
 
 class _Slot:
-    """Stands for the array of ids while the query is compiled: found again by identity."""
+    """Stands for a value while the query is compiled: found again by identity."""
 
 
 @dataclass(frozen=True)
@@ -33,64 +43,133 @@ class _Compiled:
     compiler: Any
     sql: str
     params: tuple[Any, ...]
-    slot: int
+    # for each value of a run, the positions of its placeholder in ``params``
+    slots: tuple[tuple[int, ...], ...]
     converters: dict[int, Any]
 
+    def execute(self, values: Sequence[Any]) -> list[Any]:
+        params = list(self.params)
+        for positions, value in zip(self.slots, values, strict=True):
+            for position in positions:
+                params[position] = value
+        with self.connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            raw = cursor.fetchall()
+        if self.converters:
+            return list(self.compiler.apply_converters(raw, self.converters))
+        return raw
 
-class IdsQuery:
-    """``build(ids)`` returns a ``values_list`` queryset filtered by ``pk__in=ids``; ``rows``
-    runs it for the given ids with the SQL compiled on the thread's first call."""
+
+class _Prepared:
+    """Compiles ``build(*placeholders)`` once per thread (Django's connections are per thread)."""
+
+    iterable: type
+    placeholder = "%s"
 
     def __init__(
-        self, build: Callable[[RawSQL], QuerySet[Any]], using: str = DEFAULT_DB_ALIAS
+        self, build: Callable[..., QuerySet[Any]], values: int = 1, using: str = DEFAULT_DB_ALIAS
     ) -> None:
         self._build = build
+        self._values = values
         self._using = using
         self._local = threading.local()
 
     def _compiled(self) -> _Compiled:
-        # a thread's own connection (Django's connections are per thread), compiled once
         connection = connections[self._using]
         kept: _Compiled | None = getattr(self._local, "compiled", None)
         if kept is not None and kept.connection is connection:
             return kept
-        queryset = self._build(RawSQL("SELECT unnest(%s::uuid[])", (_marker,)))
-        if queryset._iterable_class is not ValuesListIterable:
-            raise TypeError("IdsQuery runs a values_list() queryset (not flat, not named)")
-        query = queryset.query
-        compiler = query.get_compiler(self._using)
+        markers = [_Slot() for _ in range(self._values)]
+        # the placeholder is a constant of the class; the values are bound as parameters
+        queryset = self._build(*(RawSQL(self.placeholder, (m,)) for m in markers))  # noqa: S611
+        if queryset._iterable_class is not self.iterable:
+            raise TypeError(f"{type(self).__name__} runs a {self.iterable.__name__} queryset")
+        if getattr(queryset, "_prefetch_related_lookups", ()):
+            raise TypeError("a prepared query cannot prefetch")
+        compiler = queryset.query.get_compiler(self._using)
         sql, params = compiler.as_sql()
-        slots = [i for i, param in enumerate(params) if param is _marker]
-        if len(slots) != 1:
-            raise ValueError("the ids must appear once in the query")
+        slots = tuple(
+            tuple(i for i, param in enumerate(params) if param is marker) for marker in markers
+        )
+        if not all(slots):
+            raise ValueError("every value must appear in the query")
         fields = [s[0] for s in compiler.select[0 : compiler.col_count]]
         kept = _Compiled(
             connection=connection,
             compiler=compiler,
             sql=sql,
             params=tuple(params),
-            slot=slots[0],
+            slots=slots,
             converters=compiler.get_converters(fields),
         )
+        self._prepare(kept)
         self._local.compiled = kept
         return kept
+
+    def _prepare(self, compiled: _Compiled) -> None:
+        """What a subclass keeps besides the SQL, once per thread."""
+
+
+class IdsQuery(_Prepared):
+    """``build(ids)`` returns a ``values_list`` queryset filtered by ``pk__in=ids``; ``rows``
+    runs it for the given ids with the SQL compiled on the thread's first call."""
+
+    iterable = ValuesListIterable
+    placeholder = "SELECT unnest(%s::uuid[])"
+
+    def __init__(
+        self, build: Callable[[RawSQL], QuerySet[Any]], using: str = DEFAULT_DB_ALIAS
+    ) -> None:
+        super().__init__(build, 1, using)
 
     def rows(self, ids: Sequence[Any]) -> list[tuple[Any, ...]]:
         if not ids:
             return []
-        compiled = self._compiled()
-        params = list(compiled.params)
-        params[compiled.slot] = list(ids)
-        with compiled.connection.cursor() as cursor:
-            cursor.execute(compiled.sql, params)
-            raw = cursor.fetchall()
-        rows = (
-            compiled.compiler.apply_converters(raw, compiled.converters)
-            if compiled.converters
-            else raw
-        )
         # the rows of ``values_list``: tuples in the order of the fields (Django 5.2)
-        return [tuple(row) for row in rows]
+        return [tuple(row) for row in self._compiled().execute([list(ids)])]
 
 
-_marker = _Slot()
+@dataclass(frozen=True)
+class _Instances:
+    model: Any
+    start: int
+    end: int
+    init_list: list[str]
+    populators: list[Any]
+    annotations: dict[str, int]
+
+
+class PreparedQuery(_Prepared):
+    """``build(*values)`` returns a model queryset whose filters take the placeholders it is
+    given (``.filter(pk=value)``); ``objects(*values)`` runs it and returns the instances, as
+    Django's ``ModelIterable`` makes them (Django 5.2): the model's columns, then each
+    ``select_related`` relation populated from its columns, then the annotations."""
+
+    iterable = ModelIterable
+
+    def _prepare(self, compiled: _Compiled) -> None:
+        compiler = compiled.compiler
+        select, klass_info = compiler.select, compiler.klass_info
+        fields = klass_info["select_fields"]
+        start, end = fields[0], fields[-1] + 1
+        self._local.instances = _Instances(
+            model=klass_info["model"],
+            start=start,
+            end=end,
+            init_list=[f[0].target.attname for f in select[start:end]],
+            populators=get_related_populators(klass_info, select, self._using),
+            annotations=dict(compiler.annotation_col_map or {}),
+        )
+
+    def objects(self, *values: Any) -> list[Any]:
+        compiled = self._compiled()
+        how: _Instances = self._local.instances
+        objects = []
+        for row in compiled.execute(values):
+            obj = how.model.from_db(self._using, how.init_list, row[how.start : how.end])
+            for populator in how.populators:
+                populator.populate(row, obj)
+            for name, position in how.annotations.items():
+                setattr(obj, name, row[position])
+            objects.append(obj)
+        return objects

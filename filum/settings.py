@@ -165,7 +165,7 @@ AUTH_USER_MODEL = "tenancy.User"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "filum.tenancy.backends.ModelBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -192,6 +192,7 @@ AXES_LOCKOUT_TEMPLATE = "tenancy/locked_out.html"
 AXES_VERBOSE = False
 
 # Sessions (R6, R7, R8): idle timeout and absolute lifetime are enforced by middleware.
+SESSION_ENGINE = "filum.tenancy.sessions"
 SESSION_IDLE_TIMEOUT = timedelta(minutes=int(os.environ.get("FILUM_SESSION_IDLE_MINUTES", "30")))
 SESSION_ABSOLUTE_LIFETIME = timedelta(hours=10)
 SESSION_COOKIE_AGE = int(SESSION_ABSOLUTE_LIFETIME.total_seconds())

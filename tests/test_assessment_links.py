@@ -547,7 +547,7 @@ def test_u3_link_pages_render_without_unknown_variables(world, case, sms, langua
 # The dossier's assessments with links (a dossier without household): the request's own
 # queries, the dossier, the read log, one keyset page, the links, the titles of the sections
 # they ask for; the same with two links or with five.
-LIST_WITH_LINKS = 8
+LIST_WITH_LINKS = 7
 
 
 def test_u4_the_assessment_list_with_links_costs_the_same_queries(world, case, sms):

@@ -807,9 +807,9 @@ def test_r25_reading_logs_the_assessment_section_of_every_dossier_shown(
 # its dossier (and the link it came through), the read log, the version's sections, fields and
 # codes. A history: the dossier, its household, the values, their codes' labels, the read log,
 # the person's links to providers.
-LIST_QUERIES = 8
-DETAIL_QUERIES = 8
-HISTORY_QUERIES = 9
+LIST_QUERIES = 7
+DETAIL_QUERIES = 7
+HISTORY_QUERIES = 8
 
 
 def _count(client: Any, path: str, **headers: Any) -> int:

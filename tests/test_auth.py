@@ -73,7 +73,7 @@ def test_r4_a_long_passphrase_is_accepted_untruncated(world):
 def test_r5_only_the_approved_authentication_backends(db):
     assert settings.AUTHENTICATION_BACKENDS == [
         "axes.backends.AxesStandaloneBackend",
-        "django.contrib.auth.backends.ModelBackend",
+        "filum.tenancy.backends.ModelBackend",
     ]
     assert not get_user_model().objects.filter(username__in=["admin", "root"]).exists()
 

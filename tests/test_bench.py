@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import json
 import math
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 
-from filum.demo.load import KINDS, NOTE
+from filum.demo.load import KINDS, NOTE, LoadResult, SignedIn, SimulatedWorker
 from filum.demo.management.commands.bench import TARGETS_MS
 from filum.journal.models import Contact
 from tests.browser.conftest import reference_data  # noqa: F401 (topics after a flush)
@@ -28,7 +31,7 @@ def test_issue7_bench_reports_every_page_and_a_mixed_load_without_errors_and_onl
         "bench",
         "--json",
         *("--repeat", "2", "--long-repeat", "2"),
-        *("--load-seconds", "2", "--load-clients", "2"),
+        *("--load-seconds", "2", "--load-clients", "2", "--load-rate", "10"),
         stdout=out,
     )
     result = json.loads(out.getvalue())
@@ -45,21 +48,68 @@ def test_issue7_bench_reports_every_page_and_a_mixed_load_without_errors_and_onl
         assert figure["queries"] >= 1, figure
         assert isinstance(figure["pass"], bool)
 
-    load = result["load"]
-    assert load["clients"] == 2
-    assert [k["name"] for k in load["kinds"]] == list(KINDS)
-    for row in [*load["kinds"], load["overall"]]:
-        assert row["errors"] == 0, load["error_examples"]
-        assert row["requests"] >= 2, row  # each worker finishes the round it started
-        assert all(math.isfinite(row[k]) for k in ("per_second", "p50_ms", "p95_ms", "p99_ms"))
-    recorded = next(k for k in load["kinds"] if k["name"] == "record contact")["requests"]
+    # the paced load at the rate asked (below the target: it cannot pass), then the capacity
+    paced, capacity = result["load"], result["load_capacity"]
+    assert (paced["paced_rate"], capacity["paced_rate"]) == (10.0, 0.0)
+    recorded = 0
+    for load in (paced, capacity):
+        assert load["clients"] == 2
+        assert [k["name"] for k in load["kinds"]] == list(KINDS)
+        for row in [*load["kinds"], load["overall"]]:
+            assert row["errors"] == 0, load["error_examples"]
+            assert row["requests"] >= 2, row  # each worker finishes the round it started
+            assert all(math.isfinite(row[k]) for k in ("per_second", "p50_ms", "p95_ms", "p99_ms"))
+        recorded += next(k for k in load["kinds"] if k["name"] == "record contact")["requests"]
+        assert load["generator_cpu_seconds"] >= 0
+        assert isinstance(load["pass"], bool)
     assert Contact.objects.filter(note=NOTE).count() == recorded
-    assert load["generator_cpu_seconds"] >= 0
-    assert isinstance(load["pass"], bool)
+    assert paced["pass"] is False  # 10 requests/s is not the design rate
+    # paced at 10 a second, two workers make about 20 requests in 2 s, not as many as they can
+    assert paced["overall"]["requests"] < capacity["overall"]["requests"]
 
     # --only: that figure alone, and no load
     out = StringIO()
     call_command("bench", "--json", "--repeat", "1", "--only", "detail", stdout=out)
     result = json.loads(out.getvalue())
     assert [f["name"] for f in result["figures"]] == ["dossier detail"]
-    assert result["load"] is None
+    assert result["load"] is None and result["load_capacity"] is None
+
+
+@pytest.mark.parametrize("gap, at_least_ms", [(0.0, 0), (0.01, 250)])
+def test_u4_a_paced_request_is_timed_from_the_moment_it_was_due(gap, at_least_ms):
+    """A server answering in 50 ms cannot keep up with a request due every 10 ms: paced, the
+    tenth request's time includes the wait since it was due (no coordinated omission);
+    as fast as answers come, every request takes the server's 50 ms."""
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            time.sleep(0.05)
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        me = SignedIn("w", "k" * 32, "c" * 32, [])
+        result = LoadResult(seconds=1.0)
+        worker = SimulatedWorker(
+            server.server_address[1], me, {}, result, time.monotonic() + 10, 1, gap
+        )
+        worker.due = time.monotonic()
+        for _ in range(10):
+            assert worker.request("journal", "GET", "/") == "ok"
+        worker.conn.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    times = result.samples["journal"]
+    assert len(times) == 10 and min(times) >= 45
+    if gap:
+        assert times[-1] >= at_least_ms, times
+    else:
+        assert max(times) < 250, times

@@ -700,8 +700,8 @@ def test_u3_the_cii_pages_render_without_unknown_variables(world, partners, lang
 # the record page: request overhead (session, user, membership), the record with its dossier,
 # coordinator and authorisation, the actor's shares of the dossier (partners only), the read
 # log, the partners with their organisations and shares
-CII_DETAIL_OWNER = 6
-CII_DETAIL_PARTNER = 7
+CII_DETAIL_OWNER = 5
+CII_DETAIL_PARTNER = 6
 
 
 def test_u4_the_record_page_costs_the_same_queries_for_any_number_of_partners(

@@ -30,7 +30,7 @@ YEAR = 2025
 NAME = "Zycanaryciiwq"
 # the report page, a later request of the session: session, user, membership with its
 # organisation, and one aggregate query for every figure
-REPORT_QUERIES = 4
+REPORT_QUERIES = 3
 
 
 def d(month: int, day: int, year: int = YEAR) -> datetime.date:

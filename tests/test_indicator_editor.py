@@ -449,7 +449,7 @@ def test_d3_history_tells_who_saved_what_and_compares_field_by_field(
 
 # session, user, membership, the versions with who saved them, the kept figures: the same
 # for any number of versions and kept figures
-HISTORY_QUERIES = 5
+HISTORY_QUERIES = 4
 
 
 def test_d3_the_editor_pages_are_the_analysts_only(world, dataset_dir):  # noqa: F811

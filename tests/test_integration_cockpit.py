@@ -326,8 +326,8 @@ def test_i7_x6_the_listed_dossiers_plan_reads_are_logged(world, canton):
 # 3), the rules (1), the three aggregates (measures, tasks, statuses: 3), four lists (4) and
 # the read log of the listed dossiers (1). The canton office: no worker or team choices, no
 # list, no read.
-INTEGRATION_QUERIES = 15
-INTEGRATION_QUERIES_OFFICER = 8
+INTEGRATION_QUERIES = 14
+INTEGRATION_QUERIES_OFFICER = 7
 
 
 def test_i7_u4_the_page_queries_do_not_grow(world, canton, django_assert_num_queries):

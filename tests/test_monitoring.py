@@ -19,7 +19,7 @@ from filum.steering.models import ServiceMonth
 from tests import factories
 
 # session, user, membership with its organisation, the service's months, the canton's peers
-PAGE_QUERIES = 5
+PAGE_QUERIES = 4
 
 
 def this_month() -> datetime.date:

@@ -263,11 +263,11 @@ def test_d4_a_waiting_export_polls_and_the_progress_page_queries_are_pinned(
     assert DBTaskResult.objects.filter(args_kwargs__args=[str(export.pk)]).count() == 1
     url = reverse("person_list_export_detail", args=[export.pk])
     client.get(url)  # the session's first request stamps it; the pin is for the polls after
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         page = client.get(url)
     assert 'hx-trigger="every 1s"' in page.content.decode()
     assert "en attente" in page.content.decode()
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         poll = client.get(url, HTTP_HX_REQUEST="true")
     assert poll.templates[0].name == "steering/_export_progress.html"
     # nothing to download yet

@@ -37,8 +37,8 @@ HTML = b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>"
 # client's assessment synthesis (the dossiers whose assessments it reads, their final values),
 # the partner without an assessment share does not; the door logs the plan and assessment
 # reads of the dossier in one insert
-PLAN_PAGE_OWNER = 11
-PLAN_PAGE_PARTNER = 11
+PLAN_PAGE_OWNER = 10
+PLAN_PAGE_PARTNER = 10
 
 INTERMEDIATE_KEYS = [
     "assessment",

@@ -23,7 +23,7 @@ from tests import factories
 from tests import plan_factories as pf
 
 # request overhead (session, user, memberships) + the canton's programmes + their periods
-CATALOGUE_PAGE = 5
+CATALOGUE_PAGE = 4
 
 
 def officer_org(world):

@@ -20,15 +20,16 @@ from filum.people.models import AssistanceUnit, Person, UnitMember
 from filum.records.services import log_read
 from tests import factories
 
-# Pinned query counts per page (request overhead included: session, user, memberships, and the
+# Pinned query counts per page (request overhead included: the session, the user with their
+# memberships (one query, filum.tenancy.backends), and the
 # idle stamp a fresh sign-in's first request writes, which later requests within a minute skip:
 # see test_u4_requests_within_a_minute_save_no_session).
-PERSON_SEARCH = 8  # the similar names of the typed word, then the search
-PERSON_DETAIL = 12
+PERSON_SEARCH = 7  # the similar names of the typed word, then the search
+PERSON_DETAIL = 11
 # The dossier list (decision 0015): the request's own queries, one per source for the keys
 # of the page (the organisation's dossiers once per status, the dossiers shared with it) and
 # one for the page's rows with their client, worker and owner.
-CASE_LIST_BASE = 6 + 1
+CASE_LIST_BASE = 5 + 1
 CASE_LIST = {
     ("worker", "mine", "open"): CASE_LIST_BASE + 2,
     ("worker", "mine", "all"): CASE_LIST_BASE + 3,
@@ -38,13 +39,13 @@ CASE_LIST = {
     ("partner", "shared", "open"): CASE_LIST_BASE + 1,
     ("partner", "org", "open"): CASE_LIST_BASE + 1,  # a partner owns none: no query for that
 }
-CASE_DETAIL_OWNER = 12
-CASE_DETAIL_PARTNER = 11
+CASE_DETAIL_OWNER = 11
+CASE_DETAIL_PARTNER = 10
 # the DPO's own read is logged (0012); the history is one query, the names on it one more (U4)
-AUDIT_CASE = 11
+AUDIT_CASE = 10
 # an older page, requested right after the first: a later request of the session (no idle
 # stamp written, nothing loaded for the first time); fixed whatever the history's length
-AUDIT_CASE_NEXT_PAGE = 8
+AUDIT_CASE_NEXT_PAGE = 7
 
 
 def populate(world, dossiers: int) -> Case:
@@ -231,10 +232,10 @@ def test_u4_audit_page_queries_do_not_grow_with_the_history(
 # form, the user's saved lists, the user's recent exports, a bounded count of the matching
 # dossiers (decision 0034, which shape), the page's persons, their dossiers
 # and one insert of the core reads; the same with a cursor and with three filters.
-PERSON_LIST = 13
+PERSON_LIST = 12
 # the next page, right after the first: a later request of the session (no idle stamp written,
 # nothing loaded for the first time), as AUDIT_CASE_NEXT_PAGE
-PERSON_LIST_NEXT_PAGE = 10
+PERSON_LIST_NEXT_PAGE = 9
 
 
 @pytest.mark.parametrize(

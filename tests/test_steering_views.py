@@ -22,12 +22,13 @@ from filum.records.models import ReadLog
 from tests import factories
 from tests.conftest import make_persona
 
-# Pinned query counts (request overhead included: session, user, membership, ...), with the
-# lights kept (decision 0015) and with none kept yet: those are evaluated (4) and stored (1);
-# the team view first lists them (1) and counts again afterwards (1).
-COCKPIT_QUERIES = 10
+# Pinned query counts (request overhead included: the session, the user with their
+# memberships, ...), with the lights kept (decision 0015) and with none kept yet: those are
+# evaluated (4) and stored (1); the team view first lists them (1) and counts again afterwards
+# (1).
+COCKPIT_QUERIES = 9
 COCKPIT_QUERIES_UNKEPT = COCKPIT_QUERIES + 5
-TEAM_QUERIES = 12  # + the assistants' requests the head controls (S4)
+TEAM_QUERIES = 11  # + the assistants' requests the head controls (S4)
 TEAM_QUERIES_UNKEPT = TEAM_QUERIES + 7
 # A later request of the same session within the minute writes no idle stamp (the session's
 # save and what comes with it): three queries fewer.

@@ -556,9 +556,9 @@ def make_offers(world, n: int) -> None:
 
 
 # request overhead (session, user, membership, ...) + one query for the page
-TRANSFER_LIST_QUERIES = 4
+TRANSFER_LIST_QUERIES = 3
 # a section head's cockpit without dossiers of their own: its queries and one for the panel
-HEAD_COCKPIT_QUERIES = 7
+HEAD_COCKPIT_QUERIES = 6
 
 
 @pytest.mark.parametrize("offers", [2, 30])

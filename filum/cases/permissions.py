@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.http import Http404
 
 from filum.cases.models import Case, DossierTransfer, Share
+from filum.prepared import PreparedQuery
 from filum.records.models import ReadKind
 from filum.records.services import log_read, refuse
 from filum.tenancy.policy import SECTIONS, Actor, ActorRequest, Relation, Section, is_allowed
@@ -118,6 +119,14 @@ def record_reads(
         )
 
 
+# The door's query is the same on every dossier page: compiled once per thread (decision 0015).
+_DOOR = PreparedQuery(
+    lambda case_id: Case.objects.select_related(
+        "owner", "client", "responsible", "team", "assistance_unit"
+    ).filter(pk=case_id)
+)
+
+
 def get_case_for_actor(
     *,
     request: ActorRequest,
@@ -134,13 +143,14 @@ def get_case_for_actor(
     shows: those the actor may read are logged as read. ``action`` is a dossier action the
     page also needs (checked before anything is logged). Missing and forbidden both raise the
     same 404 (R12); a refused existing dossier leaves a security event (R14)."""
-    case = (
-        Case.objects.select_related("owner", "client", "responsible", "team", "assistance_unit")
-        .filter(pk=case_id)
-        .first()
-    )
-    if case is None:
+    try:
+        key = case_id if isinstance(case_id, uuid.UUID) else uuid.UUID(str(case_id))
+    except ValueError:
+        raise Http404 from None
+    found = _DOOR.objects(key)
+    if not found:
         raise Http404
+    case = found[0]
     access = case_access(actor=request.actor, case=case)
     if need is None:
         allowed = bool(access.readable_sections)

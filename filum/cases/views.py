@@ -17,7 +17,10 @@ from filum.cases.forms import CaseEditForm, CaseForm, ConsentForm, ShareForm
 from filum.cases.lists import SCOPES, dossier_page
 from filum.cases.models import CaseTransition, Consent, Share, Stage
 from filum.cases.permissions import CaseAccess, get_case_for_actor
+from filum.cases.rendering import dossier_rows
+from filum.people.models import UnitMember
 from filum.people.permissions import get_person_for_actor
+from filum.prepared import PreparedQuery
 from filum.records.services import log_security_event, refuse
 from filum.tenancy.policy import SECTIONS, ActorRequest, Section, requires
 from filum.web.forms import add_service_errors
@@ -37,7 +40,13 @@ def case_list(request: ActorRequest) -> HttpResponse:
     page = dossier_page(
         actor, scope=scope, status=status, cursor=parse_date_cursor(request.GET.get("after", ""))
     )
-    context = {"rows": page.rows, "scope": scope, "status": status, "next_cursor": page.next_cursor}
+    context = {
+        "rows": page.rows,
+        "row_html": dossier_rows(page.rows, scope),
+        "scope": scope,
+        "status": status,
+        "next_cursor": page.next_cursor,
+    }
     return render(request, "cases/case_list.html", context)
 
 
@@ -65,23 +74,35 @@ def case_create(request: ActorRequest, person_id: uuid.UUID) -> HttpResponse:
     return render(request, "cases/case_form.html", {"form": form, "person": person})
 
 
+# The dossier page's queries, compiled once per thread (U4, decision 0015): the same
+# querysets as the related managers would build, each filtered by one key.
+_MEMBERS = PreparedQuery(
+    lambda unit_id: UnitMember.objects.filter(unit_id=unit_id).select_related("person")
+)
+_EVENTS = PreparedQuery(
+    lambda case_id: CaseTransition.objects.filter(case_id=case_id).select_related("actor")[:50]
+)
+_SHARES = PreparedQuery(
+    lambda case_id: Share.objects.filter(case_id=case_id).select_related(
+        "organisation", "granted_by", "consent"
+    )
+)
+_CONSENTS = PreparedQuery(
+    lambda case_id: Consent.objects.filter(case_id=case_id).select_related("person")
+)
+
+
 def _detail_context(access: CaseAccess) -> dict[str, object]:
     case = access.case
     context: dict[str, object] = {"access": access, "case": case}
     if access.can_read(Section.CORE):
         context["members"] = (
-            list(case.assistance_unit.members.select_related("person"))
-            if case.assistance_unit is not None
-            else []
+            _MEMBERS.objects(case.assistance_unit_id) if case.assistance_unit_id is not None else []
         )
-        context["events"] = list(
-            CaseTransition.objects.filter(case=case).select_related("actor")[:50]
-        )
+        context["events"] = _EVENTS.objects(case.pk)
     if access.is_owner:
-        context["shares"] = list(
-            Share.objects.filter(case=case).select_related("organisation", "granted_by", "consent")
-        )
-        context["consents"] = list(Consent.objects.filter(case=case).select_related("person"))
+        context["shares"] = _SHARES.objects(case.pk)
+        context["consents"] = _CONSENTS.objects(case.pk)
     return context
 
 

@@ -6,6 +6,19 @@ dossier list, one of their open dossiers, its journal, the new-contact form and 
 contact (POST with the form's CSRF and once-per-token fields). Every answer is checked: a page
 must answer 200, the recorded contact a redirect to the journal; anything else is an error.
 
+Two ways to load the server:
+
+- **paced** (``rate`` requests a second, the design rate of 150 by default in the benchmark):
+  each worker sends its requests at random moments (exponential gaps, so that the 30 workers
+  together make a Poisson stream at ``rate``), one at a time as a person would. A request's
+  time runs from the moment it was due, not the moment it could be sent: when the server
+  falls behind, the wait to send counts too (no "coordinated omission"), and the figures say
+  what a user would see at that rate.
+- **as fast as answers come** (``rate`` 0): each worker sends its next request as soon as the
+  last one is answered. This measures the server's capacity (requests a second with every
+  core busy); its times are the queue's: 30 workers without a pause wait, by Little's law,
+  30 / (requests a second) on average, whatever the server does.
+
 The generator is threads over ``http.client`` (one connection each, kept alive when the server
 allows; gunicorn's sync workers close it after each answer): it waits on sockets almost all the
 time and shares the machine's cores with the server, so its own CPU time is measured too.
@@ -43,6 +56,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from filum.cases.models import Case
+from filum.dbroles import APP_ROLE_SETTINGS
 from filum.journal.models import ContactKind, Topic
 from filum.tenancy.middleware import SESSION_MEMBERSHIP_KEY
 from filum.tenancy.models import Membership, Role
@@ -130,7 +144,7 @@ def open_sessions(workers: list[LoadWorker], clients: int) -> list[SignedIn]:
         user = worker.membership.user
         session = SessionStore()
         session[SESSION_KEY] = user._meta.pk.value_to_string(user)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = "filum.tenancy.backends.ModelBackend"
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session[SESSION_MEMBERSHIP_KEY] = worker.membership.pk
         if worker.membership.organisation.mfa_required:
@@ -245,6 +259,10 @@ def gunicorn(timeout: float = 60.0) -> Iterator[Server]:
             "FILUM_SECURE_COOKIES": "0",
             "DJANGO_SETTINGS_MODULE": "filum.settings",
             "PYTHONPATH": str(REPO_DIR),
+            # the app role's session defaults (JIT off, the statement timeout), which migrate
+            # sets for that role only: served as production serves it, whatever role
+            # DATABASE_URL names here (the bench often runs as the tables' owner)
+            "PGOPTIONS": " ".join(f"-c {k}={v}" for k, v in APP_ROLE_SETTINGS.items()),
         }
     )
     log_file = tempfile.NamedTemporaryFile(  # noqa: SIM115 (kept open while the server runs)
@@ -319,6 +337,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 @dataclass
 class LoadResult:
     seconds: float
+    rate: float = 0.0
     samples: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in KINDS})
     errors: dict[str, int] = field(default_factory=lambda: {k: 0 for k in KINDS})
     error_examples: list[str] = field(default_factory=list)
@@ -349,8 +368,12 @@ class SimulatedWorker:
         result: LoadResult,
         deadline: float,
         seed: int,
+        gap: float = 0.0,
     ) -> None:
         self.port = port
+        # paced: mean seconds between this worker's requests (0: as fast as answers come)
+        self.gap = gap
+        self.due = 0.0
         self.me = signed_in
         self.contact = contact
         self.result = result
@@ -365,6 +388,8 @@ class SimulatedWorker:
 
     def run(self) -> None:
         list_url = reverse("case_list")
+        if self.gap:
+            self.due = time.monotonic() + self.rng.expovariate(1 / self.gap)
         try:
             while time.monotonic() < self.deadline:
                 case_id = self.rng.choice(self.me.cases)
@@ -410,6 +435,14 @@ class SimulatedWorker:
             body = urlencode(data)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         started = time.perf_counter()
+        if self.gap:
+            # wait for the moment the request is due; it is timed from then on, even when the
+            # previous answer came too late to send it at that moment
+            wait = self.due - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            started = time.perf_counter() - max(0.0, time.monotonic() - self.due)
+            self.due += self.rng.expovariate(1 / self.gap)
         try:
             self.conn.request(method, url, body=body, headers=headers)
             response = self.conn.getresponse()
@@ -438,18 +471,22 @@ def run_load(
     seconds: float,
     seed: int,
     server: Server | None = None,
+    rate: float = 0.0,
 ) -> LoadResult:
     """All simulated workers at once for ``seconds``; a round started before the end is
-    finished (so every kind of request is made at least once per worker)."""
+    finished (so every kind of request is made at least once per worker). ``rate``: the
+    requests a second the workers make together, paced (0: as fast as answers come)."""
     contact = contact_form_data()
-    result = LoadResult(seconds=seconds)
+    result = LoadResult(seconds=seconds, rate=rate)
     usage_before = resource.getrusage(resource.RUSAGE_SELF)
     server_before = server.cpu_seconds() if server else 0.0
     started = time.monotonic()
     deadline = started + seconds
     threads = [
         threading.Thread(
-            target=SimulatedWorker(port, s, contact, result, deadline, seed + i).run,
+            target=SimulatedWorker(
+                port, s, contact, result, deadline, seed + i, len(signed_in) / rate if rate else 0.0
+            ).run,
             name=f"bench-load-{i}",
             daemon=True,
         )

@@ -20,6 +20,7 @@ from filum.journal import services
 from filum.journal.forms import ContactForm, CorrectionForm, ServiceAgreementForm
 from filum.journal.models import Contact, ServiceAgreement
 from filum.journal.permissions import get_contact_for_actor, journal_in_reach
+from filum.journal.rendering import journal_entries
 from filum.tenancy.policy import ActorRequest, Section, requires
 from filum.web.forms import add_service_errors
 from filum.web.once import once_per_token
@@ -80,15 +81,17 @@ def journal_list(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
             last_face_to_face=Max("date", filter=face),
         )
     )
+    can_write = access.can_write(Section.JOURNAL) and case.is_open
     context = {
         "case": case,
         "access": access,
         "contacts": rows,
+        "entries": journal_entries(rows, case.pk, can_write),
         "next_cursor": next_cursor,
         "kind": kind,
         "summary": summary,
         "agreement": services.current_service_agreement(case),
-        "can_write": access.can_write(Section.JOURNAL) and case.is_open,
+        "can_write": can_write,
         "period_until": access.period_until,
     }
     return render(request, "journal/journal_list.html", context)

@@ -147,7 +147,10 @@ class ActorMiddleware:
         actor: Actor | None = None
         if request.user.is_authenticated:
             chosen = request.session.get(SESSION_MEMBERSHIP_KEY)
-            memberships = memberships_of(request.user)
+            # the authentication backend read them with the user (filum.tenancy.backends)
+            memberships = getattr(request.user, "filum_memberships", None)
+            if memberships is None:
+                memberships = memberships_of(request.user)
             cast(_MaybeActorRequest, request).filum_memberships = memberships
             membership = next((m for m in memberships if chosen and m.pk == chosen), None)
             if membership is None and memberships:

@@ -40,7 +40,7 @@ from filum.tenancy.middleware import SESSION_MEMBERSHIP_KEY, memberships_of
 from filum.tenancy.models import LinkPurpose, Membership, Organisation
 from filum.tenancy.policy import ActorRequest, account_view, platform_view, requires
 
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+MODEL_BACKEND = "filum.tenancy.backends.ModelBackend"
 # The one answer to "forgot password", whether or not the address belongs to an account.
 RESET_ANSWER = gettext_lazy(
     "If an account uses this address, a link to choose a new password is on its way. "

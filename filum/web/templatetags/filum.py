@@ -12,7 +12,6 @@ from typing import Any
 
 from django import template
 from django.forms import BoundField
-from django.template.defaultfilters import date as date_filter
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -152,21 +151,23 @@ def when(
     entry); the markup is that of the former ``web/_when.html``."""
     recorded_local = timezone.localtime(recorded)
     day = effective or recorded_local.date()
+    # strftime/isoformat give what the date filter gives for these formats ("Y-m-d", "d.m.Y",
+    # "d.m.Y H:i", "c"), at a fraction of its cost
     if effective is not None and effective != recorded_local.date():
         return format_html(
             '<time datetime="{}">{}</time> <small class="muted recorded">{}</small>',
-            date_filter(day, "Y-m-d"),
-            date_filter(day, "d.m.Y"),
-            gettext("recorded %(when)s") % {"when": date_filter(recorded_local, "d.m.Y H:i")},
+            day.isoformat(),
+            day.strftime("%d.%m.%Y"),
+            gettext("recorded %(when)s") % {"when": recorded_local.strftime("%d.%m.%Y %H:%M")},
         )
     if day_only:
         return format_html(
-            '<time datetime="{}">{}</time>', date_filter(day, "Y-m-d"), date_filter(day, "d.m.Y")
+            '<time datetime="{}">{}</time>', day.isoformat(), day.strftime("%d.%m.%Y")
         )
     return format_html(
         '<time datetime="{}">{}</time>',
-        date_filter(recorded_local, "c"),
-        date_filter(recorded_local, "d.m.Y H:i"),
+        recorded_local.isoformat(),
+        recorded_local.strftime("%d.%m.%Y %H:%M"),
     )
 
 

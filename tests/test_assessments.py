@@ -802,11 +802,11 @@ def test_r25_reading_logs_the_assessment_section_of_every_dossier_shown(
 
 # --- query counts (U4, decision 0015) ----------------------------------------------------------
 
-# Pinned, request overhead (session, user, membership) included. The list: the dossier, the read
-# log, one keyset page, the household, the links to providers (A8). An assessment: itself with
-# its dossier (and the link it came through), the read log, the version's sections, fields and
-# codes. A history: the dossier, its household, the values, their codes' labels, the read log,
-# the person's links to providers.
+# Pinned, request overhead (the session, the user with their memberships) included. The list: the
+# dossier, the read log, one keyset page, the household, the links to providers (A8). An assessment:
+# itself with its dossier (and the link it came through), the read log, the version's sections,
+# fields and codes. A history: the dossier, its household, the values, their codes' labels, the read
+# log, the person's links to providers.
 LIST_QUERIES = 7
 DETAIL_QUERIES = 7
 HISTORY_QUERIES = 8

@@ -697,9 +697,9 @@ def test_u3_the_cii_pages_render_without_unknown_variables(world, partners, lang
     check_page(owner, reverse("cii_detail", args=[case_id]))
 
 
-# the record page: request overhead (session, user, membership), the record with its dossier,
-# coordinator and authorisation, the actor's shares of the dossier (partners only), the read
-# log, the partners with their organisations and shares
+# the record page: request overhead (the session, the user with their memberships), the record with
+# its dossier, coordinator and authorisation, the actor's shares of the dossier (partners only), the
+# read log, the partners with their organisations and shares
 CII_DETAIL_OWNER = 5
 CII_DETAIL_PARTNER = 6
 

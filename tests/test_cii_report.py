@@ -28,7 +28,7 @@ from tests import factories
 
 YEAR = 2025
 NAME = "Zycanaryciiwq"
-# the report page, a later request of the session: session, user, membership with its
+# the report page, a later request of the session: the session, the user with their memberships and
 # organisation, and one aggregate query for every figure
 REPORT_QUERIES = 3
 

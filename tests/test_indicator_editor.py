@@ -447,8 +447,8 @@ def test_d3_history_tells_who_saved_what_and_compares_field_by_field(
     assert client.get(reverse("indicator_history", args=["nope"])).status_code == 404
 
 
-# session, user, membership, the versions with who saved them, the kept figures: the same
-# for any number of versions and kept figures
+# the session, the user with their memberships, the versions with who saved them, the kept figures:
+# the same for any number of versions and kept figures
 HISTORY_QUERIES = 4
 
 

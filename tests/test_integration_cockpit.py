@@ -322,9 +322,9 @@ def test_i7_x6_the_listed_dossiers_plan_reads_are_logged(world, canton):
     assert ReadLog.objects.count() == before
 
 
-# Sign-in and actor (session, user, membership: 3), the choices (workers, teams, providers:
-# 3), the rules (1), the three aggregates (measures, tasks, statuses: 3), four lists (4) and
-# the read log of the listed dossiers (1). The canton office: no worker or team choices, no
+# Sign-in and actor (the session, the user with their memberships: 2), the choices (workers, teams,
+# providers: 3), the rules (1), the three aggregates (measures, tasks, statuses: 3), four lists (4)
+# and the read log of the listed dossiers (1). The canton office: no worker or team choices, no
 # list, no read.
 INTEGRATION_QUERIES = 14
 INTEGRATION_QUERIES_OFFICER = 7

@@ -315,9 +315,10 @@ def test_u4_contact_form_selects_render_as_djangos(db, language, data):
             assert "<b>" not in ours
 
 
-# the journal page: the request's own (session, user, memberships), the door's dossier and the
-# read log, the entries, the summary of the last 12 months and the service agreement (U4)
-JOURNAL_PAGE_QUERIES = 8
+# the journal page: the request's own (the session, the user with their memberships), the
+# door's dossier and the read log, the entries, the summary of the last 12 months and the
+# service agreement (U4)
+JOURNAL_PAGE_QUERIES = 7
 
 
 def test_s6_u4_journal_summary_of_the_last_12_months_in_one_query(world, django_assert_num_queries):

@@ -18,7 +18,8 @@ from filum.steering import monitoring as mon
 from filum.steering.models import ServiceMonth
 from tests import factories
 
-# session, user, membership with its organisation, the service's months, the canton's peers
+# the session, the user with their memberships and organisations, the service's months, the canton's
+# peers
 PAGE_QUERIES = 4
 
 

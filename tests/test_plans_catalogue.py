@@ -22,7 +22,8 @@ from filum.tenancy.models import OrganisationKind
 from tests import factories
 from tests import plan_factories as pf
 
-# request overhead (session, user, memberships) + the canton's programmes + their periods
+# request overhead (the session, the user with their memberships) + the canton's programmes + their
+# periods
 CATALOGUE_PAGE = 4
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django import forms
 from django.template import engines
 from django.template.defaultfilters import date as date_filter
 from django.utils import timezone, translation
@@ -25,11 +26,11 @@ from filum.journal.models import Contact, ContactKind, Topic
 from filum.journal.rendering import journal_entries
 from filum.people.models import BirthDateKnown, Person
 from filum.tenancy.models import Organisation, User
-from filum.web.templatetags.filum import when
+from filum.web.templatetags.filum import field_row, when
 
 # The loop the journal page had (journal/journal_list.html before it was written in Python).
 REFERENCE = (Path(__file__).parent / "templates" / "journal_entries_reference.html").read_text()
-BLOCK = re.compile(r"\s*(</?(?:li|div|p|ol)\b[^>]*>)\s*")
+BLOCK = re.compile(r"\s*(</?(?:li|div|p|ol|fieldset|legend)\b[^>]*>)\s*")
 
 
 def normalised(html: str) -> str:
@@ -220,3 +221,40 @@ def test_u4_dossier_rows_render_as_the_template_did(language, scope):
     assert "—" in written and "1960" in written and "14.03.1987" in written
     assert "Dupont &lt;script&gt;" in written and "<script>" not in written
     assert ("Service social &lt;Bienne&gt; &amp; Co" in written) is (scope == "shared")
+
+
+FIELD_REFERENCE = (Path(__file__).parent / "templates" / "field_reference.html").read_text()
+
+
+class EveryKindOfField(forms.Form):
+    name = forms.CharField(label="Nom <complet>", help_text="Tel qu'au registre & AVS")
+    note = forms.CharField(label="Note", required=False, widget=forms.Textarea)
+    agreed = forms.BooleanField(label="D'accord", required=False)
+    kind = forms.ChoiceField(
+        label="Genre", choices=[("a", "A & B"), ("c", "C")], widget=forms.RadioSelect
+    )
+    when = forms.DateField(
+        label="Date", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+@pytest.mark.parametrize("bound", [False, True])
+@pytest.mark.parametrize("wide", [False, True])
+def test_u4_form_fields_render_as_the_template_did(bound, wide):
+    """Labels, required marks, help texts, errors, checkboxes and fieldsets: ``field_row``
+    writes what ``web/_field.html`` wrote, for a fresh form and for one with errors."""
+    form = EveryKindOfField({"name": "", "kind": "x", "when": "31.02.2026"} if bound else None)
+    if bound:
+        assert not form.is_valid()
+    reference = engines["django"].from_string(FIELD_REFERENCE)
+    for field in form:
+        with translation.override("fr"):
+            expected = reference.render({"field": field, "wide": wide})
+            written = field_row(field, wide)
+        assert normalised(written) == normalised(expected), field.name
+    assert "field--wide" in field_row(form["name"], True)
+    assert "&lt;complet&gt;" in field_row(form["name"])
+    assert "<fieldset>" in field_row(form["kind"])
+    if bound:
+        assert 'class="field-errors"' in field_row(form["name"])
+        assert 'aria-invalid="true"' in field_row(form["name"])

@@ -555,7 +555,7 @@ def make_offers(world, n: int) -> None:
         offer(world, case=case, note=f"Note {i}")
 
 
-# request overhead (session, user, membership, ...) + one query for the page
+# request overhead (the session, the user with their memberships, ...) + one query for the page
 TRANSFER_LIST_QUERIES = 3
 # a section head's cockpit without dossiers of their own: its queries and one for the panel
 HEAD_COCKPIT_QUERIES = 6

@@ -14,7 +14,7 @@ from django import template
 from django.forms import BoundField
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
@@ -208,6 +208,40 @@ def widget(field: BoundField, **attrs: Any) -> SafeString:
     if field.errors:
         final["aria-invalid"] = "true"
     return field.as_widget(attrs=final)
+
+
+@register.simple_tag
+def field_row(field: BoundField, wide: bool = False) -> SafeString:
+    """A form field with its label, widget, help text and errors (U4: written in Python, as
+    the widgets' selects are; the markup of the former ``web/_field.html``, which
+    ``tests/test_rendering.py`` keeps as the reference and compares)."""
+    required = '<span class="required" aria-hidden="true">*</span>' if field.field.required else ""
+    label = conditional_escape(field.label)
+    parts = [f'<div class="field{" field--wide" if wide else ""}">']
+    if field.use_fieldset:
+        parts.append(f"<fieldset><legend>{label}{required}</legend>{widget(field)}</fieldset>")
+    elif field.widget_type == "checkbox":
+        parts.append(
+            f'<label for="{conditional_escape(field.id_for_label)}">{widget(field)} {label}</label>'
+        )
+    else:
+        parts.append(
+            f'<label for="{conditional_escape(field.id_for_label)}">{label}{required}</label> '
+            f"{widget(field)}"
+        )
+    if field.help_text:
+        parts.append(
+            f' <small id="{conditional_escape(field.auto_id)}_helptext">'
+            f"{conditional_escape(field.help_text)}</small>"
+        )
+    if field.errors:
+        errors = " ".join(conditional_escape(error) for error in field.errors)
+        parts.append(
+            f' <small id="{conditional_escape(field.auto_id)}_errors" class="field-errors">'
+            f"{errors}</small>"
+        )
+    parts.append("</div>")
+    return mark_safe("".join(parts))  # noqa: S308 (every value above is escaped)
 
 
 @register.simple_tag

@@ -202,3 +202,27 @@ def test_u4_the_dossier_page_reads_what_its_relations_hold(world):
     page = world.worker.client().get(reverse("case_detail", args=[case.pk]))
     assert page.status_code == 200
     assert world.partner_org.name in page.content.decode()
+
+
+def test_u4_prepared_queries_are_prepared_statements_with_a_kept_plan(world):
+    """The door's query is parsed once per connection and, after PostgreSQL's five custom
+    plans, runs on its generic plan: no planning per request (its planning cost more than
+    running it). Django's own queries stay unprepared (they bind on the client)."""
+    from filum.cases.permissions import _DOOR
+
+    for _ in range(8):
+        assert [c.pk for c in _DOOR.objects(world.case.pk)] == [world.case.pk]
+    list(Case.objects.filter(pk=world.case.pk))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements")
+        prepared = cursor.fetchall()
+    door = [
+        row for row in prepared if 'FROM "cases_case"' in row[0] and "LEFT OUTER JOIN" in row[0]
+    ]
+    assert len(door) == 1
+    assert door[0][1] >= 3 and door[0][2] == 5
+    assert not any(
+        row[0].startswith('SELECT "cases_case"."id", "cases_case"."number"')
+        and "JOIN" not in row[0]
+        for row in prepared
+    )

@@ -43,14 +43,17 @@ from filum.journal.models import Contact
 from filum.plans.milestones import person_facts_from_json, rules_from_json
 from filum.plans.models import Measure
 from filum.plans.timeline import with_milestone_facts
-from filum.prepared import IdsQuery
+from filum.prepared import IdsQuery, PreparedQuery
 from filum.tenancy.models import OrganisationKind
+
+# read after every recorded contact (the kept light's refresh): a prepared statement
+_RULES_ON = PreparedQuery(lambda day: NormRule.objects.valid_on(day).order_by("key", "-valid_from"))
 
 
 def load_rules(as_of: datetime.date) -> RuleSet:
     """The rule parameters valid on ``as_of`` (the latest start wins if periods overlap)."""
     norms: dict[str, Norm] = {}
-    for rule in NormRule.objects.valid_on(as_of).order_by("key", "-valid_from"):
+    for rule in _RULES_ON.objects(as_of):
         if rule.key in norms:
             continue
         norms[rule.key] = Norm(
@@ -172,6 +175,15 @@ _OPEN_ROWS_OF = IdsQuery(
 )
 
 
+_SEGMENTS_OF = IdsQuery(
+    lambda ids: (
+        SegmentAssignment.objects.filter(case_id__in=ids)
+        .order_by("case_id", "since", "recorded_at")
+        .values_list("case_id", "segment", "since", "until", "kind", "kept_until")
+    )
+)
+
+
 def load_case_rows_of(case_ids: Iterable[uuid.UUID], *, open_only: bool = False) -> list[CaseRow]:
     """``load_case_rows`` of the dossiers with these ids (the open ones with ``open_only``),
     without building the query again."""
@@ -182,11 +194,7 @@ def _case_rows(rows: list[Any]) -> list[CaseRow]:
     periods: dict[uuid.UUID, list[SegmentPeriod]] = defaultdict(list)
     if rows:
         ids = [row[0] for row in rows]
-        for case_id, segment, since, until, kind, kept_until in (
-            SegmentAssignment.objects.filter(case_id__in=ids)
-            .order_by("case_id", "since", "recorded_at")
-            .values_list("case_id", "segment", "since", "until", "kind", "kept_until")
-        ):
+        for case_id, segment, since, until, kind, kept_until in _SEGMENTS_OF.rows(ids):
             periods[case_id].append(SegmentPeriod(segment, since, until, kind, kept_until))
     return [
         CaseRow(

@@ -22,6 +22,7 @@ from filum.journal.models import (
     ServiceAgreement,
     Topic,
 )
+from filum.prepared import PreparedQuery
 from filum.tenancy.policy import Actor
 
 
@@ -266,5 +267,14 @@ def do_record_no_service_agreement(*, actor: Actor, case: Case, reason: str) -> 
     )
 
 
+# read on every journal page: compiled once per thread, a prepared statement (decision 0015)
+_CURRENT_AGREEMENT = PreparedQuery(
+    lambda case_id: ServiceAgreement.objects.filter(case_id=case_id).order_by(
+        "-recorded_at", "-id"
+    )[:1]
+)
+
+
 def current_service_agreement(case: Case) -> ServiceAgreement | None:
-    return ServiceAgreement.objects.filter(case=case).order_by("-recorded_at", "-id").first()
+    found = _CURRENT_AGREEMENT.objects(case.pk)
+    return found[0] if found else None

@@ -235,7 +235,7 @@ def field_row(field: BoundField, wide: bool = False) -> SafeString:
             f"{conditional_escape(field.help_text)}</small>"
         )
     if field.errors:
-        errors = " ".join(conditional_escape(error) for error in field.errors)
+        errors = " ".join(conditional_escape(str(error)) for error in field.errors)
         parts.append(
             f' <small id="{conditional_escape(field.auto_id)}_errors" class="field-errors">'
             f"{errors}</small>"

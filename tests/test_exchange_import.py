@@ -282,7 +282,9 @@ def test_m2_a_delivery_changed_after_its_dry_run_stores_only_what_the_dry_run_ch
         return checked
 
     monkeypatch.setattr(importer, "dry_run", then_changed)
-    with pytest.raises(DeliveryChanged, match="journal.jsonl:2"):
+    with pytest.raises(
+        DeliveryChanged, match=r"changed after its dry run \(journal.jsonl, line 2\)"
+    ):
         import_delivery(path, by=world.worker.user, organisation=target, batch_size=1)
     # the first entry's batch was read as checked and stored; the changed one was not
     assert imported_rows(target)["journal"] == 1

@@ -713,6 +713,11 @@ class DeliveryReader:
 class DeliveryChanged(Exception):
     """The delivery read for the import is not the one its dry run checked."""
 
+    def __init__(self, file: str, line: int | None = None) -> None:
+        where = file if line is None else f"{file}, line {line}"
+        super().__init__(f"the delivery changed after its dry run ({where})")
+        self.file, self.line = file, line
+
 
 def read_checked(
     path: Path | str,
@@ -751,13 +756,13 @@ def read_checked(
                 for number, raw in _lines(stream, limits):  # type: ignore[arg-type]
                     count = number
                     if raw is None:
-                        raise DeliveryChanged(f"{name}:{number}")
+                        raise DeliveryChanged(name, number)
                     if number % every == 0 and noted.get(number) != stream.sha.copy().hexdigest():
-                        raise DeliveryChanged(f"{name}:{number}")
+                        raise DeliveryChanged(name, number)
                     try:
                         record = model.model_validate_json(raw)
                     except ValidationError as exc:
-                        raise DeliveryChanged(f"{name}:{number}") from exc
+                        raise DeliveryChanged(name, number) from exc
                     on_record(kind, number, record)
                 if stream.sha.hexdigest() != entry.sha256 or count != entry.count:
                     raise DeliveryChanged(name)

@@ -2,14 +2,14 @@
 
 The delivery is read twice. The first reading is the dry run: a delivery with any problem is
 refused and nothing is stored. The second reading (``reader.read_checked``: not checked
-again, but compared batch by batch with what the dry run read; decision 0038, round 2) stores
-it kind by kind in the format's order (``format.KINDS``), in batches: each batch is one transaction that also records the
-batch reached in its ``ImportRun``, so that a killed run, started again, goes on after the
-last committed batch. Every record stored is noted in ``SourceRecord`` (organisation, kind,
-source id -> Filum id, checksum of the record): a record seen before with the same checksum
-is skipped, a changed one is updated. Rows are written with COPY (``bulk``) as the app role:
-the database's checks and triggers (the audit among them) stay on; the audit's context names
-the import and its run.
+again, but compared batch by batch with what the dry run read; decision 0038, round 2)
+stores it kind by kind in the format's order (``format.KINDS``), in batches: each batch is
+one transaction that also records the batch reached in its ``ImportRun``, so that a killed
+run, started again, goes on after the last committed batch. Every record stored is noted in
+``SourceRecord`` (organisation, kind, source id -> Filum id, checksum of the record): a
+record seen before with the same checksum is skipped, a changed one is updated. Rows are
+written with COPY (``bulk``) as the app role: the database's checks and triggers (the audit
+among them) stay on; the audit's context names the import and its run.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 from django.utils.translation import gettext_lazy as _
+from pghistory.config import ForeignKey as EventForeignKey
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -318,3 +319,8 @@ CANTON_DATASET_KEYS = {
     if name.startswith("FILUM_CANTON_KEY_") and value
 }
 CANTON_DATASET_KEYS_REQUIRED = env_bool("FILUM_CANTON_KEYS_REQUIRED", False)
+
+# The event tables' copies of foreign keys are not indexed (decision 0038, round 2): nothing
+# searches the audit by them. The indexes the audit's queries use are declared where models
+# are tracked (filum.records.tracking.audited).
+PGHISTORY_FOREIGN_KEY_FIELD = EventForeignKey(db_index=False)

@@ -513,3 +513,53 @@ def test_u4_a_bad_date_in_the_filter_says_so_in_the_users_language(world, langua
     assert response.context["form"].errors["date_from"] == [message]
     assert response.context["rows"] == []
     assert message in text(response)
+
+
+# ---------------------------------------------------------------------------------------------
+# The event tables' indexes (M2, U4; decision 0038, round 2)
+
+
+def _leading_columns(table: str) -> set[str]:
+    """The first column of each index of ``table``."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT a.attname FROM pg_index i JOIN pg_attribute a"
+            " ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
+            " WHERE i.indrelid = %s::regclass",
+            [table],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+@pytest.mark.django_db
+def test_m2_event_tables_index_what_the_audit_searches_and_no_other_foreign_key():
+    from pghistory.models import Event
+
+    from filum.records.audit import event_sources
+
+    searched: dict[str, set[str]] = {}
+    for source in event_sources():
+        searched.setdefault(source.table, set()).add(source.column)
+    events = [m for m in apps.get_models() if issubclass(m, Event) and m._meta.managed]
+    assert len(events) > 40
+    for model in events:
+        table = model._meta.db_table
+        leading = _leading_columns(table)
+        # the object (an object's previous event; filum_dispose_events) and, for the
+        # dossier's audit, every column naming a dossier
+        wanted = {"pgh_obj_id", *searched.get(table, set())}
+        assert wanted <= leading, (table, wanted - leading)
+        # the copied foreign keys nothing searches by carry no index (each costs every insert)
+        copied = {
+            f.column
+            for f in model._meta.fields
+            if f.is_relation and f.column not in wanted and f.name != "pgh_obj"
+        }
+        assert not copied & leading, (table, copied & leading)
+    # the journal's event table: its primary key, the chain, the dossier's keyset, the object
+    assert _leading_columns("journal_contactevent") == {
+        "pgh_id",
+        "chain_seq",
+        "case_id",
+        "pgh_obj_id",
+    }

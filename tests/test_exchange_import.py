@@ -20,6 +20,7 @@ from filum.exchange import importer
 from filum.exchange.export import export_organisation
 from filum.exchange.importer import import_delivery
 from filum.exchange.models import ImportRun, ImportState, SourceRecord
+from filum.exchange.reader import DeliveryChanged
 from filum.journal.models import Contact
 from filum.people.models import Person
 from filum.tenancy.models import Organisation
@@ -255,6 +256,40 @@ def test_m2_resume_after_a_crash_has_no_duplicates_and_no_gaps(
     assert imported_rows(target) == imported_rows(whole)
     assert content_checksum(target) == content_checksum(whole)
     assert result.counts["dossiers"]["created"] == Case.objects.filter(owner=target).count()
+
+
+def test_m2_a_delivery_changed_after_its_dry_run_stores_only_what_the_dry_run_checked(
+    world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import does not check the delivery a second time (decision 0038, round 2): it
+    compares what it reads with what the dry run read, batch by batch, before storing."""
+    path = delivery(world, tmp_path)
+    target = fresh_organisation()
+    real = importer.dry_run
+
+    def then_changed(*args: Any, **kwargs: Any) -> Any:
+        checked = real(*args, **kwargs)
+        # the second journal entry changed (still valid), and the manifest with it
+        raw = (path / "journal.jsonl").read_bytes().splitlines(keepends=True)
+        entry = json.loads(raw[1])
+        entry["note"] = "changed after the dry run"
+        raw[1] = json.dumps(entry).encode() + b"\n"
+        rewritten = b"".join(raw)
+        (path / "journal.jsonl").write_bytes(rewritten)
+        manifest = json.loads((path / "manifest.json").read_text())
+        manifest["files"]["journal.jsonl"]["sha256"] = hashlib.sha256(rewritten).hexdigest()
+        (path / "manifest.json").write_text(json.dumps(manifest))
+        return checked
+
+    monkeypatch.setattr(importer, "dry_run", then_changed)
+    with pytest.raises(
+        DeliveryChanged, match=r"changed after its dry run \(journal.jsonl, line 2\)"
+    ):
+        import_delivery(path, by=world.worker.user, organisation=target, batch_size=1)
+    # the first entry's batch was read as checked and stored; the changed one was not
+    assert imported_rows(target)["journal"] == 1
+    assert not Contact.objects.filter(note="changed after the dry run").exists()
+    assert ImportRun.objects.get(organisation=target).state == ImportState.FAILED
 
 
 def normalised(root: Path) -> dict[str, list[str]]:

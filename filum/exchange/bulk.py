@@ -15,6 +15,7 @@ from typing import Any
 import pghistory
 from django.db import connection, models
 from django.db.models.expressions import DatabaseDefault
+from django.db.models.fields import NOT_PROVIDED
 from django.utils import timezone
 from pghistory import config as pgh_config
 
@@ -114,6 +115,94 @@ def copy_objects(model: type[models.Model], objects: Sequence[models.Model]) -> 
                         setattr(obj, attname, value)
                     row.append(value if convert is None else convert(value, connection))
                 copy.write_row(row)
+
+
+class Written:
+    """A row written by ``copy_values``: its primary key and its fields' values by attribute
+    name (``case_id``, ``recorded_at``), like the unsaved object it stands for."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+    @property
+    def pk(self) -> Any:
+        return self.__dict__["__pk"]
+
+
+def _row_plan(
+    model: type[models.Model], keys: frozenset[str]
+) -> list[tuple[models.Field[Any, Any], str | None, bool]]:
+    """(field, the key of its value or None for its default, whether the value may be a
+    model instance) for each column written, given the keys of the values."""
+    plan: list[tuple[models.Field[Any, Any], str | None, bool]] = []
+    attnames = {f.attname for f in _fields(model)}
+    names = {f.name for f in _fields(model)}
+    unknown = keys - attnames - names
+    if unknown:
+        raise TypeError(f"{model.__name__}: no field {sorted(unknown)}")
+    for f in _fields(model):
+        if f.primary_key:
+            plan.append((f, None, False))
+        elif f.attname in keys:
+            plan.append((f, f.attname, False))
+        elif f.name in keys:
+            plan.append((f, f.name, bool(f.is_relation)))
+        elif f.db_default is not NOT_PROVIDED and not f.has_default():
+            continue  # the database's own default, as Django leaves it on creating
+        else:
+            plan.append((f, None, False))
+    return plan
+
+
+def copy_values(
+    model: type[models.Model], pks: Sequence[Any], rows: Sequence[dict[str, Any]]
+) -> list[Written]:
+    """Write new rows given as field values (by name or attribute name, a related object or
+    its key), without a model instance each: what Django would do on creating the object and
+    ``copy_objects`` on writing it (a field's default where no value is given, an empty
+    ``auto_now_add`` time is now, the same conversions), with one COPY. All rows have the same
+    keys. Returns each row's values by attribute name, its primary key ``pk``."""
+    if not rows:
+        return []
+    now = timezone.now()
+    plan = _row_plan(model, frozenset(rows[0]))
+    pk_field = model._meta.pk
+    columns = ", ".join(connection.ops.quote_name(f.column) for f, _k, _r in plan)
+    table = connection.ops.quote_name(model._meta.db_table)
+    steps = [
+        (
+            f.attname,
+            key,
+            related,
+            f is pk_field,
+            f._get_default,  # type: ignore[attr-defined]
+            _is_auto_time(f),
+            None if _as_is(f) else f.get_db_prep_save,
+        )
+        for f, key, related in plan
+    ]
+    written = []
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for pk, values in zip(pks, rows, strict=True):
+                state: dict[str, Any] = {"__pk": pk}
+                row = []
+                for attname, key, related, is_pk, default, auto_time, convert in steps:
+                    if is_pk:
+                        value = pk
+                    elif key is None:
+                        value = default()
+                    else:
+                        value = values[key]
+                        if related and isinstance(value, models.Model):
+                            value = value.pk
+                    if value is None and auto_time:
+                        value = now
+                    state[attname] = value
+                    row.append(value if convert is None else convert(value, connection))
+                copy.write_row(row)
+                written.append(Written(state))
+    return written
 
 
 def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from filum.assessments.models import TemplateVersion
 from filum.dates import BIRTH_FLOOR, DATE_FLOOR, STORED_CEILING
 from filum.exchange import format as fmt
-from filum.exchange.reader import Limits, Problem, RecordHandler, Report, check_delivery
+from filum.exchange.reader import DeliveryReader, Limits, Problem, RecordHandler, Report
 from filum.journal.models import FACE_TO_FACE_KINDS, Topic
 from filum.tenancy.models import Organisation
 
@@ -23,6 +23,8 @@ from filum.tenancy.models import Organisation
 class DryRun:
     report: Report
     create: dict[str, int] = field(default_factory=dict)
+    # per kind, the SHA-256 of its file's first N lines, every ``checkpoint_every`` lines
+    digests: dict[str, dict[int, str]] = field(default_factory=dict)
 
 
 class _Names:
@@ -65,9 +67,11 @@ def dry_run(
     limits: Limits | None = None,
     report: Report | None = None,
     on_record: RecordHandler | None = None,
+    checkpoint_every: int | None = None,
 ) -> DryRun:
     """Check a delivery and what it names in Filum; ``on_record`` also sees every record that
-    passed the reader (the readiness check), ``report`` collects the problems."""
+    passed the reader (the readiness check), ``report`` collects the problems. With
+    ``checkpoint_every``, the result notes the digests the import's ``read_checked`` needs."""
     names = _Names()
     found: list[Problem] = []
     create: dict[str, int] = {kind: 0 for kind in fmt.KINDS}
@@ -112,7 +116,8 @@ def dry_run(
             key, params, where = problem
             found.append(Problem(key, params, file, line, where))
 
-    report = check_delivery(path, limits=limits, on_record=seen, report=report)
+    reader = DeliveryReader(path, limits=limits, report=report, checkpoint_every=checkpoint_every)
+    report = reader.check(seen)
     manifest = report.manifest
     if manifest is not None and manifest.organisation.name not in names.organisations:
         report.add(
@@ -132,4 +137,6 @@ def dry_run(
     )
     for problem in found:
         report.add(problem)
-    return DryRun(report=report, create={k: n for k, n in create.items() if n})
+    return DryRun(
+        report=report, create={k: n for k, n in create.items() if n}, digests=reader.digests
+    )

@@ -1,14 +1,15 @@
 """The import of a delivery (M2, issue 9 item 3; decision 0029).
 
 The delivery is read twice. The first reading is the dry run: a delivery with any problem is
-refused and nothing is stored. The second reading stores it kind by kind in the format's
-order (``format.KINDS``), in batches: each batch is one transaction that also records the
-batch reached in its ``ImportRun``, so that a killed run, started again, goes on after the
-last committed batch. Every record stored is noted in ``SourceRecord`` (organisation, kind,
-source id -> Filum id, checksum of the record): a record seen before with the same checksum
-is skipped, a changed one is updated. Rows are written with ``bulk_create`` as the app role:
-the database's checks and triggers (the audit among them) stay on; the audit's context names
-the import and its run.
+refused and nothing is stored. The second reading (``reader.read_checked``: not checked
+again, but compared batch by batch with what the dry run read; decision 0038, round 2)
+stores it kind by kind in the format's order (``format.KINDS``), in batches: each batch is
+one transaction that also records the batch reached in its ``ImportRun``, so that a killed
+run, started again, goes on after the last committed batch. Every record stored is noted in
+``SourceRecord`` (organisation, kind, source id -> Filum id, checksum of the record): a
+record seen before with the same checksum is skipped, a changed one is updated. Rows are
+written with COPY (``bulk``) as the app role: the database's checks and triggers (the audit
+among them) stay on; the audit's context names the import and its run.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from filum.exchange import bulk
 from filum.exchange import format as fmt
 from filum.exchange.dryrun import dry_run
 from filum.exchange.models import ImportRun, ImportState, SourceRecord
-from filum.exchange.reader import Container, DeliveryReader, Limits, Report, open_container
+from filum.exchange.reader import Container, Limits, Report, open_container, read_checked
 from filum.followup.models import Task
 from filum.journal.models import Contact, Topic
 from filum.people.models import AssistanceUnit, Person, UnitMember
@@ -100,6 +101,10 @@ class _Context:
 class Kind(abc.ABC):
     model: type[models.Model]
     updatable = True
+    # new rows are written from ``values`` without a model instance each
+    # (``bulk.copy_values``): for kinds whose ``prepare`` does nothing and whose ``created``
+    # reads the new rows' attributes only (decision 0038, round 2)
+    plain_rows = False
 
     def names_own_kind(self, record: Any) -> set[str]:
         return set()
@@ -162,6 +167,7 @@ class Users(Kind):
 
 class Persons(Kind):
     model = Person
+    plain_rows = True
 
     def values(self, record: fmt.PersonRecord, ctx: _Context) -> dict[str, Any]:
         return {
@@ -216,6 +222,7 @@ class Households(Kind):
 
 class Dossiers(Kind):
     model = Case
+    plain_rows = True
 
     def values(self, record: fmt.DossierRecord, ctx: _Context) -> dict[str, Any]:
         return {
@@ -243,6 +250,7 @@ class Dossiers(Kind):
 
 class Stages(Kind):
     model = CaseTransition
+    plain_rows = True
 
     def values(self, record: fmt.StageRecord, ctx: _Context) -> dict[str, Any]:
         return {
@@ -261,6 +269,7 @@ class Stages(Kind):
 
 class Segments(Kind):
     model = SegmentAssignment
+    plain_rows = True
 
     def values(self, record: fmt.SegmentRecord, ctx: _Context) -> dict[str, Any]:
         return {
@@ -279,6 +288,7 @@ class Segments(Kind):
 
 class Journal(Kind):
     model = Contact
+    plain_rows = True
     updatable = False  # append-only (X2): a changed entry of a later delivery is not applied
 
     def values(self, record: fmt.JournalEntryRecord, ctx: _Context) -> dict[str, Any]:
@@ -330,6 +340,7 @@ class Journal(Kind):
 
 class Tasks(Kind):
     model = Task
+    plain_rows = True
 
     def values(self, record: fmt.TaskRecord, ctx: _Context) -> dict[str, Any]:
         return {
@@ -356,6 +367,7 @@ class Tasks(Kind):
 
 class Consents(Kind):
     model = Consent
+    plain_rows = True
 
     def values(self, record: fmt.ConsentRecord, ctx: _Context) -> dict[str, Any]:
         return {
@@ -374,6 +386,7 @@ class Consents(Kind):
 
 class Shares(Kind):
     model = Share
+    plain_rows = True
 
     def values(self, record: fmt.ShareRecord, ctx: _Context) -> dict[str, Any]:
         return {
@@ -394,6 +407,7 @@ class Shares(Kind):
 
 class Assessments(Kind):
     model = Assessment
+    plain_rows = True
 
     def values(self, record: fmt.AssessmentRecord, ctx: _Context) -> dict[str, Any]:
         ref = record.template
@@ -714,16 +728,22 @@ def store_batch(importer: _Importer, kind: str, records: list[fmt.Record]) -> di
 
     matched = handler.existing(new, ctx)
     fresh = [r for r in new if r.source_id not in matched]
-    for record, pk in zip(fresh, bulk.new_pks(handler.model, len(fresh)), strict=True):
+    pks = bulk.new_pks(handler.model, len(fresh))
+    for record, pk in zip(fresh, pks, strict=True):
         ctx.ids[(kind, record.source_id)] = str(pk)
-    objects = []
-    for record in fresh:
-        obj = handler.model(**handler.values(record, ctx))
-        obj.pk = _pk(handler.model, ctx.ids[(kind, record.source_id)])
-        handler.prepare(obj, record, ctx)
-        objects.append(obj)
     bulk.set_audit_context(importer.audit)
-    bulk.copy_objects(handler.model, objects)
+    objects: list[Any]
+    if handler.plain_rows:
+        # the rows straight from the records' values, without a model instance each
+        objects = bulk.copy_values(handler.model, pks, [handler.values(r, ctx) for r in fresh])
+    else:
+        objects = []
+        for record, pk in zip(fresh, pks, strict=True):
+            obj = handler.model(**handler.values(record, ctx))
+            obj.pk = pk
+            handler.prepare(obj, record, ctx)
+            objects.append(obj)
+        bulk.copy_objects(handler.model, objects)
     created_objects = list(zip(fresh, objects, strict=True))
     handler.created(created_objects, ctx)
     for record in new:
@@ -814,7 +834,7 @@ def import_delivery(
 ) -> ImportResult:
     """Check, then import a delivery into ``organisation`` (by default the organisation the
     manifest names). A delivery with any problem is refused: nothing is stored."""
-    checked = dry_run(path, limits=limits)
+    checked = dry_run(path, limits=limits, checkpoint_every=batch_size)
     report = checked.report
     if organisation is not None:
         report.problems = [p for p in report.problems if p.key != "import.organisation"]
@@ -857,7 +877,15 @@ def import_delivery(
             importer = _Importer(organisation, run, container, batch_size)
             importer.audit = audit
             try:
-                DeliveryReader(path, limits=limits).check(importer.on_record)
+                # the delivery the dry run checked, not checked again (decision 0038, round 2)
+                read_checked(
+                    path,
+                    manifest=report.manifest,
+                    digests=checked.digests,
+                    every=batch_size,
+                    on_record=importer.on_record,
+                    limits=limits,
+                )
                 importer.finish()
             except BaseException:
                 ImportRun.objects.filter(pk=run.pk).update(state=ImportState.FAILED)

@@ -495,11 +495,20 @@ class DeliveryReader:
     """Reads one delivery, checking everything; the records that pass go to ``on_record``."""
 
     def __init__(
-        self, path: Path | str, *, limits: Limits | None = None, report: Report | None = None
+        self,
+        path: Path | str,
+        *,
+        limits: Limits | None = None,
+        report: Report | None = None,
+        checkpoint_every: int | None = None,
     ) -> None:
         self.path = Path(path)
         self.limits = limits or Limits()
         self.report = report if report is not None else Report(limit=self.limits.problems)
+        # with ``checkpoint_every``: per kind, the SHA-256 of its file's first N lines for
+        # every multiple N (``read_checked`` compares them before each batch is stored)
+        self.checkpoint_every = checkpoint_every
+        self.digests: dict[str, dict[int, str]] = {kind: {} for kind in KINDS}
         # source ids seen per kind: source id -> line number
         self.seen: dict[str, dict[str, int]] = {kind: {} for kind in KINDS}
         self.pending: list[tuple[str, int, str, str, str]] = []  # same-kind references
@@ -608,8 +617,12 @@ class DeliveryReader:
         refs = references(model)
         seen = self.seen[kind]
         count = 0
+        every = self.checkpoint_every
+        digests = self.digests[kind]
         for number, raw in _lines(stream, self.limits):
             count += 1  # the manifest counts lines: one record each
+            if every and number % every == 0:
+                digests[number] = stream.sha.copy().hexdigest()
             if raw is None:
                 self.report.add(
                     Problem("line.too_long", {"limit": self.limits.line_bytes}, name, number)
@@ -695,6 +708,66 @@ class DeliveryReader:
                 )
             elif sha != record.sha256:
                 self.report.add(Problem("document.checksum", params, name, number, "sha256"))
+
+
+class DeliveryChanged(Exception):
+    """The delivery read for the import is not the one its dry run checked."""
+
+    def __init__(self, file: str, line: int | None = None) -> None:
+        where = file if line is None else f"{file}, line {line}"
+        super().__init__(f"the delivery changed after its dry run ({where})")
+        self.file, self.line = file, line
+
+
+def read_checked(
+    path: Path | str,
+    *,
+    manifest: Manifest,
+    digests: dict[str, dict[int, str]],
+    every: int,
+    on_record: RecordHandler,
+    limits: Limits | None = None,
+) -> None:
+    """Read a delivery its dry run found without a problem (``DeliveryReader`` with
+    ``checkpoint_every=every``), passing its records to ``on_record`` without checking again
+    what the dry run checked (unique source ids, references, the documents' checksums: the
+    import checks each document's bytes as it copies it). What is read must be what the dry
+    run read: before the record of each line numbered a multiple of ``every`` is passed on, the
+    file's first lines up to it must have the SHA-256 the dry run noted, and each file must end
+    with the checksum and line count of the manifest the dry run checked; otherwise
+    ``DeliveryChanged`` is raised. A caller that stores records by batches of ``every`` per
+    kind so stores only lines the dry run checked."""
+    limits = limits or Limits()
+    container = open_container(Path(path), limits)
+    try:
+        names = set(container.names())
+        for kind in KINDS:
+            name = file_name(kind)
+            entry = manifest.files.get(name)
+            if entry is None:
+                continue
+            if name not in names:
+                raise DeliveryChanged(name)
+            model = KINDS[kind]
+            noted = digests.get(kind, {})
+            count = 0
+            with container.open(name) as raw_stream:
+                stream = _Hashing(raw_stream)
+                for number, raw in _lines(stream, limits):  # type: ignore[arg-type]
+                    count = number
+                    if raw is None:
+                        raise DeliveryChanged(name, number)
+                    if number % every == 0 and noted.get(number) != stream.sha.copy().hexdigest():
+                        raise DeliveryChanged(name, number)
+                    try:
+                        record = model.model_validate_json(raw)
+                    except ValidationError as exc:
+                        raise DeliveryChanged(name, number) from exc
+                    on_record(kind, number, record)
+                if stream.sha.hexdigest() != entry.sha256 or count != entry.count:
+                    raise DeliveryChanged(name)
+    finally:
+        container.close()
 
 
 def check_delivery(

@@ -101,6 +101,8 @@ LOAD_TARGET_RPS = 150.0
 LOAD_TARGET_P95_MS = 200.0
 # a paced load passes when the server answered at least this share of the offered rate
 KEPT_RATE = 0.95
+# each load is preceded by a warm-up of this fraction of its length, as fast as answers come
+WARM_UP_SHARE = 6
 COUNTED_TABLES = (
     "tenancy_organisation",
     "tenancy_user",
@@ -920,6 +922,12 @@ class Bench:
         signed_in = load.open_sessions(workers, self.o.load_clients)
         try:
             with load.gunicorn() as server:
+                # a warm-up, not counted: the workers' connections, their compiled and
+                # prepared queries, the pages' rows in PostgreSQL's cache (a server that
+                # runs all day has them)
+                warm_up = load.run_load(
+                    server.port, signed_in, self.o.load_seconds / WARM_UP_SHARE, self.o.seed
+                )
                 result = load.run_load(
                     server.port, signed_in, self.o.load_seconds, self.o.seed, server, rate
                 )
@@ -927,7 +935,11 @@ class Bench:
             raise CommandError(str(exc)) from exc
         finally:
             load.close_sessions(signed_in)
-        return load_summary(result, len(signed_in), len(workers))
+        summary = load_summary(result, len(signed_in), len(workers))
+        summary["warm_up_requests"] = sum(len(s) for s in warm_up.samples.values())
+        summary["warm_up_recorded"] = len(warm_up.samples["record contact"])
+        summary["warm_up_errors"] = sum(warm_up.errors.values())
+        return summary
 
 
 def load_summary(result: load.LoadResult, clients: int, workers: int) -> dict[str, Any]:
@@ -1237,7 +1249,8 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             f"\nMixed load: {lo['clients']} simulated social workers ({lo['distinct_workers']} "
-            f"distinct) against gunicorn on loopback for {lo['seconds']:.1f} s, {how}"
+            f"distinct) against gunicorn on loopback for {lo['seconds']:.1f} s, {how}, after "
+            f"{lo['warm_up_requests']} requests of warm-up (not counted)"
         )
         header = (
             f"{'request':20} {'count':>6} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} "

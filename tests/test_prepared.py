@@ -226,3 +226,43 @@ def test_u4_prepared_queries_are_prepared_statements_with_a_kept_plan(world):
         and "JOIN" not in row[0]
         for row in prepared
     )
+
+
+def test_u4_the_journals_first_page_is_the_built_querysets(world):
+    """The journal page as it opens runs a prepared query: the same entries, in the same
+    order, as ``journal_in_reach`` gives (corrected and retracted entries left out), with
+    their topics and authors; a filtered or later page is built as before."""
+    from filum.cases.permissions import case_access
+    from filum.journal.models import Contact, ContactKind, Topic
+    from filum.journal.permissions import journal_in_reach
+    from filum.journal.views import _FIRST_PAGE
+
+    topic = Topic.objects.get(code="health")
+    today = timezone.localdate()
+    made = [
+        Contact.objects.create(
+            case=world.case,
+            owner=world.service_org,
+            kind=ContactKind.PHONE,
+            date=today - datetime.timedelta(days=n % 4),
+            topic=topic,
+            counts=True,
+            is_face_to_face=False,
+            recorded_by=world.worker.user,
+            # the journal is append-only: a retracted and a replaced entry, as stored
+            is_retracted=n == 0,
+            superseded_at=timezone.now() if n == 1 else None,
+        )
+        for n in range(7)
+    ]
+    assert len(made) == 7
+    access = case_access(actor=world.worker.actor, case=world.case)
+    built = list(journal_in_reach(access).order_by("-date", "-pk"))
+    prepared = _FIRST_PAGE.objects(world.case.pk)
+    assert len(built) == 5
+    assert [c.pk for c in prepared] == [c.pk for c in built]
+    assert {c.topic.code for c in prepared} == {"health"}
+    assert {c.recorded_by for c in prepared} == {world.worker.user}
+    page = world.worker.client().get(reverse("journal_list", args=[world.case.pk]))
+    assert page.status_code == 200
+    assert [c.pk for c in page.context["contacts"]] == [c.pk for c in built]

@@ -21,6 +21,7 @@ from filum.journal.forms import ContactForm, CorrectionForm, ServiceAgreementFor
 from filum.journal.models import Contact, ServiceAgreement
 from filum.journal.permissions import get_contact_for_actor, journal_in_reach
 from filum.journal.rendering import journal_entries
+from filum.prepared import PreparedQuery
 from filum.tenancy.policy import ActorRequest, Section, requires
 from filum.web.forms import add_service_errors
 from filum.web.once import once_per_token
@@ -41,6 +42,18 @@ def _one_year_before(day: datetime.date) -> datetime.date:
         return day.replace(year=day.year - 1, day=28)
 
 
+# The journal's first page of a dossier's current owner or partner, the page most opened:
+# ``journal_in_reach`` without a period, newest first (the other shapes are built each time).
+_FIRST_PAGE = PreparedQuery(
+    lambda case_id: (
+        Contact.objects.visible()
+        .filter(case_id=case_id)
+        .select_related("topic", "recorded_by", "author_organisation")
+        .order_by("-date", "-pk")[: PAGE_SIZE + 1]
+    )
+)
+
+
 @requires("journal.read")
 def journal_list(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
     access = get_case_for_actor(
@@ -58,11 +71,14 @@ def journal_list(request: ActorRequest, case_id: uuid.UUID) -> HttpResponse:
     if cursor:
         day, pk = cursor
         contacts = contacts.filter(date__lte=day).exclude(date=day, pk__gte=pk)
-    rows = list(
-        contacts.select_related("topic", "recorded_by", "author_organisation").order_by(
-            "-date", "-pk"
-        )[: PAGE_SIZE + 1]
-    )
+    if cursor or kind or access.period_until is not None:
+        rows = list(
+            contacts.select_related("topic", "recorded_by", "author_organisation").order_by(
+                "-date", "-pk"
+            )[: PAGE_SIZE + 1]
+        )
+    else:  # the page as it opens: the same query, prepared (U4, decision 0015)
+        rows = _FIRST_PAGE.objects(case.pk)
     next_cursor = None
     if len(rows) > PAGE_SIZE:
         rows = rows[:PAGE_SIZE]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -81,7 +82,7 @@ def test_issue7_bench_reports_every_page_and_a_mixed_load_without_errors_and_onl
 def test_u4_a_paced_request_is_timed_from_the_moment_it_was_due(gap, at_least_ms):
     """A server answering in 50 ms cannot keep up with a request due every 10 ms: paced, the
     tenth request's time includes the wait since it was due (no coordinated omission);
-    as fast as answers come, every request takes the server's 50 ms."""
+    as fast as answers come, the requests take about the server's 50 ms, no wait piles up."""
 
     class Slow(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -114,4 +115,6 @@ def test_u4_a_paced_request_is_timed_from_the_moment_it_was_due(gap, at_least_ms
     if gap:
         assert times[-1] >= at_least_ms, times
     else:
-        assert max(times) < 250, times
+        # no wait piles up: most requests take about the server's time (the median, so that
+        # one request slowed by a busy machine does not decide)
+        assert statistics.median(times) < 3 * min(times), times

@@ -14,14 +14,18 @@ converters, column order and related objects.
   unnest(%s::uuid[]))``); ``rows(ids)``.
 - ``PreparedQuery``: a model queryset (``select_related`` allowed, no ``prefetch_related``)
   around any number of values; ``objects(*values)``.
+- ``PreparedRows``: a ``values_list`` queryset around any number of values; ``rows(*values)``.
+- ``Shapes``: one prepared query per shape, for a query whose form depends on a few choices
+  (the actor's role, a scope, whether a cursor is given) besides its values; the shapes are
+  few and fixed by the code, so each is compiled once per thread like any prepared query.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -116,18 +120,33 @@ class _LoggedPreparing(CursorDebugWrapper):
         return result
 
 
+def as_set(value: RawSQL, db_type: str = "uuid") -> RawSQL:
+    """A prepared query's value taken as an array bound in one parameter, for ``__in``
+    lookups: ``.filter(pk__in=as_set(ids))`` reads ``id IN (SELECT unnest($1::uuid[]))``."""
+    return RawSQL(f"SELECT unnest(({value.sql})::{db_type}[])", value.params)  # noqa: S611
+
+
 class _Prepared:
-    """Compiles ``build(*placeholders)`` once per thread (Django's connections are per thread)."""
+    """Compiles ``build(*placeholders)`` once per thread (Django's connections are per thread).
+
+    Every value must appear in the query, unless ``unused`` allows it: queries of one family
+    built by the same function from the same values (``Shapes``) may leave some out."""
 
     iterable: type
     placeholder = "%s"
 
     def __init__(
-        self, build: Callable[..., QuerySet[Any]], values: int = 1, using: str = DEFAULT_DB_ALIAS
+        self,
+        build: Callable[..., QuerySet[Any]],
+        values: int = 1,
+        using: str = DEFAULT_DB_ALIAS,
+        *,
+        unused: bool = False,
     ) -> None:
         self._build = build
         self._values = values
         self._using = using
+        self._unused = unused
         self._local = threading.local()
 
     def _compiled(self) -> _Compiled:
@@ -147,7 +166,7 @@ class _Prepared:
         slots = tuple(
             tuple(i for i, param in enumerate(params) if param is marker) for marker in markers
         )
-        if not all(slots):
+        if not self._unused and not all(slots):
             raise ValueError("every value must appear in the query")
         fields = [s[0] for s in compiler.select[0 : compiler.col_count]]
         kept = _Compiled(
@@ -183,6 +202,16 @@ class IdsQuery(_Prepared):
             return []
         # the rows of ``values_list``: tuples in the order of the fields (Django 5.2)
         return [tuple(row) for row in self._compiled().execute([list(ids)])]
+
+
+class PreparedRows(_Prepared):
+    """``build(*values)`` returns a ``values_list`` queryset whose filters take the
+    placeholders it is given; ``rows(*values)`` runs it and returns its tuples."""
+
+    iterable = ValuesListIterable
+
+    def rows(self, *values: Any) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self._compiled().execute(values)]
 
 
 @dataclass(frozen=True)
@@ -229,3 +258,24 @@ class PreparedQuery(_Prepared):
                 setattr(obj, name, row[position])
             objects.append(obj)
         return objects
+
+
+K = TypeVar("K", bound=Hashable)
+P = TypeVar("P")
+
+
+class Shapes(Generic[K, P]):
+    """One prepared query (or a few) per shape: ``make(shape)`` makes it on the first use of
+    the shape.
+    A shape must be one of a few fixed by the code (a role, a scope, a flag), never a value
+    from a request, which would compile a query per value."""
+
+    def __init__(self, make: Callable[[K], P]) -> None:
+        self._make = make
+        self._kept: dict[K, P] = {}
+
+    def __getitem__(self, shape: K) -> P:
+        prepared = self._kept.get(shape)
+        if prepared is None:
+            prepared = self._kept.setdefault(shape, self._make(shape))
+        return prepared

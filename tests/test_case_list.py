@@ -11,6 +11,7 @@ import datetime
 from typing import Any
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -155,7 +156,8 @@ def test_r12_a_dossier_shared_twice_or_with_its_owner_is_listed_once(world):
 @pytest.mark.parametrize("size", [1, 4, 25])
 def test_u4_keyset_pages_over_own_and_shared_dossiers_have_no_gap_and_no_repeat(world, size):
     """Own and shared dossiers interleaved by opening day, several on the same day, open and
-    closed: walking the pages yields exactly the one-query list, in order, in every scope."""
+    closed: walking the pages yields exactly the one-query list, in order, in every scope.
+    At the pages' size (25) the queries are prepared, at the others built each time."""
     today = TODAY()
     for n in range(14):
         opened = today - datetime.timedelta(days=40 + n // 3)  # three dossiers a day
@@ -182,6 +184,42 @@ def test_u4_keyset_pages_over_own_and_shared_dossiers_have_no_gap_and_no_repeat(
                 flat = [number for page in pages for number in page]
                 assert flat == reference(actor, scope, status), (persona, scope, status)
                 assert all(len(page) == size for page in pages[:-1])
+
+
+def test_u4_p2_a_share_ends_on_its_day_in_the_prepared_list(world):
+    """The list's queries are compiled once per thread (decision 0015); the day a share is
+    judged on is a value of each run, never the day of the first: a share that ends today is
+    listed today and not tomorrow, in the worker's list, the whole organisation's and the
+    partner's, whose core column follows the same day."""
+    today = TODAY()
+    foreign = factories.CaseFactory(owner=world.outsider_org, responsible=world.outsider.user)
+    share(world, foreign, to=world.service_org, valid_until=today)
+    share(world, world.other_case, valid_until=today)  # outsider -> partner, core
+    assert foreign.number in listed(world.worker, scope="org")
+    assert core_shown(world.partner, scope="shared") == {world.other_case.number: True}
+    with time_machine.travel(timezone.now() + datetime.timedelta(days=1)):
+        assert foreign.number not in listed(world.worker, scope="org")
+        assert listed(world.partner, scope="shared") == []
+    assert foreign.number in listed(world.worker, scope="org")
+
+
+def test_u4_the_list_is_compiled_once_per_shape(world):
+    """Two pages of one shape reuse the compiled queries: a worker's and a colleague's list
+    (other values, same role and scope) run on what the first compiled; a page after a cursor
+    is a shape of its own."""
+    from filum.cases.lists import _KEYS, _Shape
+
+    first = dossier_page(world.worker.actor, scope="mine", status="open", cursor=None)
+    shape = _Shape(role=world.worker.actor.role, scope="mine", statuses=("open",), after=False)
+    compiled = [query._local.compiled for query in _KEYS[shape]]
+    assert len(compiled) == 2  # own and shared
+    dossier_page(world.colleague.actor, scope="mine", status="open", cursor=None)
+    assert [query._local.compiled for query in _KEYS[shape]] == compiled
+    # the worker's dossiers were opened before today: all of them come after this cursor
+    later = dossier_page(world.worker.actor, scope="mine", status="open", cursor=(TODAY(), 1))
+    assert later.rows == first.rows != []
+    after = _Shape(role=world.worker.actor.role, scope="mine", statuses=("open",), after=True)
+    assert all(query._local.compiled not in compiled for query in _KEYS[after])
 
 
 def test_u4_the_next_page_link_carries_the_cursor(world):

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from filum.cases.models import Case, CaseTransition, Share
-from filum.prepared import PreparedQuery
+from filum.prepared import PreparedQuery, PreparedRows, Shapes, as_set
 from filum.tenancy.backends import ModelBackend
 from filum.tenancy.middleware import memberships_of
 from filum.tenancy.models import Membership
@@ -96,6 +96,33 @@ def test_u4_a_prepared_query_refuses_what_it_cannot_keep(db):
         PreparedQuery(lambda pk: Case.objects.filter(pk=pk).values("pk")).objects(1)
     with pytest.raises(ValueError, match="every value"):
         PreparedQuery(lambda a, b: Case.objects.filter(pk=a), values=2).objects(1, 2)
+
+
+def test_u4_prepared_rows_and_shapes(world):
+    """``PreparedRows`` runs a ``values_list`` queryset with its values bound; a family built
+    by one function may leave values out only when it says so; ``Shapes`` makes one prepared
+    query per shape, once."""
+    made: list[str] = []
+
+    def make(field: str) -> PreparedRows:
+        made.append(field)
+        return PreparedRows(
+            lambda pk, owner: Case.objects.filter(pk__in=as_set(pk)).values_list(field),
+            values=2,
+            unused=True,
+        )
+
+    shapes: Shapes[str, PreparedRows] = Shapes(make)
+    ids = [world.case.pk, world.other_case.pk]
+    assert sorted(shapes["number"].rows(ids, None)) == sorted(
+        (c.number,) for c in (world.case, world.other_case)
+    )
+    assert shapes["number"].rows([], None) == []
+    assert shapes["owner"].rows([world.case.pk], None) == [(world.case.owner_id,)]
+    assert made == ["number", "owner"]  # each shape made once
+    strict = PreparedRows(lambda pk, owner: Case.objects.filter(pk=pk).values_list("pk"), values=2)
+    with pytest.raises(ValueError, match="every value"):
+        strict.rows(world.case.pk, None)
 
 
 def test_r12_the_door_answers_404_for_a_malformed_id(world):

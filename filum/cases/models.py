@@ -159,16 +159,23 @@ class CaseQuerySet(models.QuerySet["Case"]):
         return self.none() if own is None else self.filter(own)
 
     def shared_visible_to(
-        self, actor: Actor, *, section: str | None = Section.CORE, write: bool = False
+        self,
+        actor: Actor,
+        *,
+        section: str | None = Section.CORE,
+        write: bool = False,
+        on: Any = None,
     ) -> CaseQuerySet:
         """The part of ``visible_to`` reached through active shares with the actor's
         organisation, taken from the share side (``share_grantee``): as many dossiers as the
         organisation holds shares, whatever the size of the canton. ``section=None``: any
-        active share, whatever it opens (the list of dossiers shared with us names them)."""
+        active share, whatever it opens (the list of dossiers shared with us names them).
+        ``on``: the day the shares are in force (today by default; a prepared query's
+        placeholder)."""
         if section is None:
-            shares = Share.objects.active().filter(organisation_id=actor.organisation_id)
+            shares = Share.objects.active(on).filter(organisation_id=actor.organisation_id)
         else:
-            found = _granting_shares(actor, section=section, write=write)
+            found = _granting_shares(actor, section=section, write=write, on=on)
             if found is None:
                 return self.none()
             shares = found
@@ -188,7 +195,9 @@ def _own_condition(actor: Actor, *, section: str, write: bool) -> Q | None:
     return None
 
 
-def _granting_shares(actor: Actor, *, section: str, write: bool) -> ShareQuerySet | None:
+def _granting_shares(
+    actor: Actor, *, section: str, write: bool, on: Any = None
+) -> ShareQuerySet | None:
     """The active shares with the actor's organisation that open the section at the access
     the policy asks for, or None if the role reaches nothing through shares."""
     relations = allowed_relations(actor.role, f"{section}.{'write' if write else 'read'}")
@@ -202,7 +211,7 @@ def _granting_shares(actor: Actor, *, section: str, write: bool) -> ShareQuerySe
     ]
     if not access:
         return None
-    return Share.objects.active().filter(
+    return Share.objects.active(on).filter(
         organisation_id=actor.organisation_id,
         sections__contains=[str(section)],
         access__in=access,
@@ -358,11 +367,12 @@ class Case(ChoiceLabels, models.Model):
 
 
 class ShareQuerySet(models.QuerySet["Share"]):
-    def active(self, on: datetime.date | None = None) -> ShareQuerySet:
+    def active(self, on: datetime.date | Any = None) -> ShareQuerySet:
         """Shares in force on a day: not revoked, not past their end, and, if based on a
         consent, not past the consent's end either (min of both, P2, X4) nor withdrawn. Every
-        visibility filter (dossiers, persons, lists, tasks) goes through here."""
-        today = on or timezone.localdate()
+        visibility filter (dossiers, persons, lists, tasks) goes through here. ``on``: today
+        by default, or a prepared query's placeholder."""
+        today = timezone.localdate() if on is None else on
         consent_in_force = Q(consent__withdrawn_on__isnull=True) & (
             Q(consent__valid_until__isnull=True) | Q(consent__valid_until__gte=today)
         )

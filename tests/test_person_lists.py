@@ -5,6 +5,7 @@ XLSX exports (a background job): tests/test_person_list_exports.py."""
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any
 
 import pytest
@@ -431,3 +432,54 @@ def test_d4_the_demo_section_heads_saved_lists_are_valid_filters(world):
     first = SavedPersonList.objects.filter(user=world.head.user).order_by("pk").first()
     response = world.head.client().get(URL, {"saved": first.pk}, follow=True)
     assert response.context["page"] is not None and response.context["saved"] == first
+
+
+@pytest.mark.parametrize("language", ["fr", "de"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        {"residence_status": ["F", "B_FL"], "stage": "counselling", "competence": "mine"},
+        {"residence_status": ['"><b>x'], "segment": "Z", "level_min": "<i>"},
+    ],
+)
+def test_u4_the_filters_checkboxes_and_selects_render_as_djangos(db, language, data):
+    """The filter form's checkboxes and selects are written in Python (``filum.web.forms``,
+    U4): the same HTML as Django's templates, character for character, with the chosen
+    values ticked or selected and bad input escaped."""
+    from django import forms as django_forms
+    from django.http import QueryDict
+    from django.utils.translation import override
+
+    from filum.steering.list_forms import PersonFilterForm
+
+    query = QueryDict(mutable=True)
+    for name, value in (data or {}).items():
+        query.setlist(name, value if isinstance(value, list) else [value])
+    with override(language):
+        form = PersonFilterForm(query if data else None, canton="BE")
+        form.is_valid()
+        kinds = {"checkboxes": 0, "selects": 0}
+        for field in form:
+            widget = field.field.widget
+            if isinstance(widget, django_forms.CheckboxSelectMultiple):
+                django_render = django_forms.CheckboxSelectMultiple.render
+                kinds["checkboxes"] += 1
+            elif type(widget).__name__ == "Select" and field.name != "measure_programme":
+                django_render = django_forms.Select.render
+                kinds["selects"] += 1
+            else:
+                continue
+            ours = field.as_widget()
+            attrs = {**field.build_widget_attrs({}), "id": field.auto_id}
+            assert ours == django_render(widget, field.html_name, field.value(), attrs), field.name
+            assert "<b>" not in ours and "<i>" not in ours
+        assert kinds == {"checkboxes": 6, "selects": 6}
+        ticks = form["residence_status"].as_widget()
+        chosen = set((data or {}).get("residence_status", [])) & {"F", "B_FL"}
+        for code in ("F", "B_FL"):
+            box = re.search(
+                f'<input type="checkbox" name="residence_status" value="{code}"[^>]*>', ticks
+            )
+            assert box is not None
+            assert (code in chosen) == box.group(0).endswith(" checked>")

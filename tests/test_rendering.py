@@ -166,24 +166,29 @@ def table_normalised(html: str) -> str:
     return TABLE.sub(r"\1", re.sub(r"\s+", " ", html)).strip()
 
 
+def person(
+    last_name: str,
+    first_name: str,
+    birth_date: datetime.date | None = None,
+    known: str = BirthDateKnown.DAY,
+    **fields: Any,
+) -> Person:
+    return Person(
+        pk=uuid.uuid4(),
+        last_name=last_name,
+        first_name=first_name,
+        birth_date=birth_date,
+        birth_date_known=known,
+        **fields,
+    )
+
+
 def dossiers() -> list[Case]:
     owner = Organisation(pk=7, name="Service social <Bienne> & Co")
     worker = User(pk=3, username="mmuster", first_name="Maria", last_name="Müster & <Fils>")
-    known = Person(
-        pk=uuid.uuid4(),
-        last_name="Dupont <script>",
-        first_name="Léa & Jo",
-        birth_date=datetime.date(1987, 3, 14),
-        birth_date_known=BirthDateKnown.DAY,
-    )
-    year_only = Person(
-        pk=uuid.uuid4(),
-        last_name="Keller",
-        first_name="Urs",
-        birth_date=datetime.date(1960, 1, 1),
-        birth_date_known=BirthDateKnown.YEAR,
-    )
-    unknown = Person(pk=uuid.uuid4(), last_name="Hotaki", first_name="Farid", birth_date=None)
+    known = person("Dupont <script>", "Léa & Jo", datetime.date(1987, 3, 14))
+    year_only = person("Keller", "Urs", datetime.date(1960, 1, 1), BirthDateKnown.YEAR)
+    unknown = person("Hotaki", "Farid")
     base = {"owner": owner, "domain": "economic_aid", "stage": "intake_1"}
     rows = [
         Case(
@@ -258,3 +263,60 @@ def test_u4_form_fields_render_as_the_template_did(bound, wide):
     if bound:
         assert 'class="field-errors"' in field_row(form["name"])
         assert 'aria-invalid="true"' in field_row(form["name"])
+
+
+PERSON_ROWS_REFERENCE = (
+    Path(__file__).parent / "templates" / "person_rows_reference.html"
+).read_text()
+
+
+def person_rows_of() -> list[Any]:
+    from filum.steering.person_lists import ListedDossier, PersonRow
+
+    known = person("Dupont <script>", "Léa & Jo", datetime.date(1987, 3, 14), residence_status="F")
+    month_only = person("Keller", "Urs", datetime.date(1960, 5, 1), BirthDateKnown.MONTH)
+    unknown = person("Hotaki", "Farid")
+
+    def dossier(reference: str, segment: str, owner: str = "SSR <Bienne> & Co") -> Any:
+        return ListedDossier(
+            case_id=uuid.uuid4(),
+            reference=reference,
+            owner=owner,
+            stage="counselling",
+            segment=segment,
+            status="open",
+            own=True,
+        )
+
+    return [
+        # two dossiers (a segment on one), every number known, a level
+        PersonRow(
+            person=known,
+            age=39,
+            stay_years=0,
+            level="pre_a1",
+            dossiers=[dossier("D-0000012", "A"), dossier("D-0000099", "", owner='KESB "Nord"')],
+        ),
+        # nothing known but the name and birth month: dashes
+        PersonRow(person=month_only, age=None, stay_years=None, level="", dossiers=[]),
+        # one dossier, no birth date
+        PersonRow(person=unknown, age=0, stay_years=12, level="b1", dossiers=[dossier("D-1", "C")]),
+    ]
+
+
+@pytest.mark.parametrize("language", ["fr", "de"])
+def test_u4_person_rows_render_as_the_template_did(language):
+    from filum.steering.rendering import person_rows
+
+    rows = person_rows_of()
+    with translation.override(language):
+        expected = (
+            engines["django"].from_string(PERSON_ROWS_REFERENCE).render({"page": {"rows": rows}})
+        )
+        written = person_rows(rows)
+    assert table_normalised(written) == table_normalised(expected)
+    # every branch was taken, and the values were escaped
+    assert written.count("<tr>") == 3 and written.count("<br>") == 3
+    assert "05.1960" in written and "14.03.1987" in written and "PRE_A1" in written
+    assert "Dupont &lt;script&gt;" in written and "<script>" not in written
+    assert "KESB &quot;Nord&quot;" in written and "<td>—</td>" in written

@@ -13,7 +13,7 @@ from filum.cases.models import Segment, Stage
 from filum.people.models import ResidenceStatus
 from filum.plans.models import Category, MeasureStatus, Programme
 from filum.steering.person_lists import RESOURCES, PersonFilter
-from filum.web.forms import ListedChoiceIterator, Select
+from filum.web.forms import CheckboxSelectMultiple, ListedChoiceIterator, Select
 
 COMPETENCE_CHOICES = [
     ("", _("All dossiers I may read")),
@@ -45,8 +45,13 @@ MULTI = ("residence_status", "stage", "segment", "measure_category", "measure_st
 def _ticks(label: Any, choices: Any) -> forms.MultipleChoiceField:
     """An optional filter of several values, shown as checkboxes."""
     return forms.MultipleChoiceField(
-        label=label, choices=choices, required=False, widget=forms.CheckboxSelectMultiple
+        label=label, choices=choices, required=False, widget=CheckboxSelectMultiple
     )
+
+
+def _choice(label: Any, choices: Any) -> forms.ChoiceField:
+    """An optional filter of one value, shown as a select written in Python."""
+    return forms.ChoiceField(label=label, choices=choices, required=False, widget=Select)
 
 
 class ProgrammeChoiceField(forms.ModelChoiceField):
@@ -59,10 +64,8 @@ class ProgrammeChoiceField(forms.ModelChoiceField):
 class PersonFilterForm(forms.Form):
     """Every field optional; the form is bound to the query string."""
 
-    competence = forms.ChoiceField(label=_("Dossiers"), choices=COMPETENCE_CHOICES, required=False)
-    case_status = forms.ChoiceField(
-        label=_("Dossier status"), choices=CASE_STATUS_CHOICES, required=False
-    )
+    competence = _choice(_("Dossiers"), COMPETENCE_CHOICES)
+    case_status = _choice(_("Dossier status"), CASE_STATUS_CHOICES)
     residence_status = _ticks(_("Residence status"), ResidenceStatus.choices)
     age_min = forms.IntegerField(label=_("Age from"), min_value=0, max_value=120, required=False)
     age_max = forms.IntegerField(label=_("Age to"), min_value=0, max_value=120, required=False)
@@ -85,10 +88,10 @@ class PersonFilterForm(forms.Form):
     resource = _ticks(
         _("Resources (latest assessment)"), [(key, RESOURCE_LABELS[key]) for key in RESOURCES]
     )
-    language = forms.ChoiceField(label=_("Language"), choices=LANGUAGE_CHOICES, required=False)
-    dimension = forms.ChoiceField(label=_("Skill"), choices=Dimension.choices, required=False)
-    level_min = forms.ChoiceField(label=_("Level from"), choices=LEVEL_CHOICES, required=False)
-    level_max = forms.ChoiceField(label=_("Level to"), choices=LEVEL_CHOICES, required=False)
+    language = _choice(_("Language"), LANGUAGE_CHOICES)
+    dimension = _choice(_("Skill"), Dimension.choices)
+    level_min = _choice(_("Level from"), LEVEL_CHOICES)
+    level_max = _choice(_("Level to"), LEVEL_CHOICES)
 
     def __init__(self, *args: Any, canton: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -21,6 +21,7 @@ from filum.steering.exports import CONTENT_TYPES
 from filum.steering.list_forms import PersonFilterForm, SavedListForm, as_query, stored_filters
 from filum.steering.models import ExportFormat, ExportStatus, PersonListExport, SavedPersonList
 from filum.steering.person_lists import EXPORT_LIMIT, count_up_to, person_page
+from filum.steering.rendering import person_rows
 from filum.tenancy.policy import ActorRequest, requires
 
 RUN = "run"  # the query-string mark of a submitted filter: without it the page shows the form
@@ -85,6 +86,7 @@ def person_list(request: ActorRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
+        "row_html": person_rows(page.rows) if page is not None else "",
         "submitted": submitted,
         "described": form.described() if page is not None else [],
         "query": query.urlencode(),

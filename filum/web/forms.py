@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from filum.dates import LegalDateValidator
@@ -50,10 +50,11 @@ def _attrs_html(attrs: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-class Select(forms.Select):
-    """Django's select with its options written in Python (U4): Django renders two templates
-    per option (the option and its attributes), 3 ms for the contact form's 30 options. The
-    HTML is the same as Django's, character for character (tests/test_journal.py)."""
+class _WrittenInPython:
+    """A choice widget whose HTML is written by ``html(context)`` instead of Django's
+    templates: Django renders two or three templates per option (U4)."""
+
+    get_context: Callable[..., dict[str, Any]]  # forms.Widget's, second in the bases
 
     def render(
         self,
@@ -62,24 +63,69 @@ class Select(forms.Select):
         attrs: dict[str, Any] | None = None,
         renderer: Any = None,
     ) -> SafeString:
-        widget = self.get_context(name, value, attrs)["widget"]
+        html = self.html(self.get_context(name, value, attrs)["widget"])
+        return mark_safe(html)  # noqa: S308 (every part escaped by html())
+
+    def html(self, widget: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+
+class Select(_WrittenInPython, forms.Select):
+    """Django's select with its options written in Python (U4): 3 ms for the contact form's 30
+    options, most of the person list's time for its hundreds of programmes. The HTML is the
+    same as Django's, character for character (tests/test_journal.py)."""
+
+    def html(self, widget: dict[str, Any]) -> str:
+        esc = conditional_escape
         html = [format_html('<select name="{}"', widget["name"]), _attrs_html(widget["attrs"]), ">"]
         for group_name, options, _index in widget["optgroups"]:
             if group_name:
                 html.append(format_html('\n  <optgroup label="{}">', group_name))
             for option in options:
+                # f-strings over conditional_escape: format_html per option cost more than
+                # the rest of a select of hundreds
+                attrs = _attrs_html(option["attrs"]) if option["attrs"] else ""
                 html.append(
-                    format_html(
-                        '\n  <option value="{}"{}>{}</option>\n',
-                        str(option["value"]),
-                        mark_safe(_attrs_html(option["attrs"])),  # noqa: S308 (escaped above)
-                        option["label"],
-                    )
+                    f'\n  <option value="{esc(str(option["value"]))}"{attrs}>'
+                    f"{esc(option['label'])}</option>\n"
                 )
             if group_name:
                 html.append("\n  </optgroup>")
         html.append("\n</select>")
-        return mark_safe("".join(html))  # noqa: S308 (every part escaped by format_html)
+        return "".join(html)
+
+
+class CheckboxSelectMultiple(_WrittenInPython, forms.CheckboxSelectMultiple):
+    """Django's checkboxes with their options written in Python (U4): three templates per
+    option (the option, the input, its attributes), some forty in the person list's filter.
+    The HTML is the same as Django's, character for character (tests/test_person_lists.py)."""
+
+    def html(self, widget: dict[str, Any]) -> str:
+        esc = conditional_escape
+        outer = widget["attrs"]
+        html = ["<div"]
+        if outer.get("id"):
+            html.append(format_html(' id="{}"', outer["id"]))
+        if outer.get("class"):
+            html.append(format_html(' class="{}"', outer["class"]))
+        html.append(">")
+        for group_name, options, _index in widget["optgroups"]:
+            if group_name:
+                html.append(format_html("\n  <div><label>{}</label>", group_name))
+            for option in options:
+                option_id = option["attrs"].get("id")
+                label_for = f' for="{esc(option_id)}"' if option_id else ""
+                value = option["value"]
+                value_attr = f' value="{esc(str(value))}"' if value is not None else ""
+                html.append(
+                    f'<div>\n    <label{label_for}><input type="{esc(option["type"])}"'
+                    f' name="{esc(option["name"])}"{value_attr}{_attrs_html(option["attrs"])}>'
+                    f"\n {esc(option['label'])}</label>\n\n</div>"
+                )
+            if group_name:
+                html.append("\n  </div>")
+        html.append("\n</div>")
+        return "".join(html)
 
 
 class ListedChoiceIterator(ModelChoiceIterator):

@@ -55,6 +55,7 @@ class _WrittenInPython:
     templates: Django renders two or three templates per option (U4)."""
 
     get_context: Callable[..., dict[str, Any]]  # forms.Widget's, second in the bases
+    html: Callable[[dict[str, Any]], str]  # each widget's own, from its template context
 
     def render(
         self,
@@ -65,9 +66,6 @@ class _WrittenInPython:
     ) -> SafeString:
         html = self.html(self.get_context(name, value, attrs)["widget"])
         return mark_safe(html)  # noqa: S308 (every part escaped by html())
-
-    def html(self, widget: dict[str, Any]) -> str:
-        raise NotImplementedError
 
 
 class Select(_WrittenInPython, forms.Select):

@@ -220,6 +220,11 @@ def test_u4_the_list_is_compiled_once_per_shape(world):
     assert later.rows == first.rows != []
     after = _Shape(role=world.worker.actor.role, scope="mine", statuses=("open",), after=True)
     assert all(query._local.compiled not in compiled for query in _KEYS[after])
+    # the shapes stay few: a scope the code does not know is refused, not compiled (the
+    # page maps "all" and anything else to "org" before)
+    with pytest.raises(ValueError, match="scope"):
+        dossier_page(world.worker.actor, scope="all", status="open", cursor=None)
+    assert listed(world.worker, scope="all") == listed(world.worker, scope="org")
 
 
 def test_u4_the_next_page_link_carries_the_cursor(world):

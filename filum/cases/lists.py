@@ -146,6 +146,9 @@ def dossier_page(
     one for the rows of the page with what it shows. At the page size of the pages (25)
     they are prepared queries, compiled once per thread and shape; other sizes (the API's
     ``limit``) build the same queries each time."""
+    if scope not in SCOPES:
+        # a shape is compiled and kept per scope: never one per value a caller passes
+        raise ValueError(f"unknown scope {scope!r}")
     statuses = (status,) if status in CaseStatus.values else tuple(CaseStatus.values)
     shape = _Shape(role=actor.role, scope=scope, statuses=statuses, after=cursor is not None)
     day, number = cursor or (None, None)
